@@ -1,0 +1,87 @@
+// buildApp(config, deps) → a Fastify instance with every resource opened and every
+// route registered, not listening. server.ts listens; tests use app.inject or listen
+// on port 0.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { type ErrorBody, HttpError } from './errors.js';
+import { createLogger, pathOnly } from './logger.js';
+import { Pseudonymiser } from './pipeline/pseudonymise.js';
+import { LIMITS } from './pipeline/validate.js';
+import geoPlugin from './plugins/geo.js';
+import redisPlugin from './plugins/redis.js';
+import sinkPlugin from './plugins/sink.js';
+import collectRoutes from './routes/collect.js';
+import healthRoutes from './routes/health.js';
+
+export interface AppDeps {
+  logger?: Logger;
+  /** An existing client (tests, fault injection); the app then does not close it. */
+  redis?: Redis | Cluster;
+}
+
+/** Fastify's own 4xx codes, as stable error names. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+};
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: LIMITS.bodyBytes,
+    requestTimeout: 10_000,
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.decorate('lifecycle', { closing: false });
+  app.addHook('preClose', async () => {
+    app.lifecycle.closing = true;
+  });
+
+  if (config.pseudonymKeyGenerated) {
+    app.log.warn('PSEUDONYM_KEYS is not set: using a random key made at start; pseudonyms will not survive a restart');
+  }
+
+  // One line per answered request: method, path without query, status, time.
+  app.addHook('onResponse', async (req, reply) => {
+    const line = { method: req.method, path: pathOnly(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (reply.statusCode >= 500) req.log.warn(line, 'request failed');
+    else if (reply.statusCode >= 400) req.log.info(line, 'request refused');
+    else req.log.debug(line, 'request');
+  });
+
+  app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
+    let body: ErrorBody;
+    if (err instanceof HttpError) {
+      reply.headers(err.headers);
+      body = { statusCode: err.statusCode, error: err.code, message: err.message, ...(err.path ? { path: err.path } : {}) };
+    } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      body = { statusCode: err.statusCode, error: FASTIFY_CODES[err.code] ?? 'bad_request', message: err.message };
+    } else {
+      req.log.error({ err }, 'unexpected error');
+      body = { statusCode: 500, error: 'internal_error', message: 'internal error' };
+    }
+    if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+    reply.code(body.statusCode).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ statusCode: 404, error: 'not_found', message: `no route ${req.method} ${pathOnly(req.url)}` });
+  });
+
+  await app.register(redisPlugin, { config, redis: deps.redis });
+  await app.register(geoPlugin, { config });
+  await app.register(sinkPlugin, { config });
+
+  const pseudonymiser = new Pseudonymiser(config.pseudonymKeys);
+  await app.register(healthRoutes, { maxPending: config.sink.maxPending });
+  await app.register(collectRoutes, { config, pseudonymiser });
+  return app;
+}

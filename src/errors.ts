@@ -1,0 +1,27 @@
+// Errors with a stable code, turned into the JSON error body by the app's error handler.
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly path?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export const badRequest = (message: string, path?: string) => new HttpError(400, 'invalid_hit', message, path);
+export const forbidden = (code: string, message: string) => new HttpError(403, code, message);
+export const unavailable = (code: string, message: string, retryAfterSeconds = 1) =>
+  new HttpError(503, code, message, undefined, { 'retry-after': String(retryAfterSeconds) });
+
+/** The JSON body of every refusal. */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  path?: string;
+}

@@ -1,0 +1,144 @@
+// The edge: what a hit may look like (DESIGN §2). Everything past this module
+// works on typed, bounded values. Limits are sized from what piano-analytics-js
+// really sends (see README "Input limits"), with generous headroom.
+import { z } from 'zod';
+
+export const LIMITS = Object.freeze({
+  /** The most a browser lets a beacon or a keepalive fetch carry. */
+  bodyBytes: 64 * 1024,
+  eventsPerRequest: 50,
+  propertiesPerEvent: 200,
+  keyLength: 128,
+  stringLength: 8192,
+  arrayItems: 100,
+  /** data → value → nested value: three levels under an event's data. */
+  depth: 3,
+  siteLength: 64,
+  visitorIdLength: 256,
+  eventNameLength: 128,
+});
+
+export type PropertyValue = string | number | boolean | null | PropertyValue[] | { [key: string]: PropertyValue };
+export type Properties = Record<string, PropertyValue>;
+
+const KEY_RE = /^[A-Za-z0-9_:.$-]+$/;
+
+/**
+ * Why a property value is refused, or undefined. Hand-written rather than a zod
+ * union so that the message says what is wrong (a union only says "invalid input")
+ * and so that it stays cheap on the hot path.
+ */
+function valueProblem(value: unknown, depth: number, path: (string | number)[]): { path: (string | number)[]; message: string } | undefined {
+  switch (typeof value) {
+    case 'string':
+      return value.length > LIMITS.stringLength ? { path, message: `string longer than ${LIMITS.stringLength} characters` } : undefined;
+    case 'number':
+      return Number.isFinite(value) ? undefined : { path, message: 'number out of range' };
+    case 'boolean':
+      return undefined;
+    case 'object': {
+      if (value === null) return undefined;
+      if (depth >= LIMITS.depth) return { path, message: `nested deeper than ${LIMITS.depth} levels` };
+      if (Array.isArray(value)) {
+        if (value.length > LIMITS.arrayItems) return { path, message: `array longer than ${LIMITS.arrayItems} items` };
+        for (let i = 0; i < value.length; i++) {
+          const p = valueProblem(value[i], depth + 1, [...path, i]);
+          if (p) return p;
+        }
+        return undefined;
+      }
+      return objectProblem(value as Record<string, unknown>, depth + 1, path);
+    }
+    default:
+      return { path, message: `unsupported value type ${typeof value}` };
+  }
+}
+
+function objectProblem(obj: Record<string, unknown>, depth: number, path: (string | number)[]) {
+  let n = 0;
+  for (const k in obj) {
+    if (++n > LIMITS.propertiesPerEvent) return { path, message: `more than ${LIMITS.propertiesPerEvent} properties` };
+    if (k.length === 0 || k.length > LIMITS.keyLength) return { path: [...path, k], message: `property name must be 1-${LIMITS.keyLength} characters` };
+    if (!KEY_RE.test(k)) return { path: [...path, k], message: 'property name may only hold letters, digits and _ : . $ -' };
+    const p = valueProblem(obj[k], depth, [...path, k]);
+    if (p) return p;
+  }
+  return undefined;
+}
+
+const properties = z.custom<Properties>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'data must be an object').check((ctx) => {
+  const p = objectProblem(ctx.value as Record<string, unknown>, 1, []);
+  if (p) ctx.issues.push({ code: 'custom', message: p.message, path: p.path, input: ctx.value });
+});
+
+export const eventSchema = z.object({
+  name: z
+    .string()
+    .min(1, 'empty event name')
+    .max(LIMITS.eventNameLength, `event name longer than ${LIMITS.eventNameLength} characters`)
+    .regex(/^[A-Za-z0-9_.:-]+$/, 'event name may only hold letters, digits and _ . : -'),
+  data: properties.optional(),
+});
+export type HitEvent = z.infer<typeof eventSchema>;
+
+export const bodySchema = z.object({
+  events: z
+    .array(eventSchema, 'events must be an array')
+    .min(1, 'no event')
+    .max(LIMITS.eventsPerRequest, `more than ${LIMITS.eventsPerRequest} events`),
+});
+export type HitBody = z.infer<typeof bodySchema>;
+
+export const querySchema = z.object({
+  s: z
+    .string('site (s) is missing or repeated')
+    .regex(new RegExp(`^[A-Za-z0-9_.-]{1,${LIMITS.siteLength}}$`), 'site (s) must be 1-64 letters, digits, _ . -'),
+  idclient: z
+    .string('idclient is repeated')
+    .max(LIMITS.visitorIdLength, `idclient longer than ${LIMITS.visitorIdLength} characters`)
+    // eslint-disable-next-line no-control-regex
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'idclient holds control characters')
+    .optional(),
+});
+export type HitQuery = z.infer<typeof querySchema>;
+
+export interface ValidationProblem {
+  path: string;
+  message: string;
+}
+
+/** The first problem, with a dotted path (`events.0.data.page`). */
+export function firstProblem(error: z.ZodError): ValidationProblem {
+  const issue = error.issues[0];
+  if (!issue) return { path: '', message: 'invalid' };
+  return { path: issue.path.map(String).join('.'), message: issue.message };
+}
+
+/**
+ * Reads `s` and `idclient` from the raw query string. The SDK does not URL-encode
+ * them, so a literal `+` stays a `+` (not a space) and a malformed `%` sequence is
+ * kept as written instead of failing the request. A repeated parameter is refused.
+ */
+export function rawQueryParams(url: string): Record<string, string | string[]> {
+  const q = url.indexOf('?');
+  const out: Record<string, string | string[]> = Object.create(null);
+  if (q === -1) return out;
+  for (const pair of url.slice(q + 1).split('&')) {
+    if (!pair) continue;
+    const eq = pair.indexOf('=');
+    const name = safeDecode(eq === -1 ? pair : pair.slice(0, eq));
+    const value = eq === -1 ? '' : safeDecode(pair.slice(eq + 1));
+    const prev = out[name];
+    out[name] = prev === undefined ? value : ([] as string[]).concat(prev, value);
+  }
+  return out;
+}
+
+function safeDecode(s: string): string {
+  if (!s.includes('%')) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

@@ -1,0 +1,97 @@
+// POST /event?s=<site>&idclient=<id> — the endpoint the Piano Analytics SDK posts to.
+import type { FastifyInstance } from 'fastify';
+import sjson from 'secure-json-parse';
+import type { Config } from '../config.js';
+import { badRequest, unavailable } from '../errors.js';
+import { createTrustedProxies } from '../pipeline/client-ip.js';
+import { createHitProcessor } from '../pipeline/hit.js';
+import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
+import { bodySchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
+import { shardKey } from '../sink/shards.js';
+import { SinkError } from '../sink/stream-sink.js';
+
+/** JSON, whatever the content type says, refusing prototype-poisoning keys. */
+export function parseJsonBody(text: string): unknown {
+  if (text.length === 0) throw badRequest('empty body');
+  try {
+    return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/prototype|constructor/i.test(message)) throw badRequest('body holds a forbidden property name (__proto__ or constructor.prototype)');
+    throw badRequest(`body is not valid JSON: ${message.slice(0, 120)}`);
+  }
+}
+
+/** What the content-type parser hands to the route: the text and its parse. */
+interface ReceivedBody {
+  raw: string;
+  json: unknown;
+}
+
+const PREFLIGHT_HEADERS = {
+  'access-control-allow-methods': 'POST, OPTIONS',
+  'access-control-allow-headers': 'Content-Type',
+  'access-control-max-age': '86400',
+};
+
+export default async function collectRoutes(app: FastifyInstance, opts: { config: Config; pseudonymiser: Pseudonymiser }) {
+  const processHit = createHitProcessor({
+    geolocator: app.geolocator,
+    pseudonymiser: opts.pseudonymiser,
+    isTrustedProxy: createTrustedProxies(opts.config.trustProxy),
+    recordIdSecret: opts.config.pseudonymKeys[0]!.secret,
+  });
+
+  // The SDK sends text/plain;charset=UTF-8 (sendBeacon, fetch and XHR alike).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['text/plain', 'application/json'], { parseAs: 'string', bodyLimit: LIMITS.bodyBytes }, (_req, body, done) => {
+    try {
+      done(null, { raw: body as string, json: parseJsonBody(body as string) } satisfies ReceivedBody);
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  // CORS on every answer of this route, errors included: the SDK's fetch fallback
+  // resends a hit whose answer it cannot read.
+  app.addHook('onRequest', async (req, reply) => {
+    const origin = req.headers.origin;
+    reply.header('access-control-allow-origin', origin && origin !== 'null' ? origin : '*');
+    reply.header('vary', 'Origin');
+  });
+
+  app.options('/event', async (_req, reply) => {
+    reply.headers(PREFLIGHT_HEADERS).code(204).send();
+  });
+
+  app.post<{ Body: ReceivedBody | undefined }>('/event', { bodyLimit: LIMITS.bodyBytes }, async (req, reply) => {
+    const query = querySchema.safeParse(rawQueryParams(req.url));
+    if (!query.success) {
+      const p = firstProblem(query.error);
+      throw badRequest(p.message, `query.${p.path}`);
+    }
+    if (!req.body) throw badRequest('empty body', 'body');
+    const body = bodySchema.safeParse(req.body.json);
+    if (!body.success) {
+      const p = firstProblem(body.error);
+      throw badRequest(p.message, p.path ? `body.${p.path}` : 'body');
+    }
+    const { records } = processHit({
+      site: query.data.s,
+      idclient: query.data.idclient,
+      events: body.data.events,
+      rawBody: req.body.raw,
+      peer: req.socket.remoteAddress,
+      forwardedFor: req.headers['x-forwarded-for'],
+      receivedAt: Date.now(),
+    });
+    const entries = records.map((r) => ({ key: shardKey(app.streamKeys, r.visitor, r.id), hit: JSON.stringify(r) }));
+    try {
+      await app.sink.write(entries);
+    } catch (err) {
+      if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.message}`);
+      throw err;
+    }
+    reply.code(204).send();
+  });
+}

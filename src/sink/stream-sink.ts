@@ -1,0 +1,272 @@
+// The Redis writer. Its promise: write() resolves only when Redis acknowledged
+// every command of the hit (so a 2xx means the hit is in the stream); otherwise it
+// rejects quickly with a SinkError (503), and what waits for Redis stays bounded.
+//
+// Batching: writes that arrive while a batch is in flight wait in a queue and go
+// out together, pipelined, as soon as that batch is acknowledged ("flush when the
+// previous write was acknowledged"), so batches grow with load and no timer adds
+// latency when the service is idle.
+import type { Cluster, Redis } from 'ioredis';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+
+export class SinkError extends Error {
+  constructor(
+    readonly code: 'SINK_UNAVAILABLE' | 'SINK_OVERLOADED' | 'SINK_TIMEOUT' | 'SINK_FAILED' | 'SINK_CLOSED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SinkError';
+  }
+}
+
+/** One stream entry: record v1 (DESIGN §4). */
+export interface StreamEntry {
+  readonly key: string;
+  /** The record, already JSON-encoded. */
+  readonly hit: string;
+}
+
+/** One anonymous counter increment (DESIGN §5). */
+export interface CounterIncrement {
+  readonly key: string;
+  readonly field: string;
+  readonly ttlSeconds: number;
+}
+
+export interface SinkOptions {
+  maxPending: number;
+  maxBatch: number;
+  timeoutMs: number;
+  maxLen: number;
+  log?: Logger;
+  /** Called after every batch (for metrics). */
+  onBatch?: (events: number, ms: number, ok: boolean) => void;
+}
+
+interface Job {
+  entries: readonly StreamEntry[];
+  counters: readonly CounterIncrement[];
+  size: number;
+  deadline: number;
+  settled: boolean;
+  resolve: () => void;
+  reject: (err: SinkError) => void;
+}
+
+type Command = [string, ...(string | number)[]];
+
+const MAX_UNSETTLED_PIPELINES = 2;
+
+export class StreamSink {
+  readonly #redis: Redis | Cluster;
+  readonly #opts: SinkOptions;
+  readonly #queue: Job[] = [];
+  #queued = 0; // events waiting in #queue
+  #inFlight = 0; // events in the batch being written
+  #unsettledPipelines = 0; // includes pipelines whose batch already timed out
+  #writing = false;
+  #scheduled = false;
+  #closed = false;
+  #sweeper: NodeJS.Timeout | undefined;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(redis: Redis | Cluster, opts: SinkOptions) {
+    this.#redis = redis;
+    this.#opts = opts;
+  }
+
+  /** Events accepted by write() and not yet acknowledged or failed. */
+  get pending(): number {
+    return this.#queued + this.#inFlight;
+  }
+
+  get redisReady(): boolean {
+    return this.#redis.status === 'ready';
+  }
+
+  write(entries: readonly StreamEntry[], counters: readonly CounterIncrement[] = []): Promise<void> {
+    const size = entries.length + counters.length;
+    if (size === 0) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new SinkError('SINK_CLOSED', 'shutting down'));
+    if (this.#redis.status !== 'ready') {
+      return Promise.reject(new SinkError('SINK_UNAVAILABLE', `redis is ${this.#redis.status}`));
+    }
+    if (this.pending + size > this.#opts.maxPending) {
+      return Promise.reject(new SinkError('SINK_OVERLOADED', 'too many events waiting for redis'));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({
+        entries,
+        counters,
+        size,
+        deadline: Date.now() + this.#opts.timeoutMs,
+        settled: false,
+        resolve,
+        reject,
+      });
+      this.#queued += size;
+      this.#startSweeper();
+      this.#schedule();
+    });
+  }
+
+  /** Resolves when nothing is queued or in flight (for graceful shutdown). */
+  drain(): Promise<void> {
+    if (this.pending === 0 && !this.#writing) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Refuses new writes; what is already accepted is still written. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #schedule(): void {
+    if (this.#writing || this.#scheduled) return;
+    this.#scheduled = true;
+    // let every request parsed in this tick join the batch
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#writing) return;
+    // A Redis that stopped answering keeps the timed-out pipeline's commands in the
+    // client's queue; do not pile more behind it: queued jobs time out instead.
+    if (this.#unsettledPipelines >= MAX_UNSETTLED_PIPELINES) return;
+    const batch = this.#take();
+    if (batch.length === 0) {
+      this.#notifyIdle();
+      return;
+    }
+    this.#writing = true;
+    const started = performance.now();
+    let events = 0;
+    for (const j of batch) events += j.size;
+    this.#inFlight = events;
+    let ok = false;
+    try {
+      await this.#send(batch);
+      ok = true;
+      for (const j of batch) settle(j);
+    } catch (err) {
+      const e = err instanceof SinkError ? err : new SinkError('SINK_FAILED', (err as Error).message);
+      if (e.code === 'SINK_FAILED') this.#opts.log?.warn({ err: e.message, events }, 'redis write failed');
+      for (const j of batch) settle(j, e);
+    } finally {
+      this.#inFlight = 0;
+      this.#writing = false;
+      this.#opts.onBatch?.(events, performance.now() - started, ok);
+    }
+    if (this.#queue.length > 0) void this.#flush();
+    else this.#notifyIdle();
+  }
+
+  /** Takes up to maxBatch events of jobs that have not timed out yet. */
+  #take(): Job[] {
+    const batch: Job[] = [];
+    let n = 0;
+    while (this.#queue.length > 0) {
+      const next = this.#queue[0]!;
+      if (batch.length > 0 && n + next.size > this.#opts.maxBatch) break;
+      this.#queue.shift();
+      this.#queued -= next.size;
+      if (next.settled) continue;
+      batch.push(next);
+      n += next.size;
+    }
+    return batch;
+  }
+
+  async #send(batch: Job[]): Promise<void> {
+    // Group commands by the key's hash slot owner: a cluster pipeline must stay on
+    // one node, and stream shards and counter keys carry hash tags for that.
+    const groups = new Map<string, Command[]>();
+    const add = (key: string, cmd: Command) => {
+      const g = this.#redis.isCluster ? slotTag(key) : '';
+      let list = groups.get(g);
+      if (!list) groups.set(g, (list = []));
+      list.push(cmd);
+    };
+    const maxLen = String(this.#opts.maxLen);
+    for (const job of batch) {
+      for (const e of job.entries) add(e.key, ['xadd', e.key, 'MAXLEN', '~', maxLen, '*', 'v', '1', 'hit', e.hit]);
+      for (const c of job.counters) {
+        add(c.key, ['hincrby', c.key, c.field, 1]);
+        add(c.key, ['expire', c.key, c.ttlSeconds]);
+      }
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      const left = Math.max(1, Math.min(...batch.map((j) => j.deadline)) - Date.now());
+      timer = setTimeout(() => reject(new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time')), left);
+    });
+    const written = Promise.all(
+      [...groups.values()].map(async (cmds) => {
+        const results = await this.#redis.pipeline(cmds).exec();
+        if (!results) throw new SinkError('SINK_FAILED', 'pipeline aborted');
+        for (const [err] of results) if (err) throw new SinkError('SINK_FAILED', err.message);
+      }),
+    );
+    this.#unsettledPipelines++;
+    written
+      .catch(() => undefined)
+      .finally(() => {
+        this.#unsettledPipelines--;
+        if (this.#queue.length > 0) this.#schedule();
+      });
+    try {
+      await Promise.race([written, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #startSweeper(): void {
+    if (this.#sweeper) return;
+    const every = Math.max(10, Math.floor(this.#opts.timeoutMs / 4));
+    this.#sweeper = setInterval(() => this.#sweep(), every);
+    this.#sweeper.unref();
+  }
+
+  /** Fails queued jobs whose deadline passed, so a stuck Redis gives fast 503s. */
+  #sweep(): void {
+    const now = Date.now();
+    for (const j of this.#queue) {
+      if (!j.settled && j.deadline <= now) settle(j, new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time'));
+    }
+    // drop settled jobs from the head so they stop counting as pending
+    while (this.#queue.length > 0 && this.#queue[0]!.settled) this.#queued -= this.#queue.shift()!.size;
+    if (this.#queue.length === 0 && !this.#writing && this.#sweeper) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+    this.#notifyIdle();
+  }
+
+  #notifyIdle(): void {
+    if (this.pending !== 0 || this.#writing) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function settle(job: Job, err?: SinkError): void {
+  if (job.settled) return;
+  job.settled = true;
+  if (err) job.reject(err);
+  else job.resolve();
+}
+
+/** The hash tag of a key (`hits:{3}` → `3`), or the key itself. */
+export function slotTag(key: string): string {
+  const open = key.indexOf('{');
+  if (open !== -1) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}

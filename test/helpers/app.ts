@@ -1,0 +1,71 @@
+// Builds the real app against the suite's Redis, with its own stream key and a
+// captured log, so a test can scan everything the service wrote.
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+
+export const TEST_KEYS = 'k1:0123456789abcdef0123456789abcdef,k0:fedcba9876543210fedcba9876543210';
+
+export function uniquePrefix(label = 't'): string {
+  return `test:${label}:${Date.now().toString(36)}:${randomBytes(4).toString('hex')}`;
+}
+
+export function testConfig(env: Record<string, string | undefined> = {}): Config {
+  return loadConfig({
+    REDIS_URL: inject('redisUrl'),
+    STREAM_KEY: uniquePrefix('hits'),
+    PSEUDONYM_KEYS: TEST_KEYS,
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  config: Config;
+  redis: Redis;
+  logs: string[];
+  /** Every entry of every stream shard, as parsed records. */
+  records(): Promise<Record<string, unknown>[]>;
+  /** Raw text of every stream entry (fields joined), for leak scans. */
+  rawStream(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+  const config = testConfig(env);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const app = await buildApp(config, { logger: createLogger(config.logLevel, sink) });
+  await app.ready();
+  const redis = new Redis(inject('redisUrl'));
+  const keys = [...app.streamKeys];
+  const rawEntries = async () => (await Promise.all(keys.map((k) => redis.xrange(k, '-', '+')))).flat();
+  return {
+    app,
+    config,
+    redis,
+    logs,
+    async records() {
+      return (await rawEntries()).map(([, fields]) => JSON.parse(fields[fields.indexOf('hit') + 1]!));
+    },
+    async rawStream() {
+      return (await rawEntries()).map(([id, fields]) => `${id} ${fields.join(' ')}`).join('\n');
+    },
+    async close() {
+      await app.close();
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+    },
+  };
+}
