@@ -28,6 +28,8 @@ export type RedisTarget =
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /** Processes serving hits (node:cluster workers); 1 runs in the main process. */
+  readonly workers: number;
   readonly nodeEnv: string;
   readonly redis: RedisTarget;
   readonly streamKey: string;
@@ -210,6 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     port: int(env, 'PORT', 8080, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
+    workers: int(env, 'WORKERS', 1, 1, 64),
     nodeEnv: env.NODE_ENV ?? 'development',
     redis: parseRedis(env),
     streamKey,

@@ -1,9 +1,16 @@
 // Entry point: configuration, app, listen, graceful shutdown.
+// With WORKERS=N (N > 1) this process becomes a node:cluster primary that forks N
+// workers, each building its own app on the shared port; SIGTERM (or SIGINT) to the
+// primary drains every worker before it exits.
+import cluster, { type Worker } from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
 
-let config;
+const SHUTDOWN_DELAY_MS = 10_000;
+
+let config: Config;
 try {
   config = loadConfig();
 } catch (err) {
@@ -14,18 +21,92 @@ try {
   throw err;
 }
 
-let app;
-try {
-  app = await buildApp(config);
-} catch (err) {
-  process.stderr.write(`cannot start: ${(err as Error).message}\n`);
-  process.exit(1);
+if (config.workers > 1 && cluster.isPrimary) runPrimary(config);
+else await runServer(config);
+
+async function runServer(config: Config): Promise<void> {
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp(config);
+  } catch (err) {
+    process.stderr.write(`cannot start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+
+  const inCluster = cluster.isWorker;
+  const grace = closeWithGrace(
+    // under a primary, SIGINT reaches the whole process group: the primary turns it into
+    // one SIGTERM per worker, so a second signal does not cut the drain short
+    { delay: SHUTDOWN_DELAY_MS, ...(inCluster ? { skip: ['SIGINT'] } : {}) },
+    async ({ signal, err }) => {
+      if (err) app.log.error({ err }, 'closing after an error');
+      else app.log.info({ signal }, 'closing');
+      await app.close();
+    },
+  );
+  if (inCluster) {
+    process.on('SIGINT', () => undefined);
+    // the primary went away without telling us: drain and leave
+    cluster.worker!.on('disconnect', () => void grace.close());
+  }
+
+  await app.listen({ port: config.port, host: config.host });
 }
 
-closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-  if (err) app.log.error({ err }, 'closing after an error');
-  else app.log.info({ signal }, 'closing');
-  await app.close();
-});
+function runPrimary(config: Config): void {
+  const log = createLogger(config.logLevel).child({ component: 'primary' });
+  const listening = new Set<number>();
+  let stopping = false;
+  let exitCode = 0;
 
-await app.listen({ port: config.port, host: config.host });
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    worker.on('listening', () => listening.add(worker.id));
+    return worker;
+  };
+
+  cluster.on('exit', (worker, code, signal) => {
+    const started = listening.delete(worker.id);
+    if (code !== 0 || signal) exitCode = exitCode || code || 1;
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
+      return;
+    }
+    if (!started) {
+      // a worker that cannot start (configuration, database, port) will not start on
+      // a second try either: stop everything instead of forking in a loop
+      log.error({ worker: worker.id, code, signal }, 'worker failed to start; stopping');
+      stop(code || 1);
+      return;
+    }
+    log.error({ worker: worker.id, code, signal }, 'worker died; starting another');
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, 500).unref();
+  });
+
+  function stop(code = 0): void {
+    if (stopping) return;
+    stopping = true;
+    exitCode = exitCode || code;
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+    if (workers.length === 0) process.exit(exitCode);
+    for (const w of workers) w.process.kill('SIGTERM');
+    // each worker has SHUTDOWN_DELAY_MS to drain; do not wait forever for a stuck one
+    setTimeout(() => {
+      log.error('workers did not stop in time; killing them');
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      process.exit(1);
+    }, SHUTDOWN_DELAY_MS + 2000).unref();
+  }
+
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      log.info({ signal: sig, workers: config.workers }, 'closing');
+      stop(0);
+    });
+  }
+
+  log.info({ workers: config.workers }, 'starting workers');
+  for (let i = 0; i < config.workers; i++) fork();
+}
