@@ -5,6 +5,8 @@
 //   npm run bench                 full run (~8 minutes)
 //   npm run bench -- --quick      a smoke run (~1.5 minutes), figures too noisy to quote
 //   npm run bench -- --out bench/last-run.md   also writes the report as Markdown
+//   npm run bench -- --profile    runs the collector under node --cpu-prof for 20 s at
+//                                 100 connections and prints where its CPU time goes
 //
 // Everything runs on 127.0.0.1 and stops by itself: a private redis-server on a free
 // port, the two servers, and wrk (a C load generator that costs little CPU) driven by
@@ -13,7 +15,7 @@
 // swing by ±30%. Ratios are computed per pair, then the median is taken.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +28,7 @@ const QUICK = args.includes('--quick');
 const outIdx = args.indexOf('--out');
 const OUT = outIdx !== -1 ? args[outIdx + 1] : undefined;
 const sitesIdx = args.indexOf('--sites');
+const PROFILE = args.includes('--profile');
 
 const PLAN = QUICK
   ? { pairs: 2, seconds: 3, warmup: 2, soakSeconds: 15, workerPairs: 1, conns: [100, 500] }
@@ -263,6 +266,7 @@ async function main() {
   const redisServer = start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, 'redis');
   redisServer.port = redisPort;
   redis = new Redis({ port: redisPort, host: '127.0.0.1', lazyConnect: true });
+  redis.on('error', () => undefined); // reconnect attempts at the very end are noise
   await waitFor(async () => (await redis.connect().catch(() => redis.status === 'ready'), (await redis.ping()) === 'PONG'), 'redis');
 
   let sitesFile;
@@ -279,12 +283,12 @@ async function main() {
     WORKERS: String(workers),
     ...(sitesFile ? { SITES_FILE: sitesFile } : {}),
   });
-  async function startServer(kind, workers = 1) {
+  async function startServer(kind, workers = 1, nodeArgs = []) {
     const port = await freePort();
     const child =
       kind === 'baseline'
-        ? start(process.execPath, ['bench/baseline.mjs'], { PORT: String(port) }, 'baseline')
-        : start(process.execPath, ['dist/server.js'], { ...collectorEnv(workers), PORT: String(port) }, `collector x${workers}`);
+        ? start(process.execPath, [...nodeArgs, 'bench/baseline.mjs'], { PORT: String(port) }, 'baseline')
+        : start(process.execPath, [...nodeArgs, 'dist/server.js'], { ...collectorEnv(workers), PORT: String(port) }, `collector x${workers}`);
     child.port = port;
     await waitFor(httpOk(`http://127.0.0.1:${port}/healthz`), child.name).catch((err) => {
       throw new Error(`${err.message}\n${child.output}`);
@@ -293,6 +297,7 @@ async function main() {
     return child;
   }
 
+  if (PROFILE) return profile(startServer);
   const baseline = await startServer('baseline');
   const collector = await startServer('collector', 1);
 
@@ -403,6 +408,50 @@ async function main() {
   }
   const failed = streamChecks.filter((c) => !c.ok);
   process.exitCode = failed.length ? 1 : 0;
+}
+
+/** Runs the collector under --cpu-prof and prints self time by function and by origin. */
+async function profile(startServer) {
+  const dir = path.join(root, '.tmp/bench/prof');
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(dir)) if (f.endsWith('.cpuprofile')) rmSync(path.join(dir, f));
+  const kind = args[args.indexOf('--profile') + 1] === 'baseline' ? 'baseline' : 'collector';
+  const collector = await startServer(kind, 1, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const body = { label: '1-event', events: 1, records: 1, file: requestFile(ONE_EVENT, path.join(root, '.tmp/bench/profile.req')) };
+  const seconds = QUICK ? 5 : 20;
+  await measure(collector, 100, 3, body);
+  const r = await measure(collector, 100, seconds, body);
+  log(`profiled ${seconds}s: ${fmt(r.rps)} req/s, ${fmt(r.cpuPerEvent, 1)} µs CPU per event`);
+  await stop(collector);
+  await redis.quit();
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error('no profile written');
+  const prof = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
+  const dt = new Map();
+  for (let i = 0; i < prof.samples.length; i++) dt.set(prof.samples[i], (dt.get(prof.samples[i]) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  const byFn = new Map();
+  const byOrigin = new Map();
+  let total = 0;
+  for (const n of prof.nodes) {
+    const us = dt.get(n.id) ?? 0;
+    const { functionName, url, lineNumber } = n.callFrame;
+    if (functionName === '(idle)' || us === 0) continue;
+    total += us;
+    const rel = url.replace(`file://${root}/`, '');
+    const origin = functionName.startsWith('(') ? functionName : rel.startsWith('node_modules/') ? rel.split('/').slice(1, rel.split('/')[1].startsWith('@') ? 3 : 2).join('/') : rel.startsWith('node:') ? 'node internals' : rel.startsWith('dist/') ? rel : rel || '(native)';
+    const key = `${functionName || '(anonymous)'}  ${rel}:${lineNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+    byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + us);
+  }
+  const perHit = (us) => (us / r.ok / ((r.ok ? seconds : 1) / seconds)).toFixed(2);
+  const top = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
+  const events = r.ok * (seconds + 3) / seconds; // the warm-up ran under the profiler too
+  console.log(`\nbusy CPU in profile: ${(total / 1e6).toFixed(2)} s over ~${fmt(events)} hits = ${(total / events).toFixed(1)} µs/hit\n`);
+  console.log('self time by origin (µs per hit):');
+  for (const [k, us] of top(byOrigin, 25)) console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
+  console.log('\nself time by function (µs per hit):');
+  for (const [k, us] of top(byFn, 45)) console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
+  void perHit;
 }
 
 function log(msg) {

@@ -5,17 +5,17 @@
 //   without the secret it is not;
 // - scoped per site: the same browser on two sites gets two unrelated pseudonyms;
 // - unambiguous: the site is length-prefixed, so ("ab","c") and ("a","bc") differ.
-import { createHmac } from 'node:crypto';
 import type { PseudonymKey } from '../config.js';
+import { createHmacSha256, type HmacSha256 } from './hmac.js';
 
 export const PSEUDONYM_BYTES = 16;
 
+const macs = new WeakMap<PseudonymKey, HmacSha256>();
+
 export function pseudonym(key: PseudonymKey, site: string, visitorId: string): string {
-  const siteBytes = Buffer.byteLength(site, 'utf8');
-  const mac = createHmac('sha256', key.secret)
-    .update(`${siteBytes}:${site}:`, 'utf8')
-    .update(visitorId, 'utf8')
-    .digest();
+  let hmac = macs.get(key);
+  if (!hmac) macs.set(key, (hmac = createHmacSha256(key.secret)));
+  const mac = hmac(`${Buffer.byteLength(site, 'utf8')}:${site}:${visitorId}`);
   return `${key.id}.${mac.subarray(0, PSEUDONYM_BYTES).toString('base64url')}`;
 }
 

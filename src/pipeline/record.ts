@@ -1,6 +1,7 @@
 // Record schema v1 (DESIGN §4): what one accepted, non-opt-out event becomes.
 import { createHmac } from 'node:crypto';
 import type { Geo } from './geolocate.js';
+import { createHmacSha256 } from './hmac.js';
 import type { Properties } from './validate.js';
 
 export const RECORD_VERSION = 1;
@@ -27,12 +28,9 @@ export interface HitRecord {
  * `device_timestamp_utc` and `pageview_id`, so they never share an id.
  */
 export function createRecordIds(secret: Buffer): (site: string, idclient: string | undefined, rawBody: string) => (index: number) => string {
-  const key = createHmac('sha256', secret).update('record-id/v1').digest();
+  const hmac = createHmacSha256(createHmac('sha256', secret).update('record-id/v1').digest());
   return (site, idclient, rawBody) => {
-    const base = createHmac('sha256', key)
-      .update(`${Buffer.byteLength(site)}:${site}:${idclient === undefined ? '-' : `${Buffer.byteLength(idclient)}:${idclient}`}:`)
-      .update(rawBody)
-      .digest()
+    const base = hmac(`${Buffer.byteLength(site)}:${site}:${idclient === undefined ? '-' : `${Buffer.byteLength(idclient)}:${idclient}`}:${rawBody}`)
       .subarray(0, 16)
       .toString('base64url');
     return (index) => `${base}.${index}`;

@@ -14,6 +14,12 @@ import { SinkError } from '../sink/stream-sink.js';
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) throw badRequest('empty body');
   try {
+    // secure-json-parse's checks can only match a body that holds one of these (a key
+    // spelled with \u escapes holds a backslash-u): without them, plain JSON.parse is
+    // the same parse, without two regex scans of the whole body
+    if (text.charCodeAt(0) !== 0xfeff && !text.includes('__proto__') && !text.includes('constructor') && !text.includes('\\u')) {
+      return JSON.parse(text);
+    }
     return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (err) {
     const message = (err as Error).message;

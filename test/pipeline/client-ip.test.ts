@@ -1,5 +1,8 @@
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { createTrustedProxies, extractClientIp, parseAddress } from '../../src/pipeline/client-ip.js';
+import { anonymiseIp } from '../../src/pipeline/anonymise-ip.js';
+import { canonicalIPv4, createTrustedProxies, extractClientIp, parseAddress } from '../../src/pipeline/client-ip.js';
 
 describe('extractClientIp', () => {
   const none = createTrustedProxies([]);
@@ -35,5 +38,43 @@ describe('extractClientIp', () => {
   it('parses zones and brackets', () => {
     expect(parseAddress('fe80::1%eth0')?.toString()).toBe('fe80::1');
     expect(parseAddress('[2001:db8::1]')?.toString()).toBe('2001:db8::1');
+  });
+});
+
+describe('canonical IPv4 fast path', () => {
+  // strings that look like IPv4: canonical, leading zeros, out of range, short, spaced
+  const part = fc.oneof(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom('00', '01', '010', '256', '999', '0x1f', '', ' 1'));
+  const dotted = fc.oneof(
+    fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })).map((o) => o.join('.')),
+    fc.array(part, { minLength: 2, maxLength: 5 }).map((p) => p.join('.')),
+  );
+
+  it('recognises exactly the addresses that ipaddr.js would print unchanged', () => {
+    fc.assert(
+      fc.property(dotted, (s) => {
+        const ref = ipaddr.isValid(s) ? ipaddr.process(s).toString() : undefined;
+        expect(canonicalIPv4(s) !== -1).toBe(ref === s && /^\d+\.\d+\.\d+\.\d+$/.test(s));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('truncates and matches trusted ranges as the ipaddr.js path does', () => {
+    const ranges = ['10.0.0.0/8', '192.168.1.0/24', '203.0.113.7', '172.16.0.0/12', '0.0.0.0/0'];
+    fc.assert(
+      fc.property(dotted, fc.subarray(ranges), (s, chosen) => {
+        const parsed = parseAddress(s);
+        const refTruncated = parsed?.kind() === 'ipv4' ? (parsed as ipaddr.IPv4).octets.slice(0, 3).join('.') + '.0' : undefined;
+        if (parsed?.kind() === 'ipv4') expect(anonymiseIp(s)).toBe(refTruncated);
+        const refTrusted =
+          parsed !== undefined &&
+          chosen.some((r) => {
+            const [net, bits] = r.includes('/') ? ipaddr.parseCIDR(r) : [ipaddr.parse(r), 32];
+            return parsed.kind() === net.kind() && parsed.match(net as never, bits);
+          });
+        expect(createTrustedProxies(chosen)(s)).toBe(refTrusted);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

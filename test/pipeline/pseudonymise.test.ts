@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { pseudonym, Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
 
@@ -5,6 +6,13 @@ const k1 = { id: 'k1', secret: Buffer.from('0123456789abcdef0123456789abcdef') }
 const k2 = { id: 'k2', secret: Buffer.from('another secret of thirty-two chars!!') };
 
 describe('pseudonymise', () => {
+  it('is the documented HMAC-SHA256(secret, len(site):site:id), 128 bits, base64url', () => {
+    for (const [site, id] of [['123', 'lpw0hd7t9bz0ecov'], ['site-é', 'x-NO'], ['1', '']]) {
+      const ref = createHmac('sha256', k2.secret).update(`${Buffer.byteLength(site!)}:${site}:${id}`).digest().subarray(0, 16).toString('base64url');
+      expect(pseudonym(k2, site!, id!)).toBe(`k2.${ref}`);
+    }
+  });
+
   it('is stable for one key, site and id', () => {
     expect(pseudonym(k1, '123', 'lpw0hd7t9bz0ecov')).toBe(pseudonym(k1, '123', 'lpw0hd7t9bz0ecov'));
   });

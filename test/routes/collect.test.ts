@@ -102,6 +102,14 @@ describe('POST /event end to end', () => {
 
     res = await post('s=1', '{"__proto__":{"x":1},"events":[]}');
     expect(res.status).toBe(400);
+    expect((await res.json()).message).toMatch(/forbidden property/);
+
+    // the same key spelled with escapes, and constructor.prototype, are refused too
+    for (const poisoned of ['{"\\u005f_proto__":{"x":1},"events":[]}', '{"events":[{"name":"page.display","data":{"constructor":{"prototype":{"x":1}}}}]}']) {
+      res = await post('s=1', poisoned);
+      expect(res.status).toBe(400);
+      expect((await res.json()).message).toMatch(/forbidden property/);
+    }
 
     res = await post('s=1', JSON.stringify({ events: [{ name: 'page.display', data: { page: 'x'.repeat(70_000) } }] }));
     expect(res.status).toBe(413);

@@ -1,0 +1,39 @@
+// HMAC-SHA256 (RFC 2104) from two one-shot hashes over precomputed key pads.
+// Same output as createHmac('sha256', secret), without creating a Hmac object (and
+// importing the key) per call: two of those per hit were ~14 µs of CPU, this is ~2.
+import { createHash, hash } from 'node:crypto';
+
+const BLOCK = 64; // SHA-256 block size
+const DIGEST = 32;
+
+export type HmacSha256 = (data: string) => Buffer;
+
+export function createHmacSha256(secret: Buffer): HmacSha256 {
+  const key = secret.length > BLOCK ? createHash('sha256').update(secret).digest() : secret;
+  const outer = Buffer.alloc(BLOCK + DIGEST, 0x5c);
+  let inner = Buffer.alloc(BLOCK + 1024, 0);
+  const ipad = Buffer.alloc(BLOCK, 0x36);
+  for (let i = 0; i < key.length; i++) {
+    ipad[i]! ^= key[i]!;
+    outer[i]! ^= key[i]!;
+  }
+  ipad.copy(inner);
+  // The scratch buffers are reused: this runs synchronously, nothing else touches them
+  // between the write and the hash.
+  return (data) => {
+    const max = BLOCK + data.length * 3;
+    if (max > inner.length) {
+      const bigger = Buffer.alloc(max);
+      ipad.copy(bigger);
+      if (max <= 1 << 20) inner = bigger; // keep it, unless it is huge
+      return finish(bigger, data);
+    }
+    return finish(inner, data);
+  };
+
+  function finish(scratch: Buffer, data: string): Buffer {
+    const n = scratch.write(data, BLOCK, 'utf8');
+    hash('sha256', scratch.subarray(0, BLOCK + n), 'buffer').copy(outer, BLOCK);
+    return hash('sha256', outer, 'buffer');
+  }
+}
