@@ -29,6 +29,8 @@ const outIdx = args.indexOf('--out');
 const OUT = outIdx !== -1 ? args[outIdx + 1] : undefined;
 const sitesIdx = args.indexOf('--sites');
 const PROFILE = args.includes('--profile');
+// --only 1-event:100 runs one case and skips the memory and workers phases (for iterating)
+const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 
 const PLAN = QUICK
   ? { pairs: 2, seconds: 3, warmup: 2, soakSeconds: 15, workerPairs: 1, conns: [100, 500] }
@@ -180,14 +182,17 @@ async function wrk(port, conns, seconds, reqFile) {
 }
 
 /** One measured run against a server: load, CPU, peak RSS. */
+let redisPid = 0;
 async function measure(server, conns, seconds, body) {
   const cpu0 = cpuSeconds(server.pid);
+  const redisCpu0 = redisPid ? cpuSeconds(redisPid) : 0;
   let peak = rssMb(server.pid);
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(server.pid))), 100);
   const w = await wrk(server.port, conns, seconds, body.file);
   clearInterval(sampler);
   peak = Math.max(peak, rssMb(server.pid));
   const cpu = cpuSeconds(server.pid) - cpu0;
+  const redisCpu = redisPid ? cpuSeconds(redisPid) - redisCpu0 : 0;
   const ok = w.requests - w.non2xx;
   const secs = w.duration_us / 1e6;
   return {
@@ -197,6 +202,7 @@ async function measure(server, conns, seconds, body) {
     p99: w.p99_us / 1000,
     max: w.max_us / 1000,
     cpuPerEvent: ok > 0 ? (cpu * 1e6) / (ok * body.events) : NaN,
+    redisCpuPerEvent: ok > 0 ? (redisCpu * 1e6) / (ok * body.events) : NaN,
     rss: peak,
     ok,
     non2xx: w.non2xx,
@@ -241,7 +247,7 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const METRICS = ['rps', 'eps', 'p50', 'p99', 'max', 'cpuPerEvent', 'rss'];
+const METRICS = ['rps', 'eps', 'p50', 'p99', 'max', 'cpuPerEvent', 'redisCpuPerEvent', 'rss'];
 function summarise(runs) {
   return Object.fromEntries(METRICS.map((k) => [k, median(runs.map((r) => r[k]))]));
 }
@@ -265,6 +271,7 @@ async function main() {
   const redisPort = await freePort();
   const redisServer = start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, 'redis');
   redisServer.port = redisPort;
+  redisPid = redisServer.pid;
   redis = new Redis({ port: redisPort, host: '127.0.0.1', lazyConnect: true });
   redis.on('error', () => undefined); // reconnect attempts at the very end are noise
   await waitFor(async () => (await redis.connect().catch(() => redis.status === 'ready'), (await redis.ping()) === 'PONG'), 'redis');
@@ -288,7 +295,7 @@ async function main() {
     const child =
       kind === 'baseline'
         ? start(process.execPath, [...nodeArgs, 'bench/baseline.mjs'], { PORT: String(port) }, 'baseline')
-        : start(process.execPath, [...nodeArgs, 'dist/server.js'], { ...collectorEnv(workers), PORT: String(port) }, `collector x${workers}`);
+        : start(process.execPath, [...nodeArgs, ...(process.env.BENCH_COLLECTOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/server.js'], { ...collectorEnv(workers), PORT: String(port) }, `collector x${workers}`);
     child.port = port;
     await waitFor(httpOk(`http://127.0.0.1:${port}/healthz`), child.name).catch((err) => {
       throw new Error(`${err.message}\n${child.output}`);
@@ -339,6 +346,7 @@ async function main() {
   const cases = [];
   for (const body of bodies) {
     for (const conns of PLAN.conns) {
+      if (ONLY && ONLY !== `${body.label}:${conns}`) continue;
       const label = `${body.label}, ${conns} conns`;
       log(`case ${label}: warm-up`);
       await measure(baseline, conns, PLAN.warmup, body);
@@ -354,6 +362,12 @@ async function main() {
     }
   }
 
+  if (ONLY) {
+    for (const c of cases) {
+      log(`${c.label}: baseline ${fmt(c.baseline.rps)} req/s ${fmt(c.baseline.cpuPerEvent, 1)} µs/event p99 ${fmt(c.baseline.p99, 1)} ms ${fmt(c.baseline.rss)} MB; collector ${fmt(c.collector.rps)} req/s ${fmt(c.collector.cpuPerEvent, 1)} µs/event p99 ${fmt(c.collector.p99, 1)} ms ${fmt(c.collector.rss)} MB; ratio ${fmt(c.ratio.rps, 2)}`);
+    }
+    return;
+  }
   // ---- memory over a long run
   log(`memory: collector alone, ${PLAN.soakSeconds}s at 100 connections, 1-event bodies`);
   const soakBody = bodies[0];
@@ -420,9 +434,13 @@ async function profile(startServer) {
   const body = { label: '1-event', events: 1, records: 1, file: requestFile(ONE_EVENT, path.join(root, '.tmp/bench/profile.req')) };
   const seconds = QUICK ? 5 : 20;
   await measure(collector, 100, 3, body);
+  const threads = () => execFileSync('/bin/sh', ['-c', `for t in /proc/${collector.pid}/task/*; do echo "$(cat $t/comm) $(cut -d' ' -f14,15 $t/stat)"; done`]).toString();
+  const th0 = threads();
   const r = await measure(collector, 100, seconds, body);
+  if (process.env.BENCH_THREADS) console.log(th0, '\n---\n', threads());
   log(`profiled ${seconds}s: ${fmt(r.rps)} req/s, ${fmt(r.cpuPerEvent, 1)} µs CPU per event`);
   await stop(collector);
+  if (process.env.BENCH_SHOW_OUTPUT) console.log(collector.output);
   await redis.quit();
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('no profile written');
@@ -452,6 +470,24 @@ async function profile(startServer) {
   console.log('\nself time by function (µs per hit):');
   for (const [k, us] of top(byFn, 45)) console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
   void perHit;
+  // who calls the native functions at the top (their self time is often a syscall)
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n);
+  const natives = top(byFn, 6).map(([k]) => k).filter((k) => k.endsWith(' :0') && !k.startsWith('('));
+  for (const name of natives) {
+    const callers = new Map();
+    for (const n of prof.nodes) {
+      const { functionName, url, lineNumber } = n.callFrame;
+      if (`${functionName || '(anonymous)'}  ${url.replace(`file://${root}/`, '')}:${lineNumber + 1}` !== name) continue;
+      let p = parent.get(n.id);
+      const chain = [];
+      for (let d = 0; p && d < 4; d++, p = parent.get(p.id)) chain.push(`${p.callFrame.functionName || '(anon)'}@${p.callFrame.url.split('/').slice(-1)[0]}:${p.callFrame.lineNumber + 1}`);
+      const key = chain.join(' < ');
+      callers.set(key, (callers.get(key) ?? 0) + (dt.get(n.id) ?? 0));
+    }
+    console.log(`\ncallers of ${name}:`);
+    for (const [k, us] of top(callers, 5)) console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
+  }
 }
 
 function log(msg) {
@@ -469,17 +505,17 @@ function renderReport({ machine, bodies, cases, soakStats, workers, w2Exit, minu
   L.push(`- bodies: ${bodies.map((b) => `${b.label} (${b.bytes} bytes, ${b.records} stream entries)`).join(', ')}; 4096 rotating requests, new visitor id each, X-Forwarded-For from 1024 IPv4 /24s and 128 IPv6 /48s`);
   L.push(`- whole run: ${minutes.toFixed(1)} minutes`);
   L.push('');
-  L.push('| case | server | req/s | events/s | p50 ms | p99 ms | max ms | CPU µs/event | peak RSS MB |');
-  L.push('|---|---|--:|--:|--:|--:|--:|--:|--:|');
+  L.push('| case | server | req/s | events/s | p50 ms | p99 ms | max ms | server CPU µs/event | redis CPU µs/event | peak RSS MB |');
+  L.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const c of cases) {
     for (const [name, s] of [
       ['baseline', c.baseline],
       ['collector', c.collector],
     ]) {
-      L.push(`| ${c.label} | ${name} | ${fmt(s.rps)} | ${fmt(s.eps)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.max, 1)} | ${fmt(s.cpuPerEvent, 1)} | ${fmt(s.rss)} |`);
+      L.push(`| ${c.label} | ${name} | ${fmt(s.rps)} | ${fmt(s.eps)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.max, 1)} | ${fmt(s.cpuPerEvent, 1)} | ${fmt(s.redisCpuPerEvent, 1)} | ${fmt(s.rss)} |`);
     }
     const r = c.ratio;
-    L.push(`| ${c.label} | **collector/baseline** | **${fmt(r.rps, 2)}** | ${fmt(r.eps, 2)} | ${fmt(r.p50, 2)} | **${fmt(r.p99, 2)}** | ${fmt(r.max, 2)} | ${fmt(r.cpuPerEvent, 2)} | ${fmt(r.rss, 2)} |`);
+    L.push(`| ${c.label} | **collector/baseline** | **${fmt(r.rps, 2)}** | ${fmt(r.eps, 2)} | ${fmt(r.p50, 2)} | **${fmt(r.p99, 2)}** | ${fmt(r.max, 2)} | ${fmt(r.cpuPerEvent, 2)} | | ${fmt(r.rss, 2)} |`);
   }
   L.push('');
   const find = (label) => cases.find((c) => c.label === label);

@@ -51,11 +51,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   }
 
   // One line per answered request: method, path without query, status, time.
-  app.addHook('onResponse', async (req, reply) => {
+  // (a callback hook, not an async one: no promise per request on the hot path)
+  const debug = logger.isLevelEnabled('debug');
+  app.addHook('onResponse', (req, reply, done) => {
+    if (reply.statusCode < 400 && !debug) return done();
     const line = { method: req.method, path: pathOnly(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
     if (reply.statusCode >= 500) req.log.warn(line, 'request failed');
     else if (reply.statusCode >= 400) req.log.info(line, 'request refused');
     else req.log.debug(line, 'request');
+    done();
   });
 
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {

@@ -38,6 +38,8 @@ describe('loadConfig', () => {
     expect(refused({ REDIS_CLUSTER_NODES: 'a' })).toBe('REDIS_CLUSTER_NODES');
     expect(refused({ STREAM_SHARDS: '0' })).toBe('STREAM_SHARDS');
     expect(refused({ LOG_LEVEL: 'loud' })).toBe('LOG_LEVEL');
+    expect(refused({ WORKERS: '0' })).toBe('WORKERS');
+    expect(refused({ WORKERS: 'two' })).toBe('WORKERS');
   });
 
   it('reads retention, shards, proxies, cluster nodes and GEOIP_DB=off', () => {

@@ -60,10 +60,11 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
 
   // CORS on every answer of this route, errors included: the SDK's fetch fallback
   // resends a hit whose answer it cannot read.
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', (req, reply, done) => {
     const origin = req.headers.origin;
     reply.header('access-control-allow-origin', origin && origin !== 'null' ? origin : '*');
     reply.header('vary', 'Origin');
+    done();
   });
 
   app.options('/event', async (_req, reply) => {
@@ -92,6 +93,9 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       receivedAt: Date.now(),
     });
     const entries = records.map((r) => ({ key: shardKey(app.streamKeys, r.visitor, r.id), hit: JSON.stringify(r) }));
+    // Only the encoded entries wait for Redis: the parsed body would otherwise live
+    // through the wait, survive a scavenge and be copied by the garbage collector.
+    req.body = undefined;
     try {
       await app.sink.write(entries);
     } catch (err) {
