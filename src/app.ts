@@ -10,10 +10,12 @@ import { createLogger, pathOnly } from './logger.js';
 import { Pseudonymiser } from './pipeline/pseudonymise.js';
 import { LIMITS } from './pipeline/validate.js';
 import geoPlugin from './plugins/geo.js';
+import metricsPlugin from './plugins/metrics.js';
 import redisPlugin from './plugins/redis.js';
 import sinkPlugin from './plugins/sink.js';
 import collectRoutes from './routes/collect.js';
 import healthRoutes from './routes/health.js';
+import metricsRoutes from './routes/metrics.js';
 
 export interface AppDeps {
   logger?: Logger;
@@ -70,18 +72,21 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       body = { statusCode: 500, error: 'internal_error', message: 'internal error' };
     }
     if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+    if (req.routeOptions.url === '/event' && req.method === 'POST') app.metrics.hitRefused(body.error, req.hitMode);
     reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ statusCode: 404, error: 'not_found', message: `no route ${req.method} ${pathOnly(req.url)}` });
   });
 
+  await app.register(metricsPlugin);
   await app.register(redisPlugin, { config, redis: deps.redis });
   await app.register(geoPlugin, { config });
   await app.register(sinkPlugin, { config });
 
   const pseudonymiser = new Pseudonymiser(config.pseudonymKeys);
   await app.register(healthRoutes, { maxPending: config.sink.maxPending });
+  await app.register(metricsRoutes);
   await app.register(collectRoutes, { config, pseudonymiser });
   return app;
 }

@@ -22,6 +22,13 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
+/** The privacy mode the hit claims, read before validation (only a metrics label). */
+function claimedMode(json: unknown): string | undefined {
+  const events = (json as { events?: unknown } | null)?.events;
+  const mode = Array.isArray(events) ? (events[0] as { data?: { visitor_privacy_mode?: unknown } } | null)?.data?.visitor_privacy_mode : undefined;
+  return typeof mode === 'string' ? mode : undefined;
+}
+
 /** What the content-type parser hands to the route: the text and its parse. */
 interface ReceivedBody {
   raw: string;
@@ -71,6 +78,7 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       throw badRequest(p.message, `query.${p.path}`);
     }
     if (!req.body) throw badRequest('empty body', 'body');
+    req.hitMode = claimedMode(req.body.json);
     const body = bodySchema.safeParse(req.body.json);
     if (!body.success) {
       const p = firstProblem(body.error);
@@ -92,6 +100,7 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.message}`);
       throw err;
     }
+    app.metrics.hitAccepted(records[0]?.mode ?? req.hitMode, records.length);
     reply.code(204).send();
   });
 }

@@ -30,6 +30,8 @@ describe('Redis Cluster', () => {
     const res = await fetch(`${base}/readyz`);
     expect(await res.json()).toMatchObject({ status: 'ready', checks: { redis: 'ok' } });
     expect(res.status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^collector_redis_up 1$/m);
   });
 
   it('puts each stream shard in its own slot and keeps a visitor on one shard, in order', async () => {

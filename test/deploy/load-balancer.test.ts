@@ -141,6 +141,9 @@ describe('haproxy in front of two collector processes', () => {
     expect(remote.geo?.country).toBe('GB'); // the address haproxy forwarded, not the socket peer
     expect(direct.geo).toBeUndefined(); // the header of an untrusted peer is ignored: 127.0.0.0 has no location
     expect(JSON.stringify(recs)).not.toContain('FR');
+    // /metrics is scraped on each replica, not exposed through the load balancer
+    expect((await fetch(`${lbUrl}/metrics`)).status).toBe(403);
+    expect((await fetch(`http://127.0.0.1:${ports[0]}/metrics`)).status).toBe(200);
   });
 
   it('(b) loses no 2xx hit when a replica dies under load, and routes around it', async () => {
