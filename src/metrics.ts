@@ -24,7 +24,8 @@ export class Metrics {
   readonly #accepted: Counter<'mode'>;
   readonly #refused: Counter<'reason' | 'mode'>;
   readonly #stored: Counter<'mode'>;
-  readonly #privacyDropped: Counter<'reason'>;
+  readonly #droppedEvents: Counter;
+  readonly #droppedProps: Counter<'mode'>;
   readonly #optoutCounted: Counter;
   readonly #batchEvents: Histogram<'outcome'>;
   readonly #batchSeconds: Histogram<'outcome'>;
@@ -50,10 +51,15 @@ export class Metrics {
       labelNames: ['mode'],
       registers,
     });
-    this.#privacyDropped = new Counter({
+    this.#droppedEvents = new Counter({
       name: 'collector_privacy_dropped_events_total',
-      help: 'Events the privacy filter dropped instead of storing, by reason',
-      labelNames: ['reason'],
+      help: 'Events the privacy filter dropped (not on the event list of the mode and site)',
+      registers,
+    });
+    this.#droppedProps = new Counter({
+      name: 'collector_privacy_dropped_properties_total',
+      help: 'Properties the privacy filter removed from kept events (or from opt-out hits), by mode',
+      labelNames: ['mode'],
       registers,
     });
     this.#optoutCounted = new Counter({
@@ -124,9 +130,10 @@ export class Metrics {
     this.#refused.inc({ reason, mode: modeLabel(mode) });
   }
 
-  /** For the privacy step: events it dropped, by a short fixed reason. */
-  privacyDropped(reason: string, events: number): void {
-    if (events > 0) this.#privacyDropped.inc({ reason }, events);
+  /** What the privacy step (src/pipeline/privacy.ts) dropped from one hit. */
+  privacyDropped(mode: string | undefined, dropped: { events: number; properties: number }): void {
+    if (dropped.events > 0) this.#droppedEvents.inc(dropped.events);
+    if (dropped.properties > 0) this.#droppedProps.inc({ mode: modeLabel(mode) }, dropped.properties);
   }
 
   optoutCounted(events: number): void {

