@@ -11,7 +11,8 @@
 //   collector http://127.0.0.1:<port>    TRUST_PROXY=127.0.0.1, the suite's Redis
 //
 // Everything listens on 127.0.0.1 only; nothing is installed or downloaded at run time.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -148,9 +149,21 @@ async function until(pred: () => boolean | Promise<boolean>, timeoutMs: number):
 const SETTLE_MS = 600;
 const WAIT_MS = 8000;
 
-export async function startHarness(opts: { clientIp: string; env?: Record<string, string | undefined> }): Promise<Harness> {
+export async function startHarness(opts: {
+  clientIp: string;
+  /** The `sites` object of SITES_FILE (written to a temporary file). */
+  sites?: Record<string, unknown>;
+  env?: Record<string, string | undefined>;
+}): Promise<Harness> {
   const sdk = sdkBundle();
-  const collector = await startTestApp({ TRUST_PROXY: '127.0.0.1', LOG_LEVEL: 'debug', ...opts.env });
+  let sitesDir: string | undefined;
+  const env: Record<string, string | undefined> = { TRUST_PROXY: '127.0.0.1', LOG_LEVEL: 'debug', ...opts.env };
+  if (opts.sites) {
+    sitesDir = mkdtempSync(path.join(tmpdir(), 'browser-sites-'));
+    env.SITES_FILE = path.join(sitesDir, 'sites.json');
+    writeFileSync(env.SITES_FILE, JSON.stringify({ sites: opts.sites }, null, 2));
+  }
+  const collector = await startTestApp(env);
   const collectorUrl = new URL(await collector.app.listen({ port: 0, host: '127.0.0.1' }));
 
   let seen: SeenRequest[] = [];
@@ -212,6 +225,7 @@ export async function startHarness(opts: { clientIp: string; env?: Record<string
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, timeout: 30_000 });
   } catch (err) {
     await Promise.all([close(proxy), close(pageServer), collector.close()]);
+    if (sitesDir) rmSync(sitesDir, { recursive: true, force: true });
     throw new Error(`cannot start Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium): ${(err as Error).message}`);
   }
 
@@ -287,6 +301,7 @@ export async function startHarness(opts: { clientIp: string; env?: Record<string
       await Promise.all([close(proxy), close(pageServer)]);
       agent.destroy();
       await collector.close();
+      if (sitesDir) rmSync(sitesDir, { recursive: true, force: true });
     },
   };
 }
