@@ -181,7 +181,8 @@ describe('site policy', () => {
 
   it('refuses hits from other domains, or without Origin and Referer, with 403 and stores nothing', async () => {
     const before = (await t.records()).length;
-    for (const headers of [{ origin: 'https://evil.example' }, { origin: 'https://example.org.evil.example' }, { referer: 'https://evil.example/' }, {}]) {
+    const cases: Record<string, string>[] = [{ origin: 'https://evil.example' }, { origin: 'https://example.org.evil.example' }, { referer: 'https://evil.example/' }, {}];
+    for (const headers of cases) {
       const res = await post('123456', headers);
       expect(res.status).toBe(403);
       expect(await res.json()).toMatchObject({ statusCode: 403, error: 'origin_not_allowed' });
