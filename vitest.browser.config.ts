@@ -10,6 +10,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // name every case in the output, however fast it ran
+    reporters: ['verbose'],
     // one browser at a time on a shared 2-core machine
     fileParallelism: false,
   },
