@@ -10,15 +10,21 @@ import { createLogger, pathOnly } from './logger.js';
 import { Pseudonymiser } from './pipeline/pseudonymise.js';
 import { LIMITS } from './pipeline/validate.js';
 import geoPlugin from './plugins/geo.js';
+import metricsPlugin from './plugins/metrics.js';
 import redisPlugin from './plugins/redis.js';
 import sinkPlugin from './plugins/sink.js';
 import collectRoutes from './routes/collect.js';
 import healthRoutes from './routes/health.js';
+import metricsRoutes from './routes/metrics.js';
+import privacyRoutes from './routes/privacy.js';
+import { loadSites, type SitePolicies } from './sites.js';
 
 export interface AppDeps {
   logger?: Logger;
   /** An existing client (tests, fault injection); the app then does not close it. */
   redis?: Redis | Cluster;
+  /** Site policies; by default read from SITES_FILE. */
+  sites?: SitePolicies;
 }
 
 /** Fastify's own 4xx codes, as stable error names. */
@@ -31,6 +37,7 @@ const FASTIFY_CODES: Record<string, string> = {
 };
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const sites = deps.sites ?? loadSites(config.sitesFile); // throws ConfigError before anything opens
   const logger = deps.logger ?? createLogger(config.logLevel);
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -74,18 +81,22 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       body = { statusCode: 500, error: 'internal_error', message: 'internal error' };
     }
     if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+    if (req.routeOptions.url === '/event' && req.method === 'POST') app.metrics.hitRefused(body.error, req.hitMode);
     reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ statusCode: 404, error: 'not_found', message: `no route ${req.method} ${pathOnly(req.url)}` });
   });
 
+  await app.register(metricsPlugin);
   await app.register(redisPlugin, { config, redis: deps.redis });
   await app.register(geoPlugin, { config });
   await app.register(sinkPlugin, { config });
 
   const pseudonymiser = new Pseudonymiser(config.pseudonymKeys);
   await app.register(healthRoutes, { maxPending: config.sink.maxPending });
-  await app.register(collectRoutes, { config, pseudonymiser });
+  await app.register(metricsRoutes);
+  await app.register(collectRoutes, { config, pseudonymiser, sites });
+  await app.register(privacyRoutes, { config, pseudonymiser, sites });
   return app;
 }

@@ -30,7 +30,7 @@ async function runServer(config: Config): Promise<void> {
     app = await buildApp(config);
   } catch (err) {
     process.stderr.write(`cannot start: ${(err as Error).message}\n`);
-    process.exit(1);
+    process.exit(err instanceof ConfigError ? 78 : 1);
   }
 
   const inCluster = cluster.isWorker;

@@ -20,6 +20,7 @@ export default fp(
       timeoutMs: s.timeoutMs,
       maxLen: streamMaxLen,
       log: app.log.child({ component: 'sink' }),
+      onBatch: app.metrics.sinkBatch,
     });
     app.decorate('sink', sink);
     app.decorate('streamKeys', Object.freeze(streamKeys(opts.config.streamKey, opts.config.streamShards)));
@@ -29,5 +30,5 @@ export default fp(
       await sink.drain();
     });
   },
-  { name: 'sink', dependencies: ['redis'] },
+  { name: 'sink', dependencies: ['redis', 'metrics'] },
 );
