@@ -364,7 +364,7 @@ async function main() {
 
   if (ONLY) {
     for (const c of cases) {
-      log(`${c.label}: baseline ${fmt(c.baseline.rps)} req/s ${fmt(c.baseline.cpuPerEvent, 1)} µs/event p99 ${fmt(c.baseline.p99, 1)} ms ${fmt(c.baseline.rss)} MB; collector ${fmt(c.collector.rps)} req/s ${fmt(c.collector.cpuPerEvent, 1)} µs/event p99 ${fmt(c.collector.p99, 1)} ms ${fmt(c.collector.rss)} MB; ratio ${fmt(c.ratio.rps, 2)}`);
+      log(`${c.label}: baseline ${fmt(c.baseline.rps)} req/s ${fmt(c.baseline.cpuPerEvent, 1)} µs/event p99 ${fmt(c.baseline.p99, 1)} ms ${fmt(c.baseline.rss)} MB; collector ${fmt(c.collector.rps)} req/s ${fmt(c.collector.cpuPerEvent, 1)} µs/event (redis ${fmt(c.collector.redisCpuPerEvent, 1)}) p99 ${fmt(c.collector.p99, 1)} ms ${fmt(c.collector.rss)} MB; ratio ${fmt(c.ratio.rps, 2)}`);
     }
     return;
   }
@@ -469,11 +469,13 @@ async function profile(startServer) {
   for (const [k, us] of top(byOrigin, 25)) console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
   console.log('\nself time by function (µs per hit):');
   for (const [k, us] of top(byFn, 45)) console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
+  console.log('\nself time in node internals (µs per hit):');
+  for (const [k, us] of top(new Map([...byFn].filter(([k]) => k.includes(' node:'))), 25)) console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
   void perHit;
   // who calls the native functions at the top (their self time is often a syscall)
   const parent = new Map();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n);
-  const natives = top(byFn, 6).map(([k]) => k).filter((k) => k.endsWith(' :0') && !k.startsWith('('));
+  const natives = top(byFn, 12).map(([k]) => k).filter((k) => (k.endsWith(' :0') && !k.startsWith('(')) || k.includes(' node:'));
   for (const name of natives) {
     const callers = new Map();
     for (const n of prof.nodes) {

@@ -1,6 +1,6 @@
 // HMAC-SHA256 (RFC 2104) from two one-shot hashes over precomputed key pads.
 // Same output as createHmac('sha256', secret), without creating a Hmac object (and
-// importing the key) per call: two of those per hit were ~14 µs of CPU, this is ~2.
+// importing the key) per call: two of those per hit were ~7 µs of CPU, this is ~1.5.
 import { createHash, hash } from 'node:crypto';
 
 const BLOCK = 64; // SHA-256 block size
@@ -31,9 +31,11 @@ export function createHmacSha256(secret: Buffer): HmacSha256 {
     return finish(inner, data);
   };
 
+  // digests come out as latin1 strings (one char per byte): on Node 20 that is about
+  // three times faster than asking crypto.hash for a Buffer
   function finish(scratch: Buffer, data: string): Buffer {
     const n = scratch.write(data, BLOCK, 'utf8');
-    hash('sha256', scratch.subarray(0, BLOCK + n), 'buffer').copy(outer, BLOCK);
-    return hash('sha256', outer, 'buffer');
+    outer.write(hash('sha256', scratch.subarray(0, BLOCK + n), 'latin1'), BLOCK, 'latin1');
+    return Buffer.from(hash('sha256', outer, 'latin1'), 'latin1');
   }
 }
