@@ -38,6 +38,11 @@ export interface SinkOptions {
   maxBatch: number;
   timeoutMs: number;
   maxLen: number;
+  /**
+   * Durable mode: each pipeline ends with WAITAOF 1 0, so a write is acknowledged
+   * only once Redis has fsynced it to its append-only file (Redis >= 7.2, appendonly yes).
+   */
+  waitAof?: boolean;
   log?: Logger;
   /** Called after every batch (for metrics). */
   onBatch?: (events: number, ms: number, ok: boolean) => void;
@@ -198,18 +203,30 @@ export class StreamSink {
         add(c.key, ['expire', c.key, c.ttlSeconds]);
       }
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      const left = Math.max(1, Math.min(...batch.map((j) => j.deadline)) - Date.now());
-      timer = setTimeout(() => reject(new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time')), left);
-    });
+    const deadline = Math.min(...batch.map((j) => j.deadline));
+    const waitAof = this.#opts.waitAof === true;
+    if (waitAof) {
+      // WAITAOF waits for every earlier write of this connection; its own timeout keeps
+      // Redis from holding the connection past our deadline.
+      const ms = Math.max(1, deadline - Date.now());
+      for (const cmds of groups.values()) cmds.push(['waitaof', 1, 0, ms]);
+    }
     const written = Promise.all(
       [...groups.values()].map(async (cmds) => {
         const results = await this.#redis.pipeline(cmds).exec();
         if (!results) throw new SinkError('SINK_FAILED', 'pipeline aborted');
         for (const [err] of results) if (err) throw new SinkError('SINK_FAILED', err.message);
+        if (waitAof) {
+          const synced = results[results.length - 1]![1] as [number, number];
+          if (!Array.isArray(synced) || !(synced[0]! >= 1)) throw new SinkError('SINK_TIMEOUT', 'redis did not fsync in time');
+        }
       }),
     );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      const left = Math.max(1, deadline - Date.now());
+      timer = setTimeout(() => reject(new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time')), left);
+    });
     this.#unsettledPipelines++;
     written
       .catch(() => undefined)
@@ -226,19 +243,27 @@ export class StreamSink {
 
   #startSweeper(): void {
     if (this.#sweeper) return;
-    const every = Math.max(10, Math.floor(this.#opts.timeoutMs / 4));
+    // fine-grained, so a queued hit's 503 comes at most this late after its deadline
+    const every = Math.max(5, Math.min(50, Math.floor(this.#opts.timeoutMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), every);
     this.#sweeper.unref();
   }
 
-  /** Fails queued jobs whose deadline passed, so a stuck Redis gives fast 503s. */
+  /**
+   * Fails queued jobs whose deadline passed, so a stuck Redis gives fast 503s.
+   * Deadlines grow along the queue (now + timeout at write time): look at the head only.
+   */
   #sweep(): void {
     const now = Date.now();
-    for (const j of this.#queue) {
-      if (!j.settled && j.deadline <= now) settle(j, new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time'));
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0]!;
+      if (!head.settled) {
+        if (head.deadline > now) break;
+        settle(head, new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time'));
+      }
+      this.#queue.shift();
+      this.#queued -= head.size;
     }
-    // drop settled jobs from the head so they stop counting as pending
-    while (this.#queue.length > 0 && this.#queue[0]!.settled) this.#queued -= this.#queue.shift()!.size;
     if (this.#queue.length === 0 && !this.#writing && this.#sweeper) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
