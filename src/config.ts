@@ -259,7 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
     sink: {
       maxPending: int(env, 'SINK_MAX_PENDING', 20_000, 1, 10_000_000),
       maxBatch: int(env, 'SINK_MAX_BATCH', 500, 1, 100_000),
-      timeoutMs: int(env, 'SINK_TIMEOUT_MS', 800, 10, 60_000),
+      timeoutMs: int(env, 'SINK_TIMEOUT_MS', 500, 10, 60_000),
       waitAof: bool(env, 'SINK_WAIT_AOF', false),
     },
     http: {
