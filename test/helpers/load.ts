@@ -12,6 +12,7 @@ export interface Outcome {
   ms: number;
   status?: number;
   retryAfter?: string;
+  connection?: string;
   body?: string;
   /** ECONNRESET, ECONNREFUSED, socket hang up... */
   error?: string;
@@ -83,6 +84,7 @@ export async function runLoad(opts: LoadOptions): Promise<{ outcomes: Outcome[];
           res.on('end', () => {
             o.status = res.statusCode;
             o.retryAfter = res.headers['retry-after'];
+            o.connection = res.headers.connection;
             o.body = Buffer.concat(chunks).toString();
             resolve();
           });
