@@ -15,6 +15,8 @@ import redisPlugin from './plugins/redis.js';
 import sinkPlugin from './plugins/sink.js';
 import collectRoutes from './routes/collect.js';
 import healthRoutes from './routes/health.js';
+import privacyRoutes from './routes/privacy.js';
+import { loadSites, type SitePolicies } from './sites.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,6 +29,8 @@ export interface AppDeps {
   logger?: Logger;
   /** An existing client (tests, fault injection); the app then does not close it. */
   redis?: Redis | Cluster;
+  /** Site policies; by default read from SITES_FILE. */
+  sites?: SitePolicies;
 }
 
 /** Fastify's own 4xx codes, as stable error names. */
@@ -39,6 +43,7 @@ const FASTIFY_CODES: Record<string, string> = {
 };
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const sites = deps.sites ?? loadSites(config.sitesFile); // throws ConfigError before anything opens
   const logger = deps.logger ?? createLogger(config.logLevel);
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -111,6 +116,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const pseudonymiser = new Pseudonymiser(config.pseudonymKeys);
   await app.register(healthRoutes, { maxPending: config.sink.maxPending });
-  await app.register(collectRoutes, { config, pseudonymiser });
+  await app.register(collectRoutes, { config, pseudonymiser, sites });
+  await app.register(privacyRoutes, { config, pseudonymiser, sites });
   return app;
 }

@@ -19,7 +19,7 @@ try {
   app = await buildApp(config);
 } catch (err) {
   process.stderr.write(`cannot start: ${(err as Error).message}\n`);
-  process.exit(1);
+  process.exit(err instanceof ConfigError ? 78 : 1);
 }
 
 // SIGTERM/SIGINT: not ready for SHUTDOWN_DELAY_MS (load balancers drain), then close;

@@ -2,7 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
 import type { Config } from '../config.js';
-import { badRequest, unavailable } from '../errors.js';
+import { badRequest, forbidden, unavailable } from '../errors.js';
+import { originRefusal } from '../pipeline/origin.js';
+import type { SitePolicies } from '../sites.js';
 import { createTrustedProxies } from '../pipeline/client-ip.js';
 import { createHitProcessor } from '../pipeline/hit.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
@@ -34,12 +36,14 @@ const PREFLIGHT_HEADERS = {
   'access-control-max-age': '86400',
 };
 
-export default async function collectRoutes(app: FastifyInstance, opts: { config: Config; pseudonymiser: Pseudonymiser }) {
+export default async function collectRoutes(app: FastifyInstance, opts: { config: Config; pseudonymiser: Pseudonymiser; sites: SitePolicies }) {
+  const { sites } = opts;
   const processHit = createHitProcessor({
     geolocator: app.geolocator,
     pseudonymiser: opts.pseudonymiser,
     isTrustedProxy: createTrustedProxies(opts.config.trustProxy),
     recordIdSecret: opts.config.pseudonymKeys[0]!.secret,
+    counterTtlSeconds: Math.floor(opts.config.streamRetentionMs / 1000),
   });
 
   // The SDK sends text/plain;charset=UTF-8 (sendBeacon, fetch and XHR alike).
@@ -71,24 +75,31 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       const p = firstProblem(query.error);
       throw badRequest(p.message, `query.${p.path}`);
     }
+    const site = query.data.s;
+    const policy = sites.get(site);
+    if (!policy) throw forbidden('unknown_site', `site ${site} is not configured on this collector`);
+    const refusal = originRefusal(policy, req.headers.origin, req.headers.referer);
+    if (refusal) throw forbidden('origin_not_allowed', refusal);
     if (!req.body) throw badRequest('empty body', 'body');
     const body = bodySchema.safeParse(req.body.json);
     if (!body.success) {
       const p = firstProblem(body.error);
       throw badRequest(p.message, p.path ? `body.${p.path}` : 'body');
     }
-    const { records } = processHit({
-      site: query.data.s,
+    const { records, counters } = processHit({
+      site,
+      policy,
       idclient: query.data.idclient,
       events: body.data.events,
       rawBody: req.body.raw,
       peer: req.socket.remoteAddress,
       forwardedFor: req.headers['x-forwarded-for'],
+      gpc: req.headers['sec-gpc'] === '1',
       receivedAt: Date.now(),
     });
     const entries = records.map((r) => ({ key: shardKey(app.streamKeys, r.visitor, r.id), hit: JSON.stringify(r) }));
     try {
-      await app.sink.write(entries);
+      await app.sink.write(entries, counters);
     } catch (err) {
       if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.message}`);
       throw err;

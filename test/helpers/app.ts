@@ -1,4 +1,7 @@
 // Builds the real app against the suite's Redis, with its own stream key and a
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 // captured log, so a test can scan everything the service wrote.
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -68,4 +71,12 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
       redis.disconnect();
     },
   };
+}
+
+/** Writes a sites file (SITES_FILE) to a temporary path and returns it. */
+export function writeSitesFile(sites: Record<string, unknown>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sites-'));
+  const file = path.join(dir, 'sites.json');
+  writeFileSync(file, JSON.stringify({ sites }));
+  return file;
 }
