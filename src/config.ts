@@ -269,7 +269,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     pressure: {
       maxEventLoopDelayMs: int(env, 'MAX_EVENT_LOOP_DELAY_MS', 200, 0, 60_000),
-      maxInFlightRequests: int(env, 'MAX_IN_FLIGHT_REQUESTS', 4096, 1, 1_000_000),
+      maxInFlightRequests: int(env, 'MAX_IN_FLIGHT_REQUESTS', 2048, 1, 1_000_000),
     },
     shutdown: {
       delayMs: int(env, 'SHUTDOWN_DELAY_MS', 5_000, 0, 600_000),
