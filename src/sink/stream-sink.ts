@@ -43,6 +43,8 @@ export interface SinkOptions {
    * only once Redis has fsynced it to its append-only file (Redis >= 7.2, appendonly yes).
    */
   waitAof?: boolean;
+  /** A pipeline unanswered this long drops the connection (reconnect); default max(2 s, 4 × timeoutMs). */
+  stuckMs?: number;
   log?: Logger;
   /** Called after every batch (for metrics). */
   onBatch?: (events: number, ms: number, ok: boolean) => void;
@@ -74,10 +76,12 @@ export class StreamSink {
   #closed = false;
   #sweeper: NodeJS.Timeout | undefined;
   #idleWaiters: (() => void)[] = [];
+  readonly #stuckMs: number;
 
   constructor(redis: Redis | Cluster, opts: SinkOptions) {
     this.#redis = redis;
     this.#opts = opts;
+    this.#stuckMs = opts.stuckMs ?? Math.max(2000, 4 * opts.timeoutMs);
   }
 
   /** Events accepted by write() and not yet acknowledged or failed. */
@@ -228,9 +232,21 @@ export class StreamSink {
       timer = setTimeout(() => reject(new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time')), left);
     });
     this.#unsettledPipelines++;
+    // Watchdog: a connection whose replies stopped (Redis host gone without a TCP reset,
+    // a half-open socket) would otherwise block the sink until the kernel gives up on
+    // it, many minutes later. Past stuckMs, drop the connection: its commands fail and
+    // the client reconnects by itself. (What was sent may still be applied by Redis:
+    // at-least-once, like any write that timed out.)
+    const stuck = setTimeout(() => {
+      if (this.#redis.status !== 'ready') return;
+      this.#opts.log?.warn({ stuckMs: this.#stuckMs }, 'redis stopped answering: reconnecting');
+      this.#redis.disconnect(true);
+    }, this.#stuckMs);
+    stuck.unref();
     written
       .catch(() => undefined)
       .finally(() => {
+        clearTimeout(stuck);
         this.#unsettledPipelines--;
         if (this.#queue.length > 0) this.#schedule();
       });
