@@ -10,11 +10,13 @@ import { createLogger, pathOnly } from './logger.js';
 import { Pseudonymiser } from './pipeline/pseudonymise.js';
 import { LIMITS } from './pipeline/validate.js';
 import geoPlugin from './plugins/geo.js';
+import metricsPlugin from './plugins/metrics.js';
 import pressurePlugin from './plugins/pressure.js';
 import redisPlugin from './plugins/redis.js';
 import sinkPlugin from './plugins/sink.js';
 import collectRoutes from './routes/collect.js';
 import healthRoutes from './routes/health.js';
+import metricsRoutes from './routes/metrics.js';
 import privacyRoutes from './routes/privacy.js';
 import { loadSites, type SitePolicies } from './sites.js';
 
@@ -103,12 +105,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       body = { statusCode: 500, error: 'internal_error', message: 'internal error' };
     }
     if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+    if (req.routeOptions.url === '/event' && req.method === 'POST') app.metrics.hitRefused(body.error, req.hitMode);
     reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ statusCode: 404, error: 'not_found', message: `no route ${req.method} ${pathOnly(req.url)}` });
   });
 
+  await app.register(metricsPlugin);
   await app.register(redisPlugin, { config, redis: deps.redis });
   await app.register(geoPlugin, { config });
   await app.register(sinkPlugin, { config });
@@ -116,6 +120,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const pseudonymiser = new Pseudonymiser(config.pseudonymKeys);
   await app.register(healthRoutes, { maxPending: config.sink.maxPending });
+  await app.register(metricsRoutes);
   await app.register(collectRoutes, { config, pseudonymiser, sites });
   await app.register(privacyRoutes, { config, pseudonymiser, sites });
   return app;

@@ -1,6 +1,7 @@
 // Environment → validated, typed, frozen configuration (DESIGN §7).
 // This is the only module that reads process.env; everything else gets a Config.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
@@ -212,7 +213,26 @@ function parseGeoip(raw: string | undefined): string[] {
   return v.split(',').map((p) => p.trim());
 }
 
-export function loadConfig(env: Env = process.env): Config {
+/** Secrets that may come from a file (Docker/Kubernetes secrets): `<NAME>_FILE=/run/secrets/...`. */
+const FILE_SECRETS = ['PSEUDONYM_KEYS', 'ADMIN_TOKEN', 'REDIS_URL'] as const;
+
+function readSecretFiles(env: Env): Env {
+  const out: Env = { ...env };
+  for (const name of FILE_SECRETS) {
+    const file = env[`${name}_FILE`]?.trim();
+    if (!file) continue;
+    if (env[name]?.trim()) throw new ConfigError(`${name}_FILE`, `set either ${name} or ${name}_FILE, not both`);
+    try {
+      out[name] = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+export function loadConfig(rawEnv: Env = process.env): Config {
+  const env = readSecretFiles(rawEnv);
   const { keys, generated } = parseKeys(env);
 
   const retentionRaw = env.STREAM_RETENTION?.trim() || '13 months';

@@ -24,6 +24,7 @@ export default fp(
       maxLen: streamMaxLen,
       waitAof: s.waitAof,
       log: app.log.child({ component: 'sink' }),
+      onBatch: app.metrics.sinkBatch,
     });
     app.decorate('sink', sink);
     const durability: FastifyInstance['durability'] = { mode: s.waitAof ? 'aof-fsync' : 'ack' };
@@ -54,5 +55,5 @@ export default fp(
       await sink.drain();
     });
   },
-  { name: 'sink', dependencies: ['redis'] },
+  { name: 'sink', dependencies: ['redis', 'metrics'] },
 );

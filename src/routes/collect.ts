@@ -24,6 +24,13 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
+/** The privacy mode the hit claims, read before validation (only a metrics label). */
+function claimedMode(json: unknown): string | undefined {
+  const events = (json as { events?: unknown } | null)?.events;
+  const mode = Array.isArray(events) ? (events[0] as { data?: { visitor_privacy_mode?: unknown } } | null)?.data?.visitor_privacy_mode : undefined;
+  return typeof mode === 'string' ? mode : undefined;
+}
+
 /** What the content-type parser hands to the route: the text and its parse. */
 interface ReceivedBody {
   raw: string;
@@ -81,12 +88,13 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
     const refusal = originRefusal(policy, req.headers.origin, req.headers.referer);
     if (refusal) throw forbidden('origin_not_allowed', refusal);
     if (!req.body) throw badRequest('empty body', 'body');
+    req.hitMode = claimedMode(req.body.json);
     const body = bodySchema.safeParse(req.body.json);
     if (!body.success) {
       const p = firstProblem(body.error);
       throw badRequest(p.message, p.path ? `body.${p.path}` : 'body');
     }
-    const { records, counters } = processHit({
+    const { records, counters, mode, dropped } = processHit({
       site,
       policy,
       idclient: query.data.idclient,
@@ -97,6 +105,7 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       gpc: req.headers['sec-gpc'] === '1',
       receivedAt: Date.now(),
     });
+    req.hitMode = mode;
     const entries = records.map((r) => ({ key: shardKey(app.streamKeys, r.visitor, r.id), hit: JSON.stringify(r) }));
     try {
       await app.sink.write(entries, counters);
@@ -104,6 +113,9 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.message}`);
       throw err;
     }
+    app.metrics.hitAccepted(mode, records.length);
+    app.metrics.privacyDropped(mode, dropped);
+    app.metrics.optoutCounted(counters.length);
     reply.code(204).send();
   });
 }

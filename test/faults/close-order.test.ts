@@ -6,7 +6,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { TEST_KEYS } from '../helpers/app.js';
-import { type RedisProcess, startRedis } from '../helpers/processes.js';
+import { type RedisProcess, startRedis } from '../helpers/fault-processes.js';
 
 describe('close order', () => {
   let redis: RedisProcess;

@@ -6,7 +6,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { TEST_KEYS } from '../helpers/app.js';
-import { type RedisProcess, sleep, startRedis, waitAofServer } from '../helpers/processes.js';
+import { type RedisProcess, sleep, startRedis, waitAofServer } from '../helpers/fault-processes.js';
 
 const HIT = { method: 'POST' as const, url: '/event?s=1&idclient=abc', headers: { 'content-type': 'text/plain' }, payload: '{"events":[{"name":"page.display","data":{"page":"p"}}]}' };
 

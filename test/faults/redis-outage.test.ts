@@ -4,8 +4,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEYS, uniquePrefix } from '../helpers/app.js';
-import { percentile, pollStatus, runLoad, storedIds, type Outcome } from '../helpers/load.js';
-import { type CollectorProcess, type RedisProcess, sleep, startCollector, startRedis } from '../helpers/processes.js';
+import { percentile, pollStatus, runLoad, storedIds, type Outcome } from '../helpers/fault-load.js';
+import { type CollectorProcess, type RedisProcess, sleep, startCollector, startRedis } from '../helpers/fault-processes.js';
 
 const RATE = Number(process.env.FAULT_RATE ?? 2000); // hits/s
 const SECONDS = Number(process.env.FAULT_SECONDS ?? 9);

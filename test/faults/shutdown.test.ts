@@ -5,8 +5,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TEST_KEYS, uniquePrefix } from '../helpers/app.js';
-import { percentile, pollStatus, runLoad, storedIds } from '../helpers/load.js';
-import { type CollectorProcess, sleep, startCollector } from '../helpers/processes.js';
+import { percentile, pollStatus, runLoad, storedIds } from '../helpers/fault-load.js';
+import { type CollectorProcess, sleep, startCollector } from '../helpers/fault-processes.js';
 
 const DELAY_MS = 1500;
 const TIMEOUT_MS = 5000;

@@ -1,155 +1,111 @@
-// A bounded load generator: unique hits at a steady rate over keep-alive
-// connections, stopping after maxRequests or durationMs (or when told to), and
-// remembering what each request got, so that a test can reconcile by record id.
+// A bounded load: real SDK bodies (the captured exempt page.display), each request
+// marked with a unique `page` so a test can check that every 2xx hit is in the stream.
+// Bounded in count AND time; it stops by itself.
 import http from 'node:http';
-import { createRecordIds } from '../../src/pipeline/record.js';
-import { TEST_KEYS } from './app.js';
-
-export interface Outcome {
-  index: number;
-  /** ms since the load started */
-  sentAt: number;
-  ms: number;
-  status?: number;
-  retryAfter?: string;
-  connection?: string;
-  body?: string;
-  /** ECONNRESET, ECONNREFUSED, socket hang up... */
-  error?: string;
-  /** The id the record gets if the hit is stored. */
-  recordId: string;
-}
+import { sdkRequest } from './fixtures.js';
 
 export interface LoadOptions {
-  base: string;
-  ratePerSecond: number;
-  durationMs: number;
-  maxRequests: number;
+  /** Base URL of the collector or of the load balancer. */
+  url: string;
+  /** Unique label of this run, part of every page name. */
+  label: string;
   concurrency: number;
-  site?: string;
-  /** Checked before each request: true stops sending (a load balancer that drained). */
-  stop?: () => boolean;
+  maxRequests: number;
+  maxMs: number;
+  /** Pause between two requests of one worker. */
+  pauseMs?: number;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
 }
 
-const recordIds = createRecordIds(Buffer.from(TEST_KEYS.split(',')[0]!.split(':')[1]!, 'utf8'));
+export interface LoadResult {
+  sent: number;
+  /** Pages of the hits answered 2xx: each must be in the stream. */
+  accepted: string[];
+  /** Count by status (`204`, `503`, `error` for a connection failure). */
+  statuses: Record<string, number>;
+  ms: number;
+  /** Per second: [2xx, other] — shows when the service was unavailable. */
+  timeline: [number, number][];
+}
 
-export function hitBody(index: number, runId: string): string {
-  return JSON.stringify({
-    events: [
+const template = sdkRequest('exempt');
+
+/** Visitor id of worker `w`: a worker's hits are sequential, so one visitor's order is known. */
+export const visitorOf = (label: string, w: number) =>
+  `${label.replace(/[^a-z0-9]/gi, '').slice(-8).toLowerCase()}w${String(w).padStart(4, '0')}`.padEnd(16, '0');
+
+function body(page: string): string {
+  const parsed = JSON.parse(template.body) as { events: { data: Record<string, unknown> }[] };
+  parsed.events[0]!.data.page = page;
+  return JSON.stringify(parsed);
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One POST /event through node:http (keep-alive), resolving to the status or 'error'. */
+export function postHit(url: string, query: string, payload: string, headers: Record<string, string> = {}, opts: { localAddress?: string } = {}): Promise<string> {
+  return new Promise((resolve) => {
+    const u = new URL(`/event?${query}`, url);
+    const req = http.request(
+      u,
       {
-        name: 'page.display',
-        data: {
-          page: 'load',
-          pageview_id: `${runId}-${index}`,
-          visitor_privacy_mode: 'exempt',
-          visitor_privacy_consent: false,
-          device_timestamp_utc: Date.now() / 1000,
-        },
+        method: 'POST',
+        agent: opts.localAddress ? undefined : agent,
+        localAddress: opts.localAddress,
+        headers: { 'content-type': 'text/plain;charset=UTF-8', origin: template.headers.origin ?? '', ...headers },
+        timeout: 5000,
       },
-    ],
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(String(res.statusCode)));
+        res.on('error', () => resolve('error'));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve('error'));
+    req.end(payload);
   });
 }
 
-export async function runLoad(opts: LoadOptions): Promise<{ outcomes: Outcome[]; startedAt: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
-  const url = new URL(opts.base);
-  const site = opts.site ?? 'load';
-  const runId = Math.random().toString(36).slice(2, 8);
-  const outcomes: Outcome[] = [];
-  const startedAt = Date.now();
-  let inFlight = 0;
-  let sent = 0;
-  const pending = new Set<Promise<void>>();
-
-  const one = (index: number) => {
-    const idclient = `v${index % 997}`;
-    const body = hitBody(index, runId);
-    const o: Outcome = { index, sentAt: Date.now() - startedAt, ms: 0, recordId: `${recordIds(site, idclient, body)(0)}` };
-    outcomes.push(o);
-    const t0 = performance.now();
-    inFlight++;
-    const p = new Promise<void>((resolve) => {
-      const req = http.request(
-        {
-          host: url.hostname,
-          port: url.port,
-          method: 'POST',
-          path: `/event?s=${site}&idclient=${idclient}`,
-          agent,
-          headers: { 'content-type': 'text/plain;charset=UTF-8', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            o.status = res.statusCode;
-            o.retryAfter = res.headers['retry-after'];
-            o.connection = res.headers.connection;
-            o.body = Buffer.concat(chunks).toString();
-            resolve();
-          });
-          res.on('error', (err: NodeJS.ErrnoException) => ((o.error = err.code ?? err.message), resolve()));
-        },
-      );
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        o.error = err.code ?? err.message;
-        resolve();
-      });
-      req.setTimeout(10_000, () => req.destroy(new Error('client timeout')));
-      req.end(body);
-    }).then(() => {
-      o.ms = performance.now() - t0;
-      inFlight--;
-      pending.delete(p);
-    });
-    pending.add(p);
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  const started = Date.now();
+  const result: LoadResult = { sent: 0, accepted: [], statuses: {}, ms: 0, timeline: [] };
+  let seq = 0;
+  const worker = async (w: number) => {
+    const visitor = visitorOf(opts.label, w);
+    while (seq < opts.maxRequests && Date.now() - started < opts.maxMs) {
+      const page = `${opts.label}-${w}-${seq++}`;
+      result.sent++;
+      const status = await postHit(opts.url, `s=123456&idclient=${visitor}`, body(page), opts.headers);
+      result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+      const second = Math.floor((Date.now() - started) / 1000);
+      while (result.timeline.length <= second) result.timeline.push([0, 0]);
+      if (status.startsWith('2')) {
+        result.accepted.push(page);
+        result.timeline[second]![0]++;
+      } else {
+        result.timeline[second]![1]++;
+      }
+      if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs));
+    }
   };
-
-  const tickMs = 10;
-  while (sent < opts.maxRequests && Date.now() - startedAt < opts.durationMs && !opts.stop?.()) {
-    const due = Math.min(opts.maxRequests, Math.floor(((Date.now() - startedAt) * opts.ratePerSecond) / 1000));
-    while (sent < due && inFlight < opts.concurrency && !opts.stop?.()) one(sent++);
-    await new Promise((r) => setTimeout(r, tickMs));
-  }
-  await Promise.all(pending);
-  agent.destroy();
-  return { outcomes, startedAt };
+  await Promise.all(Array.from({ length: opts.concurrency }, (_, w) => worker(w)));
+  result.ms = Date.now() - started;
+  return result;
 }
 
-/** Every record id in the given streams. */
-export async function storedIds(redis: { xrange(key: string, start: string, end: string, count: 'COUNT', n: number): Promise<[string, string[]][]> }, keys: readonly string[]): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for (const key of keys) {
-    let start = '-';
-    for (;;) {
-      const page = await redis.xrange(key, start, '+', 'COUNT', 5000);
-      for (const [, fields] of page) ids.add((JSON.parse(fields[fields.indexOf('hit') + 1]!) as { id: string }).id);
-      if (page.length < 5000) break;
-      start = `(${page[page.length - 1]![0]}`;
-    }
-  }
-  return ids;
+/** Pages accepted (2xx) but absent from the stored records. */
+export function lostHits(result: LoadResult, records: readonly { props?: unknown }[]): string[] {
+  const stored = new Set(records.map((r) => (r.props as Record<string, unknown> | undefined)?.page));
+  return result.accepted.filter((p) => !stored.has(p));
 }
 
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
-
-/** Polls a URL and records when its status changes. */
-export function pollStatus(url: string, everyMs: number): { samples: { at: number; status: number }[]; stop(): void } {
-  const samples: { at: number; status: number }[] = [];
-  let stopped = false;
-  void (async () => {
-    while (!stopped) {
-      const status = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
-        async (r) => (await r.arrayBuffer(), r.status),
-        () => 0,
-      );
-      samples.push({ at: Date.now(), status });
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  })();
-  return { samples, stop: () => void (stopped = true) };
+/** A one-line summary for the test output (the figures the issue asks for). */
+export function summary(name: string, r: LoadResult, lost: number): string {
+  const other = Object.entries(r.statuses)
+    .filter(([s]) => !s.startsWith('2'))
+    .map(([s, n]) => `${s}:${n}`)
+    .join(' ');
+  return `${name}: ${r.sent} sent in ${r.ms} ms, ${r.accepted.length} 2xx, other [${other || 'none'}], 2xx lost: ${lost}`;
 }
