@@ -11,6 +11,7 @@ import { Pseudonymiser } from './pipeline/pseudonymise.js';
 import { LIMITS } from './pipeline/validate.js';
 import geoPlugin from './plugins/geo.js';
 import metricsPlugin from './plugins/metrics.js';
+import pressurePlugin from './plugins/pressure.js';
 import redisPlugin from './plugins/redis.js';
 import sinkPlugin from './plugins/sink.js';
 import collectRoutes from './routes/collect.js';
@@ -18,6 +19,13 @@ import healthRoutes from './routes/health.js';
 import metricsRoutes from './routes/metrics.js';
 import privacyRoutes from './routes/privacy.js';
 import { loadSites, type SitePolicies } from './sites.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Graceful shutdown: not ready for delayMs while still serving, then close. */
+    shutdown(delayMs: number): Promise<void>;
+  }
+}
 
 export interface AppDeps {
   logger?: Logger;
@@ -43,14 +51,34 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: LIMITS.bodyBytes,
-    requestTimeout: 10_000,
+    // Slow clients are cut off (408, then the socket closes): the headers must arrive
+    // within HTTP_HEADERS_TIMEOUT_MS and the whole request within HTTP_REQUEST_TIMEOUT_MS,
+    // checked every HTTP_TIMEOUT_CHECK_MS (Node's default check is every 30 s).
+    requestTimeout: config.http.requestTimeoutMs,
+    http: { headersTimeout: config.http.headersTimeoutMs, connectionsCheckingInterval: config.http.timeoutCheckMs },
+    // longer than the usual load balancer idle timeout (60 s), so the balancer closes first
     keepAliveTimeout: 72_000,
-    return503OnClosing: true,
+    // While closing, requests already on an open connection are still served (with
+    // Connection: close): the sink writes them before Redis quits, or answers 503.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
   app.decorate('lifecycle', { closing: false });
   app.addHook('preClose', async () => {
     app.lifecycle.closing = true;
+  });
+  app.decorate('shutdown', async (delayMs: number) => {
+    // Readiness first: /readyz turns 503 and every answer carries Connection: close, so
+    // a load balancer stops sending here and keep-alive clients move away; hits are
+    // still taken meanwhile. Then close: stop listening, answer what is in flight, let
+    // the sink write what it accepted, and only then quit Redis (onClose order).
+    app.lifecycle.closing = true;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    await app.close();
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (app.lifecycle.closing) reply.header('connection', 'close');
+    return payload;
   });
 
   if (config.pseudonymKeyGenerated) {
@@ -92,6 +120,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(redisPlugin, { config, redis: deps.redis });
   await app.register(geoPlugin, { config });
   await app.register(sinkPlugin, { config });
+  await app.register(pressurePlugin, { config });
 
   const pseudonymiser = new Pseudonymiser(config.pseudonymKeys);
   await app.register(healthRoutes, { maxPending: config.sink.maxPending });

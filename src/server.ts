@@ -8,8 +8,6 @@ import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 
-const SHUTDOWN_DELAY_MS = 10_000;
-
 let config: Config;
 try {
   config = loadConfig();
@@ -33,15 +31,24 @@ async function runServer(config: Config): Promise<void> {
     process.exit(err instanceof ConfigError ? 78 : 1);
   }
 
+  // SIGTERM/SIGINT: not ready for SHUTDOWN_DELAY_MS (load balancers drain), then close;
+  // past SHUTDOWN_TIMEOUT_MS more, exit anyway (code 1). A second signal exits at once.
+  // A hit that never got its 2xx may be lost then, never one that did.
+  const { delayMs, timeoutMs } = config.shutdown;
   const inCluster = cluster.isWorker;
   const grace = closeWithGrace(
     // under a primary, SIGINT reaches the whole process group: the primary turns it into
     // one SIGTERM per worker, so a second signal does not cut the drain short
-    { delay: SHUTDOWN_DELAY_MS, ...(inCluster ? { skip: ['SIGINT'] } : {}) },
+    { delay: delayMs + timeoutMs, ...(inCluster ? { skip: ['SIGINT'] } : {}) },
     async ({ signal, err }) => {
-      if (err) app.log.error({ err }, 'closing after an error');
-      else app.log.info({ signal }, 'closing');
-      await app.close();
+      if (err) {
+        app.log.error({ err }, 'closing after an error');
+        await app.shutdown(0);
+        return;
+      }
+      app.log.info({ signal, delayMs }, 'shutting down: not ready, draining');
+      await app.shutdown(delayMs);
+      app.log.info('closed');
     },
   );
   if (inCluster) {
@@ -92,12 +99,13 @@ function runPrimary(config: Config): void {
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
     if (workers.length === 0) process.exit(exitCode);
     for (const w of workers) w.process.kill('SIGTERM');
-    // each worker has SHUTDOWN_DELAY_MS to drain; do not wait forever for a stuck one
+    // each worker has SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS to drain; do not wait
+    // forever for a stuck one
     setTimeout(() => {
       log.error('workers did not stop in time; killing them');
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
       process.exit(1);
-    }, SHUTDOWN_DELAY_MS + 2000).unref();
+    }, config.shutdown.delayMs + config.shutdown.timeoutMs + 2000).unref();
   }
 
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {

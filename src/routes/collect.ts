@@ -82,7 +82,8 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
     reply.headers(PREFLIGHT_HEADERS).code(204).send();
   });
 
-  app.post<{ Body: ReceivedBody | undefined }>('/event', { bodyLimit: LIMITS.bodyBytes }, async (req, reply) => {
+  // onRequest, before the body is read: a shed hit costs neither memory nor parsing
+  app.post<{ Body: ReceivedBody | undefined }>('/event', { bodyLimit: LIMITS.bodyBytes, onRequest: app.pressure.guard }, async (req, reply) => {
     const query = querySchema.safeParse(rawQueryParams(req.url));
     if (!query.success) {
       const p = firstProblem(query.error);

@@ -38,6 +38,13 @@ export interface SinkOptions {
   maxBatch: number;
   timeoutMs: number;
   maxLen: number;
+  /**
+   * Durable mode: each pipeline ends with WAITAOF 1 0, so a write is acknowledged
+   * only once Redis has fsynced it to its append-only file (Redis >= 7.2, appendonly yes).
+   */
+  waitAof?: boolean;
+  /** A pipeline unanswered this long drops the connection (reconnect); default max(2 s, 4 × timeoutMs). */
+  stuckMs?: number;
   log?: Logger;
   /** Called after every batch (for metrics). */
   onBatch?: (events: number, ms: number, ok: boolean) => void;
@@ -70,10 +77,12 @@ export class StreamSink {
   #closed = false;
   #sweeper: NodeJS.Timeout | undefined;
   #idleWaiters: (() => void)[] = [];
+  readonly #stuckMs: number;
 
   constructor(redis: Redis | Cluster, opts: SinkOptions) {
     this.#redis = redis;
     this.#opts = opts;
+    this.#stuckMs = opts.stuckMs ?? Math.max(2000, 4 * opts.timeoutMs);
   }
 
   /** Events accepted by write() and not yet acknowledged or failed. */
@@ -209,9 +218,18 @@ export class StreamSink {
     const waiting = new Map<Job, number>();
     for (const g of groups.values()) for (const j of g.jobs) waiting.set(j, (waiting.get(j) ?? 0) + 1);
 
+    const deadline = Math.min(...batch.map((j) => j.deadline));
+    const waitAof = this.#opts.waitAof === true;
+    if (waitAof) {
+      // WAITAOF waits for every earlier write of this connection; its own timeout keeps
+      // Redis from holding the connection past our deadline.
+      const ms = Math.max(1, deadline - Date.now());
+      for (const g of groups.values()) g.cmds.push(['waitaof', 1, 0, ms]);
+    }
+
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      const left = Math.max(1, Math.min(...batch.map((j) => j.deadline)) - Date.now());
+      const left = Math.max(1, deadline - Date.now());
       timer = setTimeout(() => reject(new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time')), left);
     });
     let failed: SinkError | undefined;
@@ -225,10 +243,25 @@ export class StreamSink {
         return;
       }
       this.#unsettled.set(tag, (this.#unsettled.get(tag) ?? 0) + 1);
+      // Watchdog: a connection whose replies stopped (Redis host gone without a TCP reset,
+      // a half-open socket) would otherwise block the sink until the kernel gives up on
+      // it, many minutes later. Past stuckMs, drop the connection: its commands fail and
+      // the client reconnects by itself. (What was sent may still be applied by Redis:
+      // at-least-once, like any write that timed out.)
+      const stuck = setTimeout(() => {
+        if (this.#redis.status !== 'ready') return;
+        this.#opts.log?.warn({ stuckMs: this.#stuckMs }, 'redis stopped answering: reconnecting');
+        this.#redis.disconnect(true);
+      }, this.#stuckMs);
+      stuck.unref();
       try {
         const results = await this.#redis.pipeline(g.cmds).exec();
         if (!results) throw new SinkError('SINK_FAILED', 'pipeline aborted');
         for (const [err] of results) if (err) throw new SinkError('SINK_FAILED', err.message);
+        if (waitAof) {
+          const synced = results[results.length - 1]![1] as [number, number];
+          if (!Array.isArray(synced) || !(synced[0]! >= 1)) throw new SinkError('SINK_TIMEOUT', 'redis did not fsync in time');
+        }
         for (const j of g.jobs) {
           const left = waiting.get(j)! - 1;
           waiting.set(j, left);
@@ -239,6 +272,7 @@ export class StreamSink {
         for (const j of g.jobs) settle(j, e);
         failed ??= e;
       } finally {
+        clearTimeout(stuck);
         const n = this.#unsettled.get(tag)! - 1;
         if (n === 0) this.#unsettled.delete(tag);
         else this.#unsettled.set(tag, n);
@@ -255,19 +289,27 @@ export class StreamSink {
 
   #startSweeper(): void {
     if (this.#sweeper) return;
-    const every = Math.max(10, Math.floor(this.#opts.timeoutMs / 4));
+    // fine-grained, so a queued hit's 503 comes at most this late after its deadline
+    const every = Math.max(5, Math.min(50, Math.floor(this.#opts.timeoutMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), every);
     this.#sweeper.unref();
   }
 
-  /** Fails queued jobs whose deadline passed, so a stuck Redis gives fast 503s. */
+  /**
+   * Fails queued jobs whose deadline passed, so a stuck Redis gives fast 503s.
+   * Deadlines grow along the queue (now + timeout at write time): look at the head only.
+   */
   #sweep(): void {
     const now = Date.now();
-    for (const j of this.#queue) {
-      if (!j.settled && j.deadline <= now) settle(j, new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time'));
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0]!;
+      if (!head.settled) {
+        if (head.deadline > now) break;
+        settle(head, new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time'));
+      }
+      this.#queue.shift();
+      this.#queued -= head.size;
     }
-    // drop settled jobs from the head so they stop counting as pending
-    while (this.#queue.length > 0 && this.#queue[0]!.settled) this.#queued -= this.#queue.shift()!.size;
     if (this.#queue.length === 0 && !this.#writing && this.#sweeper) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;

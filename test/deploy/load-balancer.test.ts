@@ -99,6 +99,8 @@ describe.skipIf(haproxyMissing)('haproxy in front of two collector processes', (
     STREAM_KEY: streamKey,
     PSEUDONYM_KEYS: TEST_KEYS,
     TRUST_PROXY: LB_SOURCE,
+    // SIGTERM: not ready this long before closing; haproxy (inter 500 ms, fall 2) needs ~1 s
+    SHUTDOWN_DELAY_MS: '1500',
   });
   const startReplica = async (i: number) => {
     replicas[i] = startCollector(replicaEnv(ports[i]!));
