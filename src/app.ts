@@ -11,7 +11,9 @@ import { Pseudonymiser } from './pipeline/pseudonymise.js';
 import { LIMITS } from './pipeline/validate.js';
 import geoPlugin from './plugins/geo.js';
 import redisPlugin from './plugins/redis.js';
+import retentionPlugin from './plugins/retention.js';
 import sinkPlugin from './plugins/sink.js';
+import adminRoutes from './routes/admin.js';
 import collectRoutes from './routes/collect.js';
 import healthRoutes from './routes/health.js';
 
@@ -79,9 +81,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(redisPlugin, { config, redis: deps.redis });
   await app.register(geoPlugin, { config });
   await app.register(sinkPlugin, { config });
+  await app.register(retentionPlugin, { config });
 
   const pseudonymiser = new Pseudonymiser(config.pseudonymKeys);
   await app.register(healthRoutes, { maxPending: config.sink.maxPending });
   await app.register(collectRoutes, { config, pseudonymiser });
+  // Data-subject requests exist only when an operator set a token.
+  if (config.adminToken) await app.register(adminRoutes, { config, pseudonymiser });
   return app;
 }
