@@ -60,6 +60,18 @@ export class Aggregator {
       } catch (err) {
         if (!/BUSYGROUP/.test((err as Error).message)) throw err;
       }
+      await this.#forgetIdleConsumers(key);
+    }
+  }
+
+  /** Consumers (named per process) pile up in the group: drop those idle a day with nothing pending. */
+  async #forgetIdleConsumers(key: string): Promise<void> {
+    const list = (await this.#redis.call('XINFO', 'CONSUMERS', key, this.#cfg.group)) as unknown[];
+    for (const item of list) {
+      const info = flatMap(item);
+      if (info.name && info.name !== this.#cfg.consumer && Number(info.pending) === 0 && Number(info.idle) > 86_400_000) {
+        await this.#redis.xgroup('DELCONSUMER', key, this.#cfg.group, String(info.name));
+      }
     }
   }
 
@@ -168,6 +180,12 @@ export class Aggregator {
     this.stats.malformed++;
     if (this.stats.malformed % 1000 === 1) this.#log.warn({ malformed: this.stats.malformed }, 'skipping malformed stream entries');
   }
+}
+
+function flatMap(item: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (Array.isArray(item)) for (let i = 0; i + 1 < item.length; i += 2) out[String(item[i])] = item[i + 1];
+  return out;
 }
 
 /** XREADGROUP replies: a list of [key, entries] (RESP2) or a flat key, entries, … list (RESP3 map). */
