@@ -137,7 +137,7 @@ const fmt = (n: number | null) => (n === null ? '<min' : String(n));
 
 function table(title: string, head: string, t: SuppressedTable): string[] {
   const rows: [string, string][] = t.rows.map((r) => [r.label, String(r.count)]);
-  if (t.suppressed > 0) rows.push([`${OTHER} ${t.suppressed} cell(s) below the minimum`, fmt(t.other)]);
+  if (t.suppressed > 0) rows.push([`${OTHER}: ${t.suppressed} cell(s) suppressed`, fmt(t.other)]);
   if (rows.length === 0) return [`${title}: no data`, ''];
   const w = Math.max(head.length, ...rows.map(([l]) => l.length));
   return [title, `  ${head.padEnd(w)}  count`, ...rows.map(([l, n]) => `  ${l.padEnd(w)}  ${n.padStart(5)}`), ''];

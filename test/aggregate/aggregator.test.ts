@@ -258,7 +258,7 @@ describe('erasure tombstones, duplicates and the report', () => {
     const text = await run('table');
     expect(text).toContain('Page views by page');
     expect(text).toMatch(/home\s+8/);
-    expect(text).toContain('(other) 2 cell(s) below the minimum');
+    expect(text).toContain('(other): 2 cell(s) suppressed');
   });
 });
 
