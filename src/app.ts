@@ -10,17 +10,31 @@ import { createLogger, pathOnly } from './logger.js';
 import { Pseudonymiser } from './pipeline/pseudonymise.js';
 import { LIMITS } from './pipeline/validate.js';
 import geoPlugin from './plugins/geo.js';
+import metricsPlugin from './plugins/metrics.js';
+import pressurePlugin from './plugins/pressure.js';
 import redisPlugin from './plugins/redis.js';
 import retentionPlugin from './plugins/retention.js';
 import sinkPlugin from './plugins/sink.js';
 import adminRoutes from './routes/admin.js';
 import collectRoutes from './routes/collect.js';
 import healthRoutes from './routes/health.js';
+import metricsRoutes from './routes/metrics.js';
+import privacyRoutes from './routes/privacy.js';
+import { loadSites, type SitePolicies } from './sites.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Graceful shutdown: not ready for delayMs while still serving, then close. */
+    shutdown(delayMs: number): Promise<void>;
+  }
+}
 
 export interface AppDeps {
   logger?: Logger;
   /** An existing client (tests, fault injection); the app then does not close it. */
   redis?: Redis | Cluster;
+  /** Site policies; by default read from SITES_FILE. */
+  sites?: SitePolicies;
 }
 
 /** Fastify's own 4xx codes, as stable error names. */
@@ -33,19 +47,40 @@ const FASTIFY_CODES: Record<string, string> = {
 };
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const sites = deps.sites ?? loadSites(config.sitesFile); // throws ConfigError before anything opens
   const logger = deps.logger ?? createLogger(config.logLevel);
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: LIMITS.bodyBytes,
-    requestTimeout: 10_000,
+    // Slow clients are cut off (408, then the socket closes): the headers must arrive
+    // within HTTP_HEADERS_TIMEOUT_MS and the whole request within HTTP_REQUEST_TIMEOUT_MS,
+    // checked every HTTP_TIMEOUT_CHECK_MS (Node's default check is every 30 s).
+    requestTimeout: config.http.requestTimeoutMs,
+    http: { headersTimeout: config.http.headersTimeoutMs, connectionsCheckingInterval: config.http.timeoutCheckMs },
+    // longer than the usual load balancer idle timeout (60 s), so the balancer closes first
     keepAliveTimeout: 72_000,
-    return503OnClosing: true,
+    // While closing, requests already on an open connection are still served (with
+    // Connection: close): the sink writes them before Redis quits, or answers 503.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
   app.decorate('lifecycle', { closing: false });
   app.addHook('preClose', async () => {
     app.lifecycle.closing = true;
+  });
+  app.decorate('shutdown', async (delayMs: number) => {
+    // Readiness first: /readyz turns 503 and every answer carries Connection: close, so
+    // a load balancer stops sending here and keep-alive clients move away; hits are
+    // still taken meanwhile. Then close: stop listening, answer what is in flight, let
+    // the sink write what it accepted, and only then quit Redis (onClose order).
+    app.lifecycle.closing = true;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    await app.close();
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (app.lifecycle.closing) reply.header('connection', 'close');
+    return payload;
   });
 
   if (config.pseudonymKeyGenerated) {
@@ -72,20 +107,25 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       body = { statusCode: 500, error: 'internal_error', message: 'internal error' };
     }
     if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+    if (req.routeOptions.url === '/event' && req.method === 'POST') app.metrics.hitRefused(body.error, req.hitMode);
     reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ statusCode: 404, error: 'not_found', message: `no route ${req.method} ${pathOnly(req.url)}` });
   });
 
+  await app.register(metricsPlugin);
   await app.register(redisPlugin, { config, redis: deps.redis });
   await app.register(geoPlugin, { config });
   await app.register(sinkPlugin, { config });
   await app.register(retentionPlugin, { config });
+  await app.register(pressurePlugin, { config });
 
   const pseudonymiser = new Pseudonymiser(config.pseudonymKeys);
   await app.register(healthRoutes, { maxPending: config.sink.maxPending });
-  await app.register(collectRoutes, { config, pseudonymiser });
+  await app.register(metricsRoutes);
+  await app.register(collectRoutes, { config, pseudonymiser, sites });
+  await app.register(privacyRoutes, { config, pseudonymiser, sites });
   // Data-subject requests exist only when an operator set a token.
   if (config.adminToken) await app.register(adminRoutes, { config, pseudonymiser });
   return app;

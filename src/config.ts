@@ -1,6 +1,7 @@
 // Environment → validated, typed, frozen configuration (DESIGN §7).
 // This is the only module that reads process.env; everything else gets a Config.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
@@ -65,6 +66,30 @@ export interface Config {
     readonly maxBatch: number;
     /** A batch not acknowledged within this time fails its hits with 503. */
     readonly timeoutMs: number;
+    /** Answer 2xx only once Redis has fsynced the entries to its AOF (WAITAOF 1 0). */
+    readonly waitAof: boolean;
+  };
+  /** Slow clients are cut off (Node's http server timeouts). */
+  readonly http: {
+    /** Time allowed to receive the request headers. */
+    readonly headersTimeoutMs: number;
+    /** Time allowed to receive the whole request, headers and body. */
+    readonly requestTimeoutMs: number;
+    /** How often Node checks those two timeouts (so a cut comes at most this late). */
+    readonly timeoutCheckMs: number;
+  };
+  /** Load shedding: beyond these, hits get 503 at once instead of queueing. */
+  readonly pressure: {
+    /** Mean event-loop delay over 250 ms above which hits are refused; 0 disables. */
+    readonly maxEventLoopDelayMs: number;
+    /** Most POST /event requests being received or processed at once. */
+    readonly maxInFlightRequests: number;
+  };
+  readonly shutdown: {
+    /** After SIGTERM, time spent not ready but still serving, so load balancers drain. */
+    readonly delayMs: number;
+    /** Then, the most time to finish in-flight requests and writes before exiting anyway. */
+    readonly timeoutMs: number;
   };
 }
 
@@ -113,6 +138,14 @@ export function parseDuration(text: string): number | undefined {
 }
 
 type Env = Record<string, string | undefined>;
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'off', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `expected on or off, got "${env[name]}"`);
+}
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -191,6 +224,24 @@ function parseGeoip(raw: string | undefined): string[] {
   return v.split(',').map((p) => p.trim());
 }
 
+/** Secrets that may come from a file (Docker/Kubernetes secrets): `<NAME>_FILE=/run/secrets/...`. */
+const FILE_SECRETS = ['PSEUDONYM_KEYS', 'ADMIN_TOKEN', 'REDIS_URL'] as const;
+
+function readSecretFiles(env: Env): Env {
+  const out: Env = { ...env };
+  for (const name of FILE_SECRETS) {
+    const file = env[`${name}_FILE`]?.trim();
+    if (!file) continue;
+    if (env[name]?.trim()) throw new ConfigError(`${name}_FILE`, `set either ${name} or ${name}_FILE, not both`);
+    try {
+      out[name] = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return out;
+}
+
 function parseRetention(env: Env): number {
   const retentionRaw = env.STREAM_RETENTION?.trim() || '13 months';
   const streamRetentionMs = parseDuration(retentionRaw);
@@ -230,7 +281,8 @@ function parseLogLevel(env: Env): string {
   return logLevel;
 }
 
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(rawEnv: Env = process.env): Config {
+  const env = readSecretFiles(rawEnv);
   const { keys, generated } = parseKeys(env);
   const streamRetentionMs = parseRetention(env);
   const streamKey = parseStreamKey(env, 'STREAM_KEY', 'hits');
@@ -267,9 +319,26 @@ export function loadConfig(env: Env = process.env): Config {
     sink: {
       maxPending: int(env, 'SINK_MAX_PENDING', 20_000, 1, 10_000_000),
       maxBatch: int(env, 'SINK_MAX_BATCH', 500, 1, 100_000),
-      timeoutMs: int(env, 'SINK_TIMEOUT_MS', 800, 10, 60_000),
+      timeoutMs: int(env, 'SINK_TIMEOUT_MS', 500, 10, 60_000),
+      waitAof: bool(env, 'SINK_WAIT_AOF', false),
+    },
+    http: {
+      headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 5_000, 100, 600_000),
+      requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
+      timeoutCheckMs: int(env, 'HTTP_TIMEOUT_CHECK_MS', 1_000, 10, 60_000),
+    },
+    pressure: {
+      maxEventLoopDelayMs: int(env, 'MAX_EVENT_LOOP_DELAY_MS', 200, 0, 60_000),
+      maxInFlightRequests: int(env, 'MAX_IN_FLIGHT_REQUESTS', 2048, 1, 1_000_000),
+    },
+    shutdown: {
+      delayMs: int(env, 'SHUTDOWN_DELAY_MS', 5_000, 0, 600_000),
+      timeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     },
   };
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', `must not exceed HTTP_REQUEST_TIMEOUT_MS (${config.http.requestTimeoutMs})`);
+  }
   return deepFreeze(config);
 }
 
@@ -310,7 +379,8 @@ export interface AggregateConfig {
   readonly testCrashAfter: number;
 }
 
-export function loadAggregateConfig(env: Env = process.env): AggregateConfig {
+export function loadAggregateConfig(rawEnv: Env = process.env): AggregateConfig {
+  const env = readSecretFiles(rawEnv);
   const consumer = env.AGG_CONSUMER?.trim() || `${env.HOSTNAME?.trim() || 'aggregator'}-${process.pid}`;
   if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(consumer)) throw new ConfigError('AGG_CONSUMER', 'must be 1-100 letters, digits, _ . : -');
   const group = env.AGG_GROUP?.trim() || 'aggregate';

@@ -1,15 +1,19 @@
-// The pipeline, one step after the other: client IP → truncation → geolocation →
-// privacy mode → pseudonym → records. Each step lives in its own module.
-import type { Geolocator } from './geolocate.js';
+// The pipeline, one step after the other: client IP → truncation → privacy mode →
+// geolocation → pseudonym → records (or anonymous opt-out counters). Each step lives
+// in its own module; this file only chains them.
+import type { CounterIncrement } from '../sink/stream-sink.js';
+import type { SitePolicy } from '../sites.js';
 import { anonymiseIp } from './anonymise-ip.js';
 import { extractClientIp, type TrustedProxies } from './client-ip.js';
-import { applyPrivacy } from './privacy.js';
+import type { Geolocator } from './geolocate.js';
+import { applyPrivacy, type PrivacyDecision } from './privacy.js';
 import type { Pseudonymiser } from './pseudonymise.js';
-import { buildRecord, createRecordIds, type HitRecord } from './record.js';
+import { buildRecord, createRecordIds, type HitRecord, optoutCounterField, optoutCounterKey } from './record.js';
 import type { HitEvent } from './validate.js';
 
 export interface HitInput {
   site: string;
+  policy: SitePolicy;
   /** Raw visitor id from the query: it must not outlive this call. */
   idclient: string | undefined;
   events: readonly HitEvent[];
@@ -17,11 +21,16 @@ export interface HitInput {
   rawBody: string;
   peer: string | undefined;
   forwardedFor: string | string[] | undefined;
+  /** `Sec-GPC: 1` was sent. */
+  gpc: boolean;
   receivedAt: number;
 }
 
 export interface HitOutput {
   records: HitRecord[];
+  counters: CounterIncrement[];
+  mode: PrivacyDecision['mode'];
+  dropped: PrivacyDecision['dropped'];
 }
 
 export interface HitDeps {
@@ -29,20 +38,29 @@ export interface HitDeps {
   pseudonymiser: Pseudonymiser;
   isTrustedProxy: TrustedProxies;
   recordIdSecret: Buffer;
+  /** Lifetime of opt-out counters (within the retention limit). */
+  counterTtlSeconds: number;
 }
 
 export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutput {
   const recordIds = createRecordIds(deps.recordIdSecret);
   return (input) => {
+    const decision = applyPrivacy({ events: input.events, idclient: input.idclient, policy: input.policy, gpc: input.gpc, now: input.receivedAt });
+
+    if (decision.mode === 'optout') {
+      const key = optoutCounterKey(input.site, input.receivedAt);
+      const counters = decision.optoutEvents.map((e) => ({ key, field: optoutCounterField(e.event, e.page), ttlSeconds: deps.counterTtlSeconds }));
+      return { records: [], counters, mode: decision.mode, dropped: decision.dropped };
+    }
+
     // the raw address lives only in this expression
     const truncatedIp = anonymiseIp(extractClientIp(input.peer, input.forwardedFor, deps.isTrustedProxy));
-    const decision = applyPrivacy(input.events, input.idclient);
     const geo = decision.keepGeo ? deps.geolocator.lookup(truncatedIp) : undefined;
     const visitor = decision.visitorId ? deps.pseudonymiser.pseudonymise(input.site, decision.visitorId) : undefined;
     const idOf = recordIds(input.site, input.idclient, input.rawBody);
     const records = decision.events.map((e) =>
       buildRecord(idOf(e.index), { site: input.site, event: e.name, mode: decision.mode, ts: input.receivedAt, visitor, geo, props: e.props }),
     );
-    return { records };
+    return { records, counters: [], mode: decision.mode, dropped: decision.dropped };
   };
 }

@@ -51,3 +51,16 @@ export function buildRecord(id: string, fields: Omit<HitRecord, 'id'>): HitRecor
     props: fields.props,
   };
 }
+
+/**
+ * DESIGN §5: opt-out hits only increment `optout:{<site>}:<UTC hour>`, field
+ * `<event>` or `<event>|<page>`. No id, no geo, nothing finer than the hour.
+ * The hash tag keeps one site's counters on one Redis Cluster slot.
+ */
+export function optoutCounterKey(site: string, now: number): string {
+  return `optout:{${site}}:${new Date(now).toISOString().slice(0, 13)}`;
+}
+
+export function optoutCounterField(event: string, page?: string): string {
+  return page === undefined ? event : `${event}|${page}`;
+}

@@ -1,5 +1,7 @@
 // The Redis connection, single node or cluster. No offline queue: while Redis is
 // away a command fails at once (the hit gets a 503) instead of piling up in memory.
+// No automatic resend either: a command that was reported failed (its hit got a 503)
+// is never written again behind the caller's back after a reconnect.
 import fp from 'fastify-plugin';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
@@ -14,6 +16,7 @@ export function createRedis(config: Config, extra: RedisOptions = {}): Redis | C
   const options: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 1000),
     lazyConnect: true,

@@ -1,4 +1,5 @@
 // The stream writer on top of the Redis connection.
+import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { streamKeys } from '../sink/shards.js';
@@ -8,6 +9,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     sink: StreamSink;
     streamKeys: readonly string[];
+    /** What a 2xx waits for; `problem` is set while the durable mode cannot work. */
+    durability: { mode: 'ack' | 'aof-fsync'; problem?: string };
   }
 }
 
@@ -19,9 +22,32 @@ export default fp(
       maxBatch: s.maxBatch,
       timeoutMs: s.timeoutMs,
       maxLen: streamMaxLen,
+      waitAof: s.waitAof,
       log: app.log.child({ component: 'sink' }),
+      onBatch: app.metrics.sinkBatch,
     });
     app.decorate('sink', sink);
+    const durability: FastifyInstance['durability'] = { mode: s.waitAof ? 'aof-fsync' : 'ack' };
+    app.decorate('durability', durability);
+    if (s.waitAof) {
+      // WAITAOF needs Redis >= 7.2 with appendonly yes: check at every (re)connection,
+      // and say so in /readyz rather than failing every hit silently.
+      const probe = () => {
+        app.redis
+          .call('waitaof', 1, 0, 1000)
+          .then(() => {
+            if (durability.problem) app.log.info('WAITAOF works again');
+            delete durability.problem;
+          })
+          .catch((err: Error) => {
+            durability.problem = err.message;
+            app.log.error({ err: err.message }, 'SINK_WAIT_AOF is on but Redis refuses WAITAOF (needs Redis >= 7.2 and appendonly yes)');
+          });
+      };
+      app.redis.on('ready', probe);
+      app.addHook('onClose', async () => void app.redis.off('ready', probe));
+      if (app.redis.status === 'ready') probe();
+    }
     app.decorate('streamKeys', Object.freeze(streamKeys(opts.config.streamKey, opts.config.streamShards)));
     // onClose hooks run in reverse order of registration: this drains before redis quits
     app.addHook('onClose', async () => {
@@ -29,5 +55,5 @@ export default fp(
       await sink.drain();
     });
   },
-  { name: 'sink', dependencies: ['redis'] },
+  { name: 'sink', dependencies: ['redis', 'metrics'] },
 );

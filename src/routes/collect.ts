@@ -2,7 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
 import type { Config } from '../config.js';
-import { badRequest, unavailable } from '../errors.js';
+import { badRequest, forbidden, unavailable } from '../errors.js';
+import { originRefusal } from '../pipeline/origin.js';
+import type { SitePolicies } from '../sites.js';
 import { createTrustedProxies } from '../pipeline/client-ip.js';
 import { createHitProcessor } from '../pipeline/hit.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
@@ -22,6 +24,13 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
+/** The privacy mode the hit claims, read before validation (only a metrics label). */
+function claimedMode(json: unknown): string | undefined {
+  const events = (json as { events?: unknown } | null)?.events;
+  const mode = Array.isArray(events) ? (events[0] as { data?: { visitor_privacy_mode?: unknown } } | null)?.data?.visitor_privacy_mode : undefined;
+  return typeof mode === 'string' ? mode : undefined;
+}
+
 /** What the content-type parser hands to the route: the text and its parse. */
 interface ReceivedBody {
   raw: string;
@@ -34,12 +43,16 @@ const PREFLIGHT_HEADERS = {
   'access-control-max-age': '86400',
 };
 
-export default async function collectRoutes(app: FastifyInstance, opts: { config: Config; pseudonymiser: Pseudonymiser }) {
+export default async function collectRoutes(app: FastifyInstance, opts: { config: Config; pseudonymiser: Pseudonymiser; sites: SitePolicies }) {
+  const { sites } = opts;
   const processHit = createHitProcessor({
     geolocator: app.geolocator,
     pseudonymiser: opts.pseudonymiser,
     isTrustedProxy: createTrustedProxies(opts.config.trustProxy),
     recordIdSecret: opts.config.pseudonymKeys[0]!.secret,
+    // An hour's counter is refreshed until that hour ends: retention − 1 h from the last
+    // increment keeps every counted hit at most STREAM_RETENTION.
+    counterTtlSeconds: Math.max(60, Math.floor(opts.config.streamRetentionMs / 1000) - 3600),
   });
 
   // The SDK sends text/plain;charset=UTF-8 (sendBeacon, fetch and XHR alike).
@@ -64,34 +77,47 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
     reply.headers(PREFLIGHT_HEADERS).code(204).send();
   });
 
-  app.post<{ Body: ReceivedBody | undefined }>('/event', { bodyLimit: LIMITS.bodyBytes }, async (req, reply) => {
+  // onRequest, before the body is read: a shed hit costs neither memory nor parsing
+  app.post<{ Body: ReceivedBody | undefined }>('/event', { bodyLimit: LIMITS.bodyBytes, onRequest: app.pressure.guard }, async (req, reply) => {
     const query = querySchema.safeParse(rawQueryParams(req.url));
     if (!query.success) {
       const p = firstProblem(query.error);
       throw badRequest(p.message, `query.${p.path}`);
     }
+    const site = query.data.s;
+    const policy = sites.get(site);
+    if (!policy) throw forbidden('unknown_site', `site ${site} is not configured on this collector`);
+    const refusal = originRefusal(policy, req.headers.origin, req.headers.referer);
+    if (refusal) throw forbidden('origin_not_allowed', refusal);
     if (!req.body) throw badRequest('empty body', 'body');
+    req.hitMode = claimedMode(req.body.json);
     const body = bodySchema.safeParse(req.body.json);
     if (!body.success) {
       const p = firstProblem(body.error);
       throw badRequest(p.message, p.path ? `body.${p.path}` : 'body');
     }
-    const { records } = processHit({
-      site: query.data.s,
+    const { records, counters, mode, dropped } = processHit({
+      site,
+      policy,
       idclient: query.data.idclient,
       events: body.data.events,
       rawBody: req.body.raw,
       peer: req.socket.remoteAddress,
       forwardedFor: req.headers['x-forwarded-for'],
+      gpc: req.headers['sec-gpc'] === '1',
       receivedAt: Date.now(),
     });
+    req.hitMode = mode;
     const entries = records.map((r) => ({ key: shardKey(app.streamKeys, r.visitor, r.id), hit: JSON.stringify(r) }));
     try {
-      await app.sink.write(entries);
+      await app.sink.write(entries, counters);
     } catch (err) {
       if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.message}`);
       throw err;
     }
+    app.metrics.hitAccepted(mode, records.length);
+    app.metrics.privacyDropped(mode, dropped);
+    app.metrics.optoutCounted(counters.length);
     reply.code(204).send();
   });
 }

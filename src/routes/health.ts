@@ -32,9 +32,10 @@ export default async function healthRoutes(app: FastifyInstance, opts: { maxPend
       redis: (await redisAnswers(app)) ? 'ok' : 'failing',
       geolocation: app.geolocator.enabled ? 'ok' : 'disabled',
       shutdown: app.lifecycle.closing ? 'closing' : 'ok',
-      load: app.sink.pending >= opts.maxPending * 0.9 ? 'overloaded' : 'ok',
+      load: app.sink.pending >= opts.maxPending * 0.9 || app.pressure.overloaded() ? 'overloaded' : 'ok',
+      durability: app.durability.mode === 'ack' ? 'ack' : app.durability.problem ? 'failing' : 'aof-fsync',
     };
-    const ready = checks.redis === 'ok' && checks.shutdown === 'ok' && checks.load === 'ok';
+    const ready = checks.redis === 'ok' && checks.shutdown === 'ok' && checks.load === 'ok' && checks.durability !== 'failing';
     reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   });
 }

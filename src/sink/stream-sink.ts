@@ -38,6 +38,13 @@ export interface SinkOptions {
   maxBatch: number;
   timeoutMs: number;
   maxLen: number;
+  /**
+   * Durable mode: each pipeline ends with WAITAOF 1 0, so a write is acknowledged
+   * only once Redis has fsynced it to its append-only file (Redis >= 7.2, appendonly yes).
+   */
+  waitAof?: boolean;
+  /** A pipeline unanswered this long drops the connection (reconnect); default max(2 s, 4 × timeoutMs). */
+  stuckMs?: number;
   log?: Logger;
   /** Called after every batch (for metrics). */
   onBatch?: (events: number, ms: number, ok: boolean) => void;
@@ -63,16 +70,19 @@ export class StreamSink {
   readonly #queue: Job[] = [];
   #queued = 0; // events waiting in #queue
   #inFlight = 0; // events in the batch being written
-  #unsettledPipelines = 0; // includes pipelines whose batch already timed out
+  /** Pipelines not settled yet, by hash tag ('' on a single node); includes timed-out ones. */
+  readonly #unsettled = new Map<string, number>();
   #writing = false;
   #scheduled = false;
   #closed = false;
   #sweeper: NodeJS.Timeout | undefined;
   #idleWaiters: (() => void)[] = [];
+  readonly #stuckMs: number;
 
   constructor(redis: Redis | Cluster, opts: SinkOptions) {
     this.#redis = redis;
     this.#opts = opts;
+    this.#stuckMs = opts.stuckMs ?? Math.max(2000, 4 * opts.timeoutMs);
   }
 
   /** Events accepted by write() and not yet acknowledged or failed. */
@@ -135,7 +145,7 @@ export class StreamSink {
     if (this.#writing) return;
     // A Redis that stopped answering keeps the timed-out pipeline's commands in the
     // client's queue; do not pile more behind it: queued jobs time out instead.
-    if (this.#unsettledPipelines >= MAX_UNSETTLED_PIPELINES) return;
+    if (!this.#redis.isCluster && (this.#unsettled.get('') ?? 0) >= MAX_UNSETTLED_PIPELINES) return;
     const batch = this.#take();
     if (batch.length === 0) {
       this.#notifyIdle();
@@ -180,65 +190,126 @@ export class StreamSink {
     return batch;
   }
 
+  /**
+   * Writes a batch. Commands are grouped by hash tag (a cluster pipeline must stay on
+   * one node; stream shards and counter keys carry hash tags for that) and each job
+   * settles with the groups it touches: in a cluster, a master that fails over only
+   * fails the hits bound for its slots, and the others are still written.
+   */
   async #send(batch: Job[]): Promise<void> {
-    // Group commands by the key's hash slot owner: a cluster pipeline must stay on
-    // one node, and stream shards and counter keys carry hash tags for that.
-    const groups = new Map<string, Command[]>();
-    const add = (key: string, cmd: Command) => {
-      const g = this.#redis.isCluster ? slotTag(key) : '';
-      let list = groups.get(g);
-      if (!list) groups.set(g, (list = []));
-      list.push(cmd);
+    const cluster = this.#redis.isCluster;
+    const groups = new Map<string, { cmds: Command[]; jobs: Set<Job> }>();
+    const add = (job: Job, key: string, cmd: Command) => {
+      const tag = cluster ? slotTag(key) : '';
+      let g = groups.get(tag);
+      if (!g) groups.set(tag, (g = { cmds: [], jobs: new Set() }));
+      g.cmds.push(cmd);
+      g.jobs.add(job);
     };
     const maxLen = String(this.#opts.maxLen);
     for (const job of batch) {
-      for (const e of job.entries) add(e.key, ['xadd', e.key, 'MAXLEN', '~', maxLen, '*', 'v', '1', 'hit', e.hit]);
+      for (const e of job.entries) add(job, e.key, ['xadd', e.key, 'MAXLEN', '~', maxLen, '*', 'v', '1', 'hit', e.hit]);
       for (const c of job.counters) {
-        add(c.key, ['hincrby', c.key, c.field, 1]);
-        add(c.key, ['expire', c.key, c.ttlSeconds]);
+        add(job, c.key, ['hincrby', c.key, c.field, 1]);
+        add(job, c.key, ['expire', c.key, c.ttlSeconds]);
       }
     }
+    // how many of its groups each job still waits for
+    const waiting = new Map<Job, number>();
+    for (const g of groups.values()) for (const j of g.jobs) waiting.set(j, (waiting.get(j) ?? 0) + 1);
+
+    const deadline = Math.min(...batch.map((j) => j.deadline));
+    const waitAof = this.#opts.waitAof === true;
+    if (waitAof) {
+      // WAITAOF waits for every earlier write of this connection; its own timeout keeps
+      // Redis from holding the connection past our deadline.
+      const ms = Math.max(1, deadline - Date.now());
+      for (const g of groups.values()) g.cmds.push(['waitaof', 1, 0, ms]);
+    }
+
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      const left = Math.max(1, Math.min(...batch.map((j) => j.deadline)) - Date.now());
+      const left = Math.max(1, deadline - Date.now());
       timer = setTimeout(() => reject(new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time')), left);
     });
-    const written = Promise.all(
-      [...groups.values()].map(async (cmds) => {
-        const results = await this.#redis.pipeline(cmds).exec();
+    let failed: SinkError | undefined;
+    const written = [...groups].map(async ([tag, g]) => {
+      if ((this.#unsettled.get(tag) ?? 0) >= MAX_UNSETTLED_PIPELINES) {
+        // this node has stopped answering: do not pile more behind it (cluster only;
+        // a single node never gets here, #flush waits instead)
+        const err = new SinkError('SINK_UNAVAILABLE', 'the redis node of this shard is not answering');
+        for (const j of g.jobs) settle(j, err);
+        failed ??= err;
+        return;
+      }
+      this.#unsettled.set(tag, (this.#unsettled.get(tag) ?? 0) + 1);
+      // Watchdog: a connection whose replies stopped (Redis host gone without a TCP reset,
+      // a half-open socket) would otherwise block the sink until the kernel gives up on
+      // it, many minutes later. Past stuckMs, drop the connection: its commands fail and
+      // the client reconnects by itself. (What was sent may still be applied by Redis:
+      // at-least-once, like any write that timed out.)
+      const stuck = setTimeout(() => {
+        if (this.#redis.status !== 'ready') return;
+        this.#opts.log?.warn({ stuckMs: this.#stuckMs }, 'redis stopped answering: reconnecting');
+        this.#redis.disconnect(true);
+      }, this.#stuckMs);
+      stuck.unref();
+      try {
+        const results = await this.#redis.pipeline(g.cmds).exec();
         if (!results) throw new SinkError('SINK_FAILED', 'pipeline aborted');
         for (const [err] of results) if (err) throw new SinkError('SINK_FAILED', err.message);
-      }),
-    );
-    this.#unsettledPipelines++;
-    written
-      .catch(() => undefined)
-      .finally(() => {
-        this.#unsettledPipelines--;
+        if (waitAof) {
+          const synced = results[results.length - 1]![1] as [number, number];
+          if (!Array.isArray(synced) || !(synced[0]! >= 1)) throw new SinkError('SINK_TIMEOUT', 'redis did not fsync in time');
+        }
+        for (const j of g.jobs) {
+          const left = waiting.get(j)! - 1;
+          waiting.set(j, left);
+          if (left === 0) settle(j);
+        }
+      } catch (err) {
+        const e = err instanceof SinkError ? err : new SinkError('SINK_FAILED', (err as Error).message);
+        for (const j of g.jobs) settle(j, e);
+        failed ??= e;
+      } finally {
+        clearTimeout(stuck);
+        const n = this.#unsettled.get(tag)! - 1;
+        if (n === 0) this.#unsettled.delete(tag);
+        else this.#unsettled.set(tag, n);
         if (this.#queue.length > 0) this.#schedule();
-      });
+      }
+    });
     try {
-      await Promise.race([written, timeout]);
+      await Promise.race([Promise.all(written), timeout]);
     } finally {
       clearTimeout(timer);
     }
+    if (failed) throw failed;
   }
 
   #startSweeper(): void {
     if (this.#sweeper) return;
-    const every = Math.max(10, Math.floor(this.#opts.timeoutMs / 4));
+    // fine-grained, so a queued hit's 503 comes at most this late after its deadline
+    const every = Math.max(5, Math.min(50, Math.floor(this.#opts.timeoutMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), every);
     this.#sweeper.unref();
   }
 
-  /** Fails queued jobs whose deadline passed, so a stuck Redis gives fast 503s. */
+  /**
+   * Fails queued jobs whose deadline passed, so a stuck Redis gives fast 503s.
+   * Deadlines grow along the queue (now + timeout at write time): look at the head only.
+   */
   #sweep(): void {
     const now = Date.now();
-    for (const j of this.#queue) {
-      if (!j.settled && j.deadline <= now) settle(j, new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time'));
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0]!;
+      if (!head.settled) {
+        if (head.deadline > now) break;
+        settle(head, new SinkError('SINK_TIMEOUT', 'redis did not acknowledge in time'));
+      }
+      this.#queue.shift();
+      this.#queued -= head.size;
     }
-    // drop settled jobs from the head so they stop counting as pending
-    while (this.#queue.length > 0 && this.#queue[0]!.settled) this.#queued -= this.#queue.shift()!.size;
     if (this.#queue.length === 0 && !this.#writing && this.#sweeper) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;

@@ -1,9 +1,12 @@
 // Builds the real app against the suite's Redis, with its own stream key and a
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 // captured log, so a test can scan everything the service wrote.
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
@@ -28,7 +31,8 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
 export interface TestApp {
   app: FastifyInstance;
   config: Config;
-  redis: Redis;
+  /** A plain client (or a cluster client) to read what the app wrote. */
+  redis: Redis | Cluster;
   logs: string[];
   /** Every entry of every stream shard, as parsed records. */
   records(): Promise<Record<string, unknown>[]>;
@@ -48,7 +52,8 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
   });
   const app = await buildApp(config, { logger: createLogger(config.logLevel, sink) });
   await app.ready();
-  const redis = new Redis(inject('redisUrl'));
+  const redis =
+    config.redis.kind === 'cluster' ? new Cluster([...config.redis.nodes]) : new Redis(inject('redisUrl'));
   const keys = [...app.streamKeys];
   const rawEntries = async () => (await Promise.all(keys.map((k) => redis.xrange(k, '-', '+')))).flat();
   return {
@@ -64,8 +69,16 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     },
     async close() {
       await app.close();
-      if (keys.length) await redis.del(...keys);
+      for (const k of keys) await redis.del(k);
       redis.disconnect();
     },
   };
+}
+
+/** Writes a sites file (SITES_FILE) to a temporary path and returns it. */
+export function writeSitesFile(sites: Record<string, unknown>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sites-'));
+  const file = path.join(dir, 'sites.json');
+  writeFileSync(file, JSON.stringify({ sites }));
+  return file;
 }

@@ -1,7 +1,7 @@
 // Through the real HTTP server, a real Redis and a real .mmdb, with the SDK's own bodies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replay, sdkRequest } from '../helpers/fixtures.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp, writeSitesFile } from '../helpers/app.js';
 
 const PUBLIC_IP = '81.2.69.142'; // GB in both the embedded and the GeoLite2 City data
 const SPOOFED_IP = '90.12.34.56'; // FR
@@ -11,7 +11,8 @@ describe('POST /event end to end', () => {
   let base: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ TRUST_PROXY: '127.0.0.1' });
+    // a site with a consent banner: opt-in hits keep everything
+    t = await startTestApp({ TRUST_PROXY: '127.0.0.1', SITES_FILE: writeSitesFile({ '123456': { maxMode: 'optin' }, '1': {} }) });
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(() => t.close());

@@ -1,0 +1,149 @@
+// Prometheus metrics (GET /metrics). One registry per app, so several apps in one
+// process (the tests) do not share counters. Labels take only bounded values: a
+// client-claimed privacy mode outside the known list is counted as `other`.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const KNOWN_MODES = new Set(['optin', 'exempt', 'optout', 'extended-optout', 'no-consent', 'no-storage', 'custom']);
+
+export function modeLabel(mode: string | undefined): string {
+  if (mode === undefined) return 'unknown';
+  return KNOWN_MODES.has(mode) ? mode : 'other';
+}
+
+export interface MetricsSources {
+  /** Events waiting for Redis (queued + in flight). */
+  pending(): number;
+  /** The Redis client's status (`ready`, `connecting`, `reconnecting`, `end`...). */
+  redisStatus(): string;
+  /** The geolocation databases open now. */
+  geoDatabases(): readonly { path: string; buildEpoch: Date }[];
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #accepted: Counter<'mode'>;
+  readonly #refused: Counter<'reason' | 'mode'>;
+  readonly #stored: Counter<'mode'>;
+  readonly #droppedEvents: Counter;
+  readonly #droppedProps: Counter<'mode'>;
+  readonly #optoutCounted: Counter;
+  readonly #batchEvents: Histogram<'outcome'>;
+  readonly #batchSeconds: Histogram<'outcome'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    this.#accepted = new Counter({
+      name: 'collector_hits_accepted_total',
+      help: 'Hit requests answered 2xx (everything they carried is in Redis), by privacy mode',
+      labelNames: ['mode'],
+      registers,
+    });
+    this.#refused = new Counter({
+      name: 'collector_hits_refused_total',
+      help: 'Hit requests refused, by error code (invalid_hit, body_too_large, sink_unavailable...) and privacy mode (unknown when not parsed)',
+      labelNames: ['reason', 'mode'],
+      registers,
+    });
+    this.#stored = new Counter({
+      name: 'collector_records_stored_total',
+      help: 'Records (one per kept event) appended to the stream, by privacy mode',
+      labelNames: ['mode'],
+      registers,
+    });
+    this.#droppedEvents = new Counter({
+      name: 'collector_privacy_dropped_events_total',
+      help: 'Events the privacy filter dropped (not on the event list of the mode and site)',
+      registers,
+    });
+    this.#droppedProps = new Counter({
+      name: 'collector_privacy_dropped_properties_total',
+      help: 'Properties the privacy filter removed from kept events (or from opt-out hits), by mode',
+      labelNames: ['mode'],
+      registers,
+    });
+    this.#optoutCounted = new Counter({
+      name: 'collector_optout_events_counted_total',
+      help: 'Opt-out events turned into anonymous counter increments',
+      registers,
+    });
+    this.#batchEvents = new Histogram({
+      name: 'collector_sink_batch_events',
+      help: 'Events per pipelined Redis write',
+      labelNames: ['outcome'],
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+      registers,
+    });
+    this.#batchSeconds = new Histogram({
+      name: 'collector_sink_batch_seconds',
+      help: 'Time from sending a batch to Redis to its acknowledgement (or failure)',
+      labelNames: ['outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    new Gauge({
+      name: 'collector_sink_pending_events',
+      help: 'Events accepted by the sink and not yet acknowledged by Redis (queued + in flight)',
+      registers,
+      collect() {
+        this.set(sources.pending());
+      },
+    });
+    new Gauge({
+      name: 'collector_redis_up',
+      help: '1 when the Redis connection is ready, else 0',
+      registers,
+      collect() {
+        this.set(sources.redisStatus() === 'ready' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'collector_redis_connection_state',
+      help: 'The Redis client status: 1 for the current one',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        this.set({ state: sources.redisStatus() }, 1);
+      },
+    });
+    new Gauge({
+      name: 'collector_geoip_database_age_seconds',
+      help: 'Age of each open geolocation database (now minus its build time)',
+      labelNames: ['database'],
+      registers,
+      collect() {
+        this.reset();
+        for (const db of sources.geoDatabases()) {
+          this.set({ database: db.path.split(/[\\/]/).pop()! }, Math.max(0, (Date.now() - db.buildEpoch.getTime()) / 1000));
+        }
+      },
+    });
+  }
+
+  hitAccepted(mode: string | undefined, records: number): void {
+    this.#accepted.inc({ mode: modeLabel(mode) });
+    if (records > 0) this.#stored.inc({ mode: modeLabel(mode) }, records);
+  }
+
+  hitRefused(reason: string, mode: string | undefined): void {
+    this.#refused.inc({ reason, mode: modeLabel(mode) });
+  }
+
+  /** What the privacy step (src/pipeline/privacy.ts) dropped from one hit. */
+  privacyDropped(mode: string | undefined, dropped: { events: number; properties: number }): void {
+    if (dropped.events > 0) this.#droppedEvents.inc(dropped.events);
+    if (dropped.properties > 0) this.#droppedProps.inc({ mode: modeLabel(mode) }, dropped.properties);
+  }
+
+  optoutCounted(events: number): void {
+    if (events > 0) this.#optoutCounted.inc(events);
+  }
+
+  /** The sink's onBatch hook. */
+  readonly sinkBatch = (events: number, ms: number, ok: boolean): void => {
+    const outcome = ok ? 'ok' : 'failed';
+    this.#batchEvents.observe({ outcome }, events);
+    this.#batchSeconds.observe({ outcome }, ms / 1000);
+  };
+}

@@ -1,0 +1,87 @@
+// What "strictly necessary" means, as data (DESIGN §3, Piano's CNIL guide 4.8).
+// Nothing else in the code decides which properties or events an exempt hit keeps:
+// privacy.ts applies these lists, and a site can only add names (SITES_FILE).
+//
+// Source: Piano's documented exempt allowlist, identical to the default
+// configuration of piano-analytics-js 6.17.0 (privacy.modes.exempt), copied in
+// test/fixtures/sdk/sdk-exempt-allowlist.json, which a test compares with this file.
+
+/** Piano's 93 exempt properties. */
+export const EXEMPT_PROPERTIES: readonly string[] = Object.freeze([
+  'app_crash', 'app_crash_class', 'app_crash_screen', 'app_version',
+  'browser', 'browser_cookie_acceptance', 'browser_group', 'browser_version',
+  'click', 'click_chapter1', 'click_chapter2', 'click_chapter3', 'click_full_name',
+  'connection_monitor', 'connection_organisation', 'cookie_creation_date',
+  'date', 'date_day', 'date_daynumber', 'date_month', 'date_monthnumber', 'date_week', 'date_year', 'date_yearofweek',
+  'device_brand', 'device_display_height', 'device_display_width', 'device_name', 'device_name_tech',
+  'device_screen_diagonal', 'device_screen_height', 'device_screen_width', 'device_type',
+  'event_collection_platform', 'event_collection_version', 'event_hour', 'event_id', 'event_minute',
+  'event_position', 'event_second', 'event_time', 'event_time_utc', 'event_url', 'event_url_domain', 'event_url_full',
+  'exclusion_cause', 'exclusion_type',
+  'geo_city', 'geo_continent', 'geo_country', 'geo_metro', 'geo_region',
+  'goal_type', 'hit_time_utc',
+  'os', 'os_group', 'os_version', 'os_version_name',
+  'page', 'page_chapter1', 'page_chapter2', 'page_chapter3', 'page_duration', 'page_full_name',
+  'page_position', 'page_title_html', 'page_url', 'pageview_id', 'previous_url', 'privacy_status',
+  'site', 'site_env', 'site_id', 'site_platform',
+  'src', 'src_detail', 'src_direct_access', 'src_organic', 'src_organic_detail', 'src_portal_domain',
+  'src_portal_site', 'src_portal_site_id', 'src_portal_url', 'src_referrer_site_domain', 'src_referrer_site_url',
+  'src_referrer_url', 'src_se', 'src_se_category', 'src_se_country', 'src_type', 'src_url', 'src_url_domain',
+  'src_webmail',
+]);
+
+/** Allowed in every mode that keeps properties (Piano's privacy.modes["*"]), plus event_name. */
+export const ALWAYS_ALLOWED_PROPERTIES: readonly string[] = Object.freeze([
+  'connection_type',
+  'device_timestamp_utc',
+  'visitor_privacy_consent',
+  'visitor_privacy_mode',
+  'event_name',
+]);
+
+/** Prefixes allowed in every mode that keeps properties (`ch_ua*`: client hints). */
+export const ALWAYS_ALLOWED_PREFIXES: readonly string[] = Object.freeze(['ch_ua']);
+
+/** Piano's exempt events. */
+export const EXEMPT_EVENTS: readonly string[] = Object.freeze([
+  'page.display',
+  'click.exit',
+  'click.navigation',
+  'click.download',
+  'click.action',
+]);
+
+/** URL-valued properties: in exempt mode they lose their query string and fragment. */
+export const URL_PROPERTIES: readonly string[] = Object.freeze([
+  'event_url',
+  'event_url_full',
+  'page_url',
+  'previous_url',
+  'src_portal_url',
+  'src_referrer_site_url',
+  'src_referrer_url',
+  'src_url',
+]);
+
+/** User ID properties: kept only under explicit opt-in (guide 4.2, 4.7). */
+export const USER_PROPERTY_PREFIX = 'user_';
+
+/** Shared, non-identifying visitor ids the SDK sends: never pseudonymised. */
+export const SHARED_VISITOR_IDS: readonly string[] = Object.freeze(['OPT-OUT', 'no-consent', 'no-storage']);
+
+/** The tracker lifetime: Piano's _pcid lives 395 days (13 months) and may not be extended. */
+export const TRACKER_LIFETIME_DAYS = 395;
+
+/**
+ * Wire modes (visitor_privacy_mode) → what the server applies.
+ * Anything not listed (custom, missing, unknown) is exempt.
+ */
+export const MODE_OF_WIRE: Readonly<Record<string, 'optin' | 'exempt' | 'optout'>> = Object.freeze({
+  optin: 'optin',
+  exempt: 'exempt',
+  custom: 'exempt',
+  'no-storage': 'exempt',
+  optout: 'optout',
+  'extended-optout': 'optout',
+  'no-consent': 'optout',
+});

@@ -1,0 +1,34 @@
+// CNIL (Piano guide 4.6): the tracker is limited to one site. A site that lists its
+// domains only takes hits whose Origin (or, without one, Referer) is one of them,
+// compared by host name whatever the scheme or port.
+import type { SitePolicy } from '../sites.js';
+
+function hostOf(value: string | undefined): string | undefined {
+  if (!value || value === 'null') return undefined;
+  try {
+    return new URL(value).hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  } catch {
+    return undefined;
+  }
+}
+
+export function hostAllowed(host: string, domains: readonly string[]): boolean {
+  for (const d of domains) {
+    if (d.startsWith('*.')) {
+      const base = d.slice(2);
+      if (host === base || host.endsWith(`.${base}`)) return true;
+    } else if (host === d.replace(/^\[|\]$/g, '')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** undefined when the hit may come from there; otherwise why not. */
+export function originRefusal(policy: SitePolicy, origin: string | undefined, referer: string | undefined): string | undefined {
+  if (policy.domains.length === 0) return undefined;
+  const host = hostOf(origin) ?? hostOf(referer);
+  if (!host) return `site ${policy.site} only takes hits from its own domains, and the request has no Origin or Referer`;
+  if (hostAllowed(host, policy.domains)) return undefined;
+  return `site ${policy.site} does not list the domain ${host}`;
+}

@@ -1,0 +1,69 @@
+// GET /privacy?s=<site> — a machine-readable statement of what the collector does
+// for one site, mapped to the CNIL conditions (DESIGN §1) and the active settings.
+// No secret in it: the key id is named, never the key. A site owner can link it
+// from their privacy policy.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { HttpError, badRequest } from '../errors.js';
+import { ALWAYS_ALLOWED_PREFIXES, ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES, SHARED_VISITOR_IDS, TRACKER_LIFETIME_DAYS, URL_PROPERTIES } from '../pipeline/allowlists.js';
+import { IPV4_PREFIX_BITS, IPV6_PREFIX_BITS } from '../pipeline/anonymise-ip.js';
+import { PSEUDONYM_BYTES, type Pseudonymiser } from '../pipeline/pseudonymise.js';
+import { querySchema, rawQueryParams } from '../pipeline/validate.js';
+import type { SitePolicies, SitePolicy } from '../sites.js';
+
+const DAY_MS = 86_400_000;
+
+export function privacyStatement(policy: SitePolicy, config: Config, pseudonymiser: Pseudonymiser, siteConfigured: boolean) {
+  return {
+    site: policy.site,
+    statementVersion: 1,
+    framework: 'CNIL consent exemption for audience measurement (deliberation 2020-091, guidelines of 17 September 2020); Piano Analytics CNIL configuration guide',
+    siteConfigured,
+    conditions: {
+      ipTruncation: { guide: '4.3', rule: 'the IP address is truncated before any processing and never stored', ipv4PrefixBits: IPV4_PREFIX_BITS, ipv6PrefixBits: IPV6_PREFIX_BITS, ipv4MappedIpv6: 'treated as IPv4' },
+      geolocation: { guide: '4.3', level: 'city', fields: ['country', 'region', 'city'], enabled: config.geoipDbs.length > 0, neverKept: ['latitude', 'longitude', 'postal code', 'accuracy radius', 'metro code', 'ASN'] },
+      visitorPseudonym: {
+        guide: '4.2, 4.7',
+        scheme: `HMAC-SHA256(secret key, site ‖ visitor id), truncated to ${PSEUDONYM_BYTES * 8} bits`,
+        scope: 'per site: the same browser on two sites gets two unrelated pseudonyms',
+        activeKeyId: pseudonymiser.activeKeyId,
+        sharedIdsNeverPseudonymised: SHARED_VISITOR_IDS,
+      },
+      userId: { guide: '4.2, 4.7', rule: 'user_* properties are dropped in every mode but explicit opt-in' },
+      modes: {
+        guide: '4.8, 4.9',
+        maxMode: policy.maxMode,
+        optin: policy.maxMode === 'optin' ? 'every property (within size limits), user_* kept, pseudonym, city-level geolocation' : 'treated as exempt (this site caps its mode at exempt)',
+        exempt: 'exempt allowlists only, no user_*, URL query strings and fragments removed, pseudonym (none for no-storage), city-level geolocation',
+        optout: 'no record: anonymous counters per site, UTC hour and event only',
+        untrustedClaims: 'a mode claimed by the client never widens what the site allows; missing or unknown modes are exempt',
+      },
+      exemptAllowlists: {
+        guide: '4.8',
+        properties: [...EXEMPT_PROPERTIES, ...ALWAYS_ALLOWED_PROPERTIES, ...ALWAYS_ALLOWED_PREFIXES.map((p) => `${p}*`)],
+        events: EXEMPT_EVENTS,
+        siteAdditions: policy.additions,
+        urlPropertiesWithoutQuery: URL_PROPERTIES,
+      },
+      oneSite: { guide: '4.6', allowedDomains: policy.domains.length > 0 ? policy.domains : 'any (no domains listed for this site)', check: 'Origin, or Referer without Origin, compared by host name' },
+      globalPrivacyControl: policy.gpcIsObjection ? 'Sec-GPC: 1 is an objection: the hit is counted as opt-out' : 'ignored',
+      trackerLifetime: { days: TRACKER_LIFETIME_DAYS, rule: 'a visitor whose cookie_creation_date is older loses its pseudonym; the hit is kept without visitor' },
+      retention: { days: Math.round(config.streamRetentionMs / DAY_MS), maximumMonths: 25, optoutCountersDays: Math.round(config.streamRetentionMs / DAY_MS) },
+      noImport: { guide: '4.4', rule: 'the collector has no data import path' },
+      noExport: { guide: '4.5', rule: 'records carry only the pseudonym; reports are aggregated downstream' },
+      dataSubjectRights: { access: 'POST /admin/access', erasure: 'POST /admin/erase', enabled: config.adminToken !== undefined },
+    },
+  };
+}
+
+export default async function privacyRoutes(app: FastifyInstance, opts: { config: Config; pseudonymiser: Pseudonymiser; sites: SitePolicies }) {
+  app.get('/privacy', async (req, reply) => {
+    const q = querySchema.safeParse(rawQueryParams(req.url));
+    if (!q.success) throw badRequest('site (s) is missing or malformed', 'query.s');
+    const policy = opts.sites.get(q.data.s);
+    if (!policy) throw new HttpError(404, 'unknown_site', `site ${q.data.s} is not configured on this collector`);
+    reply.header('access-control-allow-origin', '*');
+    reply.header('cache-control', 'public, max-age=300');
+    return privacyStatement(policy, opts.config, opts.pseudonymiser, opts.sites.configured);
+  });
+}

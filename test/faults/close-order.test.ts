@@ -1,0 +1,44 @@
+// app.close() lets the sink write everything it accepted before Redis quits: hits
+// queued behind a slow write still get their 204 and are in the stream.
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { TEST_KEYS } from '../helpers/app.js';
+import { type RedisProcess, startRedis } from '../helpers/fault-processes.js';
+
+describe('close order', () => {
+  let redis: RedisProcess;
+  let client: Redis;
+  beforeAll(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  it('drains the sink before quitting Redis', async () => {
+    const config = loadConfig({ REDIS_URL: redis.url, PSEUDONYM_KEYS: TEST_KEYS, GEOIP_DB: 'off', SINK_TIMEOUT_MS: '5000', STREAM_KEY: 'close-order' });
+    const app = await buildApp(config, { logger: createLogger('silent') });
+    await app.ready();
+    await client.client('PAUSE', 400, 'WRITE'); // the first batch's XADD waits 400 ms in Redis
+    const hit = (i: number) =>
+      app.inject({ method: 'POST', url: `/event?s=1&idclient=v${i}`, headers: { 'content-type': 'text/plain' }, payload: `{"events":[{"name":"page.display","data":{"page":"${i}"}}]}` });
+    // a first batch goes out and waits in Redis; the rest queue in the sink behind it
+    const replies = Array.from({ length: 10 }, (_, i) => hit(i));
+    await new Promise((r) => setTimeout(r, 50));
+    replies.push(...Array.from({ length: 50 }, (_, i) => hit(10 + i)));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(app.sink.pending).toBe(60); // nothing acknowledged yet when close starts
+    await app.close();
+    const statuses = (await Promise.all(replies)).map((r) => r.statusCode);
+    expect(statuses).toEqual(statuses.map(() => 204));
+    expect(await client.xlen('close-order')).toBe(60);
+    // and Redis was quit after that (bounded wait for the socket to close)
+    await new Promise((r) => (app.redis.status === 'end' ? r(undefined) : (app.redis.once('end', r), setTimeout(r, 2000))));
+    expect(app.redis.status).toBe('end');
+  });
+});
