@@ -16,10 +16,11 @@ export default fp(
       retentionMs: opts.config.streamRetentionMs,
       intervalMs: opts.config.retentionTrimIntervalMs,
       log: app.log.child({ component: 'retention' }),
+      onTrimmed: (n) => app.metrics.retentionTrimmed(n),
     });
     app.decorate('retention', trimmer);
     app.addHook('onReady', async () => trimmer.start());
     app.addHook('onClose', async () => trimmer.stop());
   },
-  { name: 'retention', dependencies: ['redis', 'sink'] },
+  { name: 'retention', dependencies: ['redis', 'sink', 'metrics'] },
 );

@@ -68,9 +68,10 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
     if (busy) throw new HttpError(429, 'admin_busy', 'another access or erasure request is running', undefined, { 'retry-after': '5' });
     busy = true;
     const started = performance.now();
+    let result: ScanResult | undefined;
+    let done = false;
     try {
       const visitors = pseudonymiser.allPseudonyms(site, idclient);
-      let result: ScanResult;
       try {
         result = await scanVisitor(app.redis, app.streamKeys, site, visitors, bounds, { erase: action === 'erase', cursor });
       } catch (err) {
@@ -99,9 +100,11 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
         },
         `admin ${action}`,
       );
+      done = true;
       return result;
     } finally {
       busy = false;
+      app.metrics.adminRequest(action, !done ? 'failed' : result!.complete ? 'complete' : 'partial', result?.scanned ?? 0);
     }
   }
 

@@ -25,6 +25,8 @@ export interface RetentionOptions {
   intervalMs: number;
   log?: Logger;
   now?: () => number;
+  /** Called after every run with the number of entries removed (for metrics). */
+  onTrimmed?: (entries: number) => void;
 }
 
 export class RetentionTrimmer {
@@ -61,6 +63,7 @@ export class RetentionTrimmer {
       removed += Number(await this.#redis.call('XTRIM', key, 'MINID', '=', minId));
     }
     if (removed > 0) this.#opts.log?.info({ removed, minId }, 'streams trimmed by age');
+    this.#opts.onTrimmed?.(removed);
     return removed;
   }
 

@@ -115,6 +115,13 @@ describe('admin access and erasure', () => {
     expect(await (await post('/admin/erase', { site: SITE, idclient: PERSON })).json()).toMatchObject({ deleted: 0 });
   });
 
+  it('counts the calls and their cost in /metrics', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^collector_admin_requests_total\{action="erase",outcome="complete"\} 2$/m);
+    expect(text).toMatch(/^collector_admin_requests_total\{action="access",outcome="complete"\} [3-9]$/m);
+    expect(text).toMatch(/^collector_admin_scanned_entries_total\{action="erase"\} \d+$/m);
+  });
+
   it('logs every call without the raw id or its pseudonyms', async () => {
     const lines = t.logs.filter((l) => l.includes('"admin"'));
     expect(lines.length).toBeGreaterThanOrEqual(3);
