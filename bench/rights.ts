@@ -22,6 +22,7 @@ const port = await new Promise<number>((resolve) => {
 const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
 const url = `redis://127.0.0.1:${port}`;
 const redis = new Redis(url, { lazyConnect: true });
+redis.on('error', () => undefined); // refused while redis-server starts: retried below
 for (let i = 0; i < 100; i++) {
   try {
     await redis.connect();
