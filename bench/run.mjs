@@ -461,7 +461,6 @@ async function profile(startServer) {
     byFn.set(key, (byFn.get(key) ?? 0) + us);
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + us);
   }
-  const perHit = (us) => (us / r.ok / ((r.ok ? seconds : 1) / seconds)).toFixed(2);
   const top = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
   const events = r.ok * (seconds + 3) / seconds; // the warm-up ran under the profiler too
   console.log(`\nbusy CPU in profile: ${(total / 1e6).toFixed(2)} s over ~${fmt(events)} hits = ${(total / events).toFixed(1)} µs/hit\n`);
@@ -471,7 +470,6 @@ async function profile(startServer) {
   for (const [k, us] of top(byFn, 45)) console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
   console.log('\nself time in node internals (µs per hit):');
   for (const [k, us] of top(new Map([...byFn].filter(([k]) => k.includes(' node:'))), 25)) console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
-  void perHit;
   // who calls the native functions at the top (their self time is often a syscall)
   const parent = new Map();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n);

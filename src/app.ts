@@ -13,7 +13,9 @@ import geoPlugin from './plugins/geo.js';
 import metricsPlugin from './plugins/metrics.js';
 import pressurePlugin from './plugins/pressure.js';
 import redisPlugin from './plugins/redis.js';
+import retentionPlugin from './plugins/retention.js';
 import sinkPlugin from './plugins/sink.js';
+import adminRoutes from './routes/admin.js';
 import collectRoutes from './routes/collect.js';
 import healthRoutes from './routes/health.js';
 import metricsRoutes from './routes/metrics.js';
@@ -120,6 +122,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(redisPlugin, { config, redis: deps.redis });
   await app.register(geoPlugin, { config });
   await app.register(sinkPlugin, { config });
+  await app.register(retentionPlugin, { config });
   await app.register(pressurePlugin, { config });
 
   const pseudonymiser = new Pseudonymiser(config.pseudonymKeys);
@@ -127,5 +130,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(metricsRoutes);
   await app.register(collectRoutes, { config, pseudonymiser, sites });
   await app.register(privacyRoutes, { config, pseudonymiser, sites });
+  // Data-subject requests exist only when an operator set a token.
+  if (config.adminToken) await app.register(adminRoutes, { config, pseudonymiser });
   return app;
 }

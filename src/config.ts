@@ -49,6 +49,17 @@ export interface Config {
   readonly sitesFile: string | undefined;
   readonly trustProxy: readonly string[];
   readonly adminToken: string | undefined;
+  /** Bounds of one admin access/erasure scan (DESIGN §6). */
+  readonly admin: {
+    /** Most stream entries one call reads before answering `complete: false`. */
+    readonly scanMaxEntries: number;
+    /** Most time one call spends scanning before answering `complete: false`. */
+    readonly scanTimeMs: number;
+  };
+  /** The stream of erasure tombstones `{site, visitor, ts}` for downstream aggregates. */
+  readonly erasureStream: string;
+  /** How often the streams are trimmed by age (XTRIM MINID); 0: never. */
+  readonly retentionTrimIntervalMs: number;
   readonly logLevel: string;
   readonly sink: {
     /** Most events waiting for Redis (queued + in flight) before hits get 503. */
@@ -233,10 +244,7 @@ function readSecretFiles(env: Env): Env {
   return out;
 }
 
-export function loadConfig(rawEnv: Env = process.env): Config {
-  const env = readSecretFiles(rawEnv);
-  const { keys, generated } = parseKeys(env);
-
+function parseRetention(env: Env): number {
   const retentionRaw = env.STREAM_RETENTION?.trim() || '13 months';
   const streamRetentionMs = parseDuration(retentionRaw);
   if (streamRetentionMs === undefined || streamRetentionMs <= 0) {
@@ -245,16 +253,42 @@ export function loadConfig(rawEnv: Env = process.env): Config {
   if (streamRetentionMs > MAX_RETENTION_MS + 1000) {
     throw new ConfigError('STREAM_RETENTION', 'the CNIL exemption allows at most 25 months');
   }
+  return streamRetentionMs;
+}
 
-  const streamKey = env.STREAM_KEY?.trim() || 'hits';
-  if (!/^[^\s{}]{1,200}$/.test(streamKey)) {
-    throw new ConfigError('STREAM_KEY', 'must be 1-200 characters without spaces or braces');
+function parseStreamKey(env: Env, name: string, fallback: string): string {
+  const key = env[name]?.trim() || fallback;
+  if (!/^[^\s{}]{1,200}$/.test(key)) {
+    throw new ConfigError(name, 'must be 1-200 characters without spaces or braces');
   }
+  return key;
+}
 
+/** A duration between 1 s and 24 h, or `0`/`off`. */
+function parseInterval(env: Env, name: string, fallback: string): number {
+  const raw = env[name]?.trim() || fallback;
+  if (raw === '0' || raw.toLowerCase() === 'off') return 0;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < 1000 || ms > 86_400_000) {
+    throw new ConfigError(name, `"${raw}" is not a duration between 1s and 24h (or off)`);
+  }
+  return ms;
+}
+
+function parseLogLevel(env: Env): string {
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `unknown pino level "${logLevel}"`);
   }
+  return logLevel;
+}
+
+export function loadConfig(rawEnv: Env = process.env): Config {
+  const env = readSecretFiles(rawEnv);
+  const { keys, generated } = parseKeys(env);
+  const streamRetentionMs = parseRetention(env);
+  const streamKey = parseStreamKey(env, 'STREAM_KEY', 'hits');
+  const logLevel = parseLogLevel(env);
 
   const adminToken = env.ADMIN_TOKEN?.trim() || undefined;
   if (adminToken !== undefined && adminToken.length < 16) {
@@ -278,6 +312,12 @@ export function loadConfig(rawEnv: Env = process.env): Config {
     sitesFile: env.SITES_FILE?.trim() || undefined,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     adminToken,
+    admin: {
+      scanMaxEntries: int(env, 'ADMIN_SCAN_MAX_ENTRIES', 5_000_000, 1000, 2 ** 40),
+      scanTimeMs: int(env, 'ADMIN_SCAN_TIME_MS', 30_000, 100, 600_000),
+    },
+    erasureStream: parseStreamKey(env, 'ERASURE_STREAM', 'erasures'),
+    retentionTrimIntervalMs: parseInterval(env, 'STREAM_TRIM_INTERVAL', '10m'),
     logLevel,
     sink: {
       maxPending: int(env, 'SINK_MAX_PENDING', 20_000, 1, 10_000_000),
@@ -311,4 +351,62 @@ function deepFreeze<T>(o: T): T {
     Object.freeze(o);
   }
   return o;
+}
+
+/** Configuration of the reference aggregator and its report (`npm run aggregate`, `npm run report`). */
+export interface AggregateConfig {
+  readonly redis: RedisTarget;
+  readonly streamKey: string;
+  readonly streamShards: number;
+  readonly erasureStream: string;
+  /** Aggregates are kept no longer than the records they come from. */
+  readonly retentionMs: number;
+  /** Consumer group name, shared by every aggregator process. */
+  readonly group: string;
+  /** This process's name in the group (unique per process). */
+  readonly consumer: string;
+  /** Prefix of every aggregate key. */
+  readonly prefix: string;
+  /** Entries read per XREADGROUP call. */
+  readonly batch: number;
+  /** How long a read blocks when there is nothing new. */
+  readonly blockMs: number;
+  /** Entries pending on another consumer for longer than this are claimed (XAUTOCLAIM). */
+  readonly claimIdleMs: number;
+  /** How long a record id is remembered for dropping duplicates. */
+  readonly dedupeWindowMs: number;
+  /** Report cells below this count are suppressed. */
+  readonly minCount: number;
+  readonly logLevel: string;
+  /** Fault injection for tests: SIGKILL itself after counting this many records, before acknowledging them (0: off). */
+  readonly testCrashAfter: number;
+}
+
+export function loadAggregateConfig(rawEnv: Env = process.env): AggregateConfig {
+  const env = readSecretFiles(rawEnv);
+  const consumer = env.AGG_CONSUMER?.trim() || `${env.HOSTNAME?.trim() || 'aggregator'}-${process.pid}`;
+  if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(consumer)) throw new ConfigError('AGG_CONSUMER', 'must be 1-100 letters, digits, _ . : -');
+  const group = env.AGG_GROUP?.trim() || 'aggregate';
+  if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(group)) throw new ConfigError('AGG_GROUP', 'must be 1-100 letters, digits, _ . : -');
+  const dedupe = parseDuration(env.AGG_DEDUPE_WINDOW?.trim() || '48h');
+  if (dedupe === undefined || dedupe < 3_600_000 || dedupe > 31 * 86_400_000) {
+    throw new ConfigError('AGG_DEDUPE_WINDOW', 'must be a duration between 1h and 31d');
+  }
+  return deepFreeze({
+    redis: parseRedis(env),
+    streamKey: parseStreamKey(env, 'STREAM_KEY', 'hits'),
+    streamShards: int(env, 'STREAM_SHARDS', 1, 1, 1024),
+    erasureStream: parseStreamKey(env, 'ERASURE_STREAM', 'erasures'),
+    retentionMs: parseRetention(env),
+    group,
+    consumer,
+    prefix: parseStreamKey(env, 'AGG_PREFIX', 'agg'),
+    batch: int(env, 'AGG_BATCH', 200, 1, 10_000),
+    blockMs: int(env, 'AGG_BLOCK_MS', 2000, 10, 60_000),
+    claimIdleMs: int(env, 'AGG_CLAIM_IDLE_MS', 60_000, 100, 86_400_000),
+    dedupeWindowMs: dedupe,
+    minCount: int(env, 'REPORT_MIN_COUNT', 5, 1, 1_000_000),
+    logLevel: parseLogLevel(env),
+    testCrashAfter: int(env, 'AGG_TEST_CRASH_AFTER', 0, 0, 2 ** 40),
+  });
 }

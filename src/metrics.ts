@@ -29,6 +29,9 @@ export class Metrics {
   readonly #optoutCounted: Counter;
   readonly #batchEvents: Histogram<'outcome'>;
   readonly #batchSeconds: Histogram<'outcome'>;
+  readonly #adminRequests: Counter<'action' | 'outcome'>;
+  readonly #adminScanned: Counter<'action'>;
+  readonly #retentionTrimmed: Counter;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -79,6 +82,23 @@ export class Metrics {
       help: 'Time from sending a batch to Redis to its acknowledgement (or failure)',
       labelNames: ['outcome'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.#adminRequests = new Counter({
+      name: 'collector_admin_requests_total',
+      help: 'Data-subject requests (/admin/access, /admin/erase), by outcome: complete, partial (a scan bound was reached), failed',
+      labelNames: ['action', 'outcome'],
+      registers,
+    });
+    this.#adminScanned = new Counter({
+      name: 'collector_admin_scanned_entries_total',
+      help: 'Stream entries read by data-subject requests (their cost)',
+      labelNames: ['action'],
+      registers,
+    });
+    this.#retentionTrimmed = new Counter({
+      name: 'collector_retention_trimmed_entries_total',
+      help: 'Stream entries removed because they were older than STREAM_RETENTION',
       registers,
     });
     new Gauge({
@@ -138,6 +158,15 @@ export class Metrics {
 
   optoutCounted(events: number): void {
     if (events > 0) this.#optoutCounted.inc(events);
+  }
+
+  adminRequest(action: 'access' | 'erase', outcome: 'complete' | 'partial' | 'failed', scanned: number): void {
+    this.#adminRequests.inc({ action, outcome });
+    if (scanned > 0) this.#adminScanned.inc({ action }, scanned);
+  }
+
+  retentionTrimmed(entries: number): void {
+    if (entries > 0) this.#retentionTrimmed.inc(entries);
   }
 
   /** The sink's onBatch hook. */

@@ -56,7 +56,9 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
     pseudonymiser: opts.pseudonymiser,
     isTrustedProxy: createTrustedProxies(opts.config.trustProxy),
     recordIdSecret: opts.config.pseudonymKeys[0]!.secret,
-    counterTtlSeconds: Math.floor(opts.config.streamRetentionMs / 1000),
+    // An hour's counter is refreshed until that hour ends: retention − 1 h from the last
+    // increment keeps every counted hit at most STREAM_RETENTION.
+    counterTtlSeconds: Math.max(60, Math.floor(opts.config.streamRetentionMs / 1000) - 3600),
   });
 
   // The SDK sends text/plain;charset=UTF-8 (sendBeacon, fetch and XHR alike).

@@ -1,0 +1,44 @@
+// `npm run aggregate`: one aggregator process (run several: they share the work).
+import { hostname } from 'node:os';
+import { Redis, Cluster } from 'ioredis';
+import { ConfigError, loadAggregateConfig, type AggregateConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { Aggregator } from './consumer.js';
+
+let cfg: AggregateConfig;
+try {
+  cfg = loadAggregateConfig({ HOSTNAME: hostname(), ...process.env });
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78);
+  }
+  throw err;
+}
+
+const log = createLogger(cfg.logLevel).child({ component: 'aggregate', consumer: cfg.consumer });
+const redis =
+  cfg.redis.kind === 'cluster'
+    ? new Cluster([...cfg.redis.nodes], { enableAutoPipelining: true })
+    : new Redis(cfg.redis.url, { enableAutoPipelining: true, maxRetriesPerRequest: null });
+redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
+
+const aggregator = new Aggregator(redis, cfg, log, {
+  beforeAck: (stats) => {
+    if (cfg.testCrashAfter > 0 && stats.applied >= cfg.testCrashAfter) {
+      log.warn({ ...stats }, 'AGG_TEST_CRASH_AFTER reached: dying before XACK');
+      process.kill(process.pid, 'SIGKILL');
+    }
+  },
+});
+
+const stop = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
+const progress = setInterval(() => log.info({ ...aggregator.stats }, 'progress'), 10_000);
+progress.unref();
+
+log.info({ group: cfg.group, streams: cfg.streamShards, erasures: cfg.erasureStream }, 'aggregator started');
+await aggregator.run(stop.signal);
+clearInterval(progress);
+log.info({ ...aggregator.stats }, 'aggregator stopped');
+await redis.quit().catch(() => redis.disconnect());

@@ -1,0 +1,26 @@
+// Age-based trimming of the record streams and the erasures stream (src/sink/retention.ts).
+import fp from 'fastify-plugin';
+import type { Config } from '../config.js';
+import { RetentionTrimmer } from '../sink/retention.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    retention: RetentionTrimmer;
+  }
+}
+
+export default fp(
+  async (app, opts: { config: Config }) => {
+    const trimmer = new RetentionTrimmer(app.redis, {
+      keys: [...app.streamKeys, opts.config.erasureStream],
+      retentionMs: opts.config.streamRetentionMs,
+      intervalMs: opts.config.retentionTrimIntervalMs,
+      log: app.log.child({ component: 'retention' }),
+      onTrimmed: (n) => app.metrics.retentionTrimmed(n),
+    });
+    app.decorate('retention', trimmer);
+    app.addHook('onReady', async () => trimmer.start());
+    app.addHook('onClose', async () => trimmer.stop());
+  },
+  { name: 'retention', dependencies: ['redis', 'sink', 'metrics'] },
+);

@@ -1,0 +1,122 @@
+// Data-subject requests (GDPR Art. 15 access, Art. 17 erasure) from a cookie id.
+// Records hold only pseudonyms, so only the collector, which holds the keys, can turn
+// a person's cookie id back into their records: the pseudonym is computed under every
+// key of PSEUDONYM_KEYS (records made before a rotation are found too).
+//
+//   POST /admin/access {"site","idclient"[,"cursor"]} → 200 {records, scanned, complete[, cursor]}
+//   POST /admin/erase  {"site","idclient"[,"cursor"]} → 200 {deleted, scanned, complete[, cursor]}
+//
+// Ids travel in bodies, never in URLs (proxies log URLs). Bearer token compared in
+// constant time. Every call is logged with the site and the outcome, never the id
+// nor its pseudonyms. Registered only when ADMIN_TOKEN is set.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { HttpError } from '../errors.js';
+import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
+import { firstProblem, querySchema } from '../pipeline/validate.js';
+import { scanVisitor, type ScanResult } from '../sink/visitor-scan.js';
+
+const requestSchema = z.strictObject({
+  site: querySchema.shape.s,
+  idclient: querySchema.shape.idclient.unwrap().min(1, 'idclient is empty'),
+  cursor: z.string().max(64).optional(),
+});
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** Constant-time check of `Authorization: Bearer <token>` (hashing equalises lengths). */
+export function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  const m = header ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
+  const given = digest(m?.[1] ?? '');
+  return timingSafeEqual(given, expected) && m !== null;
+}
+
+/** A tombstone: what downstream aggregates need to purge a visitor (DESIGN §6). */
+export interface Tombstone {
+  site: string;
+  visitor: string;
+  /** Erasure time, epoch ms: records of this visitor up to this time are erased. */
+  ts: number;
+}
+
+export default async function adminRoutes(app: FastifyInstance, opts: { config: Config; pseudonymiser: Pseudonymiser }) {
+  const { config, pseudonymiser } = opts;
+  const expected = digest(config.adminToken ?? '');
+  const bounds = { maxEntries: config.admin.scanMaxEntries, timeMs: config.admin.scanTimeMs };
+  let busy = false; // one scan at a time per replica: the scan is the expensive part
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!config.adminToken || !bearerMatches(req.headers.authorization, expected)) {
+      reply.header('www-authenticate', 'Bearer');
+      throw new HttpError(401, 'unauthorized', 'a valid bearer token is required');
+    }
+  });
+
+  const parse = (body: unknown) => {
+    const r = requestSchema.safeParse(body);
+    if (!r.success) {
+      const p = firstProblem(r.error);
+      throw new HttpError(400, 'invalid_request', p.message, p.path ? `body.${p.path}` : 'body');
+    }
+    return r.data;
+  };
+
+  async function run(action: 'access' | 'erase', body: unknown, log: FastifyInstance['log']): Promise<ScanResult> {
+    const { site, idclient, cursor } = parse(body);
+    if (busy) throw new HttpError(429, 'admin_busy', 'another access or erasure request is running', undefined, { 'retry-after': '5' });
+    busy = true;
+    const started = performance.now();
+    let result: ScanResult | undefined;
+    let done = false;
+    try {
+      const visitors = pseudonymiser.allPseudonyms(site, idclient);
+      try {
+        result = await scanVisitor(app.redis, app.streamKeys, site, visitors, bounds, { erase: action === 'erase', cursor });
+      } catch (err) {
+        if ((err as Error).message === 'invalid cursor') throw new HttpError(400, 'invalid_request', 'invalid cursor', 'body.cursor');
+        throw err;
+      }
+      if (action === 'erase') {
+        // Always published (also when nothing was left in the streams): aggregates
+        // may still hold this visitor from records already trimmed.
+        const ts = Date.now();
+        for (const visitor of visitors) {
+          const tombstone: Tombstone = { site, visitor, ts };
+          await app.redis.xadd(config.erasureStream, '*', 'v', '1', 'tombstone', JSON.stringify(tombstone));
+        }
+      }
+      log.info(
+        {
+          admin: action,
+          site,
+          keys: visitors.length,
+          found: result.records.length,
+          deleted: result.deleted,
+          scanned: result.scanned,
+          complete: result.complete,
+          ms: Math.round(performance.now() - started),
+        },
+        `admin ${action}`,
+      );
+      done = true;
+      return result;
+    } finally {
+      busy = false;
+      app.metrics.adminRequest(action, !done ? 'failed' : result!.complete ? 'complete' : 'partial', result?.scanned ?? 0);
+    }
+  }
+
+  const tail = (r: ScanResult) => ({ scanned: r.scanned, complete: r.complete, ...(r.cursor ? { cursor: r.cursor } : {}) });
+
+  app.post('/admin/access', { bodyLimit: 4096 }, async (req) => {
+    const r = await run('access', req.body, req.log);
+    return { records: r.records, ...tail(r) };
+  });
+
+  app.post('/admin/erase', { bodyLimit: 4096 }, async (req) => {
+    const r = await run('erase', req.body, req.log);
+    return { deleted: r.deleted, ...tail(r) };
+  });
+}

@@ -1,0 +1,161 @@
+// Access and erasure through HTTP, real Redis, with a key rotation in between:
+// records made under the old key are still found and erased.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replay, sdkRequest } from '../helpers/fixtures.js';
+import { startTestApp, uniquePrefix, type TestApp } from '../helpers/app.js';
+import { bearerMatches } from '../../src/routes/admin.js';
+import { createHash } from 'node:crypto';
+
+const OLD = 'old:0123456789abcdef0123456789abcdef';
+const NEW = 'new:abcdefabcdefabcdefabcdefabcdef01';
+const TOKEN = 'admin-token-0123456789';
+const SITE = '123456';
+const PERSON = 'lpw0hd7t9bz0ecov';
+const OTHER = 'zzz0hd7t9bz0ecov';
+
+async function sendHits(base: string, idclient: string, n: number) {
+  for (let i = 0; i < n; i++) {
+    const req = sdkRequest('exempt');
+    // a distinct body per hit: a distinct record id
+    const body = req.body.replace('"page":"home"', `"page":"home-${idclient.slice(0, 3)}-${i}"`);
+    const res = await replay(base, { ...req, body }, { query: `s=${SITE}&idclient=${idclient}` });
+    expect(res.status).toBe(204);
+  }
+}
+
+describe('admin access and erasure', () => {
+  const streamKey = uniquePrefix('admin');
+  const erasureStream = `${streamKey}:erasures`;
+  let before: TestApp;
+  let t: TestApp;
+  let base: string;
+
+  const post = (path: string, body: unknown, token: string | null = TOKEN) =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+
+  beforeAll(async () => {
+    // Before the rotation: only the old key.
+    before = await startTestApp({ PSEUDONYM_KEYS: OLD, STREAM_KEY: streamKey, STREAM_SHARDS: '3' });
+    const oldBase = await before.app.listen({ port: 0, host: '127.0.0.1' });
+    await sendHits(oldBase, PERSON, 4);
+    await sendHits(oldBase, OTHER, 3);
+    await before.app.close();
+    before.redis.disconnect();
+    // After: new key active, old key kept for lookups.
+    t = await startTestApp({
+      PSEUDONYM_KEYS: `${NEW},${OLD}`,
+      STREAM_KEY: streamKey,
+      STREAM_SHARDS: '3',
+      ADMIN_TOKEN: TOKEN,
+      ERASURE_STREAM: erasureStream,
+    });
+    base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    await sendHits(base, PERSON, 2);
+    await sendHits(base, OTHER, 1);
+  });
+  afterAll(async () => {
+    await t.redis.del(erasureStream);
+    await t.close();
+  });
+
+  it('refuses calls without the right bearer token', async () => {
+    for (const token of [null, 'wrong-token-0123456789', `${TOKEN}x`]) {
+      const res = await post('/admin/access', { site: SITE, idclient: PERSON }, token);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    }
+    const basic = await fetch(`${base}/admin/access`, { method: 'POST', headers: { authorization: `Basic ${TOKEN}` } });
+    expect(basic.status).toBe(401);
+  });
+
+  it('refuses an invalid body with 400', async () => {
+    expect((await post('/admin/access', { site: SITE })).status).toBe(400);
+    expect((await post('/admin/access', { site: 'bad site', idclient: PERSON })).status).toBe(400);
+    expect((await post('/admin/access', { site: SITE, idclient: PERSON, extra: 1 })).status).toBe(400);
+    expect((await post('/admin/access', { site: SITE, idclient: PERSON, cursor: 'nope' })).status).toBe(400);
+  });
+
+  it('finds the records made under the old and the new key, and only those', async () => {
+    const res = await post('/admin/access', { site: SITE, idclient: PERSON });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { records: { visitor: string; site: string; props: { page: string } }[]; complete: boolean };
+    expect(body.complete).toBe(true);
+    expect(body.records).toHaveLength(6);
+    expect(body.records.filter((r) => r.visitor.startsWith('old.'))).toHaveLength(4);
+    expect(body.records.filter((r) => r.visitor.startsWith('new.'))).toHaveLength(2);
+    expect(body.records.every((r) => r.site === SITE && r.props.page.startsWith('home-lpw'))).toBe(true);
+    // another site: nothing
+    const other = await post('/admin/access', { site: '999', idclient: PERSON });
+    expect(((await other.json()) as { records: unknown[] }).records).toEqual([]);
+  });
+
+  it('erases them, publishes tombstones, and leaves the other visitors alone', async () => {
+    const res = await post('/admin/erase', { site: SITE, idclient: PERSON });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ deleted: 6, complete: true });
+
+    const again = await post('/admin/access', { site: SITE, idclient: PERSON });
+    expect(((await again.json()) as { records: unknown[] }).records).toEqual([]);
+    const others = (await t.records()) as { visitor: string }[];
+    expect(others).toHaveLength(4);
+
+    const tombstones = (await t.redis.xrange(erasureStream, '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('tombstone') + 1]!));
+    expect(tombstones).toHaveLength(2);
+    expect(tombstones.map((x) => x.visitor.split('.')[0]).sort()).toEqual(['new', 'old']);
+    for (const x of tombstones) {
+      expect(Object.keys(x).sort()).toEqual(['site', 'ts', 'visitor']);
+      expect(x.site).toBe(SITE);
+      expect(Math.abs(x.ts - Date.now())).toBeLessThan(60_000);
+    }
+    // erasing again is harmless
+    expect(await (await post('/admin/erase', { site: SITE, idclient: PERSON })).json()).toMatchObject({ deleted: 0 });
+  });
+
+  it('counts the calls and their cost in /metrics', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^collector_admin_requests_total\{action="erase",outcome="complete"\} 2$/m);
+    expect(text).toMatch(/^collector_admin_requests_total\{action="access",outcome="complete"\} [3-9]$/m);
+    expect(text).toMatch(/^collector_admin_scanned_entries_total\{action="erase"\} \d+$/m);
+  });
+
+  it('logs every call without the raw id or its pseudonyms', async () => {
+    const lines = t.logs.filter((l) => l.includes('"admin"'));
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    expect(lines.some((l) => l.includes('"admin":"erase"') && l.includes('"deleted":6'))).toBe(true);
+    const everything = t.logs.join('\n') + before.logs.join('\n');
+    expect(everything).not.toContain(PERSON);
+    const tombstones = await t.redis.xrange(erasureStream, '-', '+');
+    for (const [, f] of tombstones) {
+      const visitor = JSON.parse(f[f.indexOf('tombstone') + 1]!).visitor as string;
+      expect(everything).not.toContain(visitor.split('.')[1]);
+    }
+  });
+});
+
+describe('admin routes are off without ADMIN_TOKEN', () => {
+  it('answers 404', async () => {
+    const t = await startTestApp();
+    try {
+      const res = await t.app.inject({ method: 'POST', url: '/admin/access', payload: { site: SITE, idclient: PERSON } });
+      expect(res.statusCode).toBe(404);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('bearerMatches', () => {
+  const expected = createHash('sha256').update(TOKEN).digest();
+  it('accepts only the exact token', () => {
+    expect(bearerMatches(`Bearer ${TOKEN}`, expected)).toBe(true);
+    expect(bearerMatches(`bearer ${TOKEN}`, expected)).toBe(true);
+    expect(bearerMatches(`Bearer ${TOKEN.slice(0, -1)}`, expected)).toBe(false);
+    expect(bearerMatches(TOKEN, expected)).toBe(false);
+    expect(bearerMatches(undefined, expected)).toBe(false);
+    expect(bearerMatches('Bearer ', createHash('sha256').update('').digest())).toBe(false);
+  });
+});
