@@ -64,6 +64,25 @@ type Command = [string, ...(string | number)[]];
 
 const MAX_UNSETTLED_PIPELINES = 2;
 
+/**
+ * The XADDs of one hash-tag group go out as one script call (ioredis sends EVAL the
+ * first time on a connection, then EVALSHA) rather than one command each: one Command
+ * object, one reply to parse, instead of one per entry. KEYS[i] gets ARGV[i + 1];
+ * ARGV[1] is MAXLEN. Same entries, same order, same fields as one XADD per entry.
+ * A Lua error mid-loop leaves the XADDs before it applied (Redis does not roll back a
+ * script): the jobs of the group get a 503 although some of their entries are in the
+ * stream, the same at-least-once situation as a write that timed out; consumers
+ * dedupe by record id.
+ */
+export const XADD_SCRIPT = `local maxlen = ARGV[1]
+for i = 1, #KEYS do
+  redis.call('XADD', KEYS[i], 'MAXLEN', '~', maxlen, '*', 'v', '1', 'hit', ARGV[i + 1])
+end
+return #KEYS`;
+const XADD_COMMAND = 'exemptXaddHits';
+/** Entries per script call (keeps the argument list of one call bounded). */
+const XADD_CHUNK = 1000;
+
 export class StreamSink {
   readonly #redis: Redis | Cluster;
   readonly #opts: SinkOptions;
@@ -83,6 +102,9 @@ export class StreamSink {
     this.#redis = redis;
     this.#opts = opts;
     this.#stuckMs = opts.stuckMs ?? Math.max(2000, 4 * opts.timeoutMs);
+    if (typeof (redis as unknown as Record<string, unknown>)[XADD_COMMAND] !== 'function') {
+      redis.defineCommand(XADD_COMMAND, { lua: XADD_SCRIPT });
+    }
   }
 
   /** Events accepted by write() and not yet acknowledged or failed. */
@@ -198,21 +220,33 @@ export class StreamSink {
    */
   async #send(batch: Job[]): Promise<void> {
     const cluster = this.#redis.isCluster;
-    const groups = new Map<string, { cmds: Command[]; jobs: Set<Job> }>();
-    const add = (job: Job, key: string, cmd: Command) => {
+    type Group = { keys: string[]; hits: string[]; cmds: Command[]; jobs: Set<Job> };
+    const groups = new Map<string, Group>();
+    const group = (job: Job, key: string): Group => {
       const tag = cluster ? slotTag(key) : '';
       let g = groups.get(tag);
-      if (!g) groups.set(tag, (g = { cmds: [], jobs: new Set() }));
-      g.cmds.push(cmd);
+      if (!g) groups.set(tag, (g = { keys: [], hits: [], cmds: [], jobs: new Set() }));
       g.jobs.add(job);
+      return g;
     };
     const maxLen = String(this.#opts.maxLen);
     for (const job of batch) {
-      for (const e of job.entries) add(job, e.key, ['xadd', e.key, 'MAXLEN', '~', maxLen, '*', 'v', '1', 'hit', e.hit]);
-      for (const c of job.counters) {
-        add(job, c.key, ['hincrby', c.key, c.field, 1]);
-        add(job, c.key, ['expire', c.key, c.ttlSeconds]);
+      for (const e of job.entries) {
+        const g = group(job, e.key);
+        g.keys.push(e.key);
+        g.hits.push(e.hit);
       }
+      for (const c of job.counters) group(job, c.key).cmds.push(['hincrby', c.key, c.field, 1], ['expire', c.key, c.ttlSeconds]);
+    }
+    // the XADDs first (in job order, as before), then the counters, then WAITAOF
+    for (const g of groups.values()) {
+      if (g.keys.length === 0) continue;
+      const scripts: Command[] = [];
+      for (let i = 0; i < g.keys.length; i += XADD_CHUNK) {
+        const keys = g.keys.slice(i, i + XADD_CHUNK);
+        scripts.push([XADD_COMMAND, keys.length, ...keys, maxLen, ...g.hits.slice(i, i + XADD_CHUNK)]);
+      }
+      g.cmds.unshift(...scripts);
     }
     // how many of its groups each job still waits for
     const waiting = new Map<Job, number>();
@@ -255,7 +289,15 @@ export class StreamSink {
       }, this.#stuckMs);
       stuck.unref();
       try {
-        const results = await this.#redis.pipeline(g.cmds).exec();
+        let results: [Error | null, unknown][] | null;
+        if (g.cmds.length === 1) {
+          // one script call (no counters, no WAITAOF): no pipeline object needed
+          const [name, ...args] = g.cmds[0]!;
+          const send = (this.#redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[name]!;
+          results = [[null, await send.apply(this.#redis, args)]];
+        } else {
+          results = await this.#redis.pipeline(g.cmds).exec();
+        }
         if (!results) throw new SinkError('SINK_FAILED', 'pipeline aborted');
         for (const [err] of results) if (err) throw new SinkError('SINK_FAILED', err.message);
         if (waitAof) {

@@ -41,6 +41,38 @@ describe('StreamSink against a real Redis', () => {
     await first;
   });
 
+  it('writes a batch of XADDs as script calls: every entry, in order, with the same fields, even past one call\'s chunk', async () => {
+    const k = `${key}:script`;
+    const other = `${key}:script2`;
+    const sink = new StreamSink(redis, { maxPending: 10_000, maxBatch: 5000, timeoutMs: 5000, maxLen: 100_000 });
+    // one write of 2500 entries over two keys: three script calls (chunks of 1000), one batch
+    const entries = Array.from({ length: 2500 }, (_, i) => ({ key: i % 2 ? other : k, hit: JSON.stringify({ i }) }));
+    await sink.write(entries);
+    const read = async (kk: string) => (await redis.xrange(kk, '-', '+')).map(([, f]) => f);
+    const [a, b] = [await read(k), await read(other)];
+    expect(a).toHaveLength(1250);
+    expect(b).toHaveLength(1250);
+    expect(a[0]).toEqual(['v', '1', 'hit', '{"i":0}']);
+    expect(a.map((f) => JSON.parse(f[3]!).i)).toEqual(Array.from({ length: 1250 }, (_, i) => 2 * i));
+    expect(b.map((f) => JSON.parse(f[3]!).i)).toEqual(Array.from({ length: 1250 }, (_, i) => 2 * i + 1));
+    await redis.del(k, other);
+  });
+
+  it('a Redis error inside the script fails the batch with a 503 code (entries before it may stay: at-least-once)', async () => {
+    const k = `${key}:ok`;
+    const wrong = `${key}:wrongtype`;
+    await redis.set(wrong, 'not a stream');
+    const sink = new StreamSink(redis, { maxPending: 100, maxBatch: 100, timeoutMs: 2000, maxLen: 1000 });
+    const err = await sink.write([{ key: k, hit: '{"n":1}' }, { key: wrong, hit: '{"n":2}' }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SinkError);
+    expect((err as SinkError).code).toBe('SINK_FAILED');
+    expect(await redis.xlen(k)).toBe(1); // applied before the failing XADD: consumers dedupe by record id
+    // the sink keeps working afterwards
+    await sink.write([{ key: k, hit: '{"n":3}' }]);
+    expect(await redis.xlen(k)).toBe(2);
+    await redis.del(k, wrong);
+  });
+
   it('refuses at once when Redis is not connected', async () => {
     const down = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, lazyConnect: true });
     const sink = new StreamSink(down, { maxPending: 5, maxBatch: 5, timeoutMs: 2000, maxLen: 1000 });
