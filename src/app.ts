@@ -6,7 +6,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { type ErrorBody, HttpError } from './errors.js';
-import { createLogger, pathOnly } from './logger.js';
+import { createLogger, lazyChildLoggerFactory, pathOnly } from './logger.js';
 import { Pseudonymiser } from './pipeline/pseudonymise.js';
 import { LIMITS } from './pipeline/validate.js';
 import geoPlugin from './plugins/geo.js';
@@ -52,6 +52,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // req.log becomes a pino child (with its redaction) only if the request logs
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: LIMITS.bodyBytes,
     // Slow clients are cut off (408, then the socket closes): the headers must arrive
     // within HTTP_HEADERS_TIMEOUT_MS and the whole request within HTTP_REQUEST_TIMEOUT_MS,

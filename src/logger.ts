@@ -44,3 +44,75 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   const opts = loggerOptions(level);
   return destination ? pino(opts, destination) : pino(opts);
 }
+
+type Log = (...args: unknown[]) => void;
+type ChildCapable = { child(bindings: Record<string, unknown>, opts?: object): ChildCapable } & Record<string, unknown>;
+
+/**
+ * Fastify's per-request logger, made lazily: pino's `child()` runs the bindings (the
+ * request id) through redaction, which costs on every request although a request
+ * logs only when it fails (or at debug level). The child is made, from the same
+ * parent, bindings and options (so with the same redaction and serializers), the
+ * first time the request logs or asks for something of it.
+ */
+export class LazyChildLogger {
+  readonly #parent: ChildCapable;
+  readonly #bindings: Record<string, unknown>;
+  readonly #opts: object;
+  #child: ChildCapable | undefined;
+
+  constructor(parent: ChildCapable, bindings: Record<string, unknown>, opts: object) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#opts = opts;
+  }
+
+  /** Whether the pino child exists yet (for tests). */
+  get made(): boolean {
+    return this.#child !== undefined;
+  }
+
+  #get(): ChildCapable {
+    return (this.#child ??= this.#parent.child(this.#bindings, this.#opts));
+  }
+
+  get level(): string {
+    return this.#get().level as string;
+  }
+  set level(level: string) {
+    this.#get().level = level;
+  }
+  isLevelEnabled(level: string): boolean {
+    return (this.#get().isLevelEnabled as (l: string) => boolean)(level);
+  }
+  bindings(): Record<string, unknown> {
+    return (this.#get().bindings as () => Record<string, unknown>)();
+  }
+  fatal(...args: unknown[]): void {
+    (this.#get().fatal as Log)(...args);
+  }
+  error(...args: unknown[]): void {
+    (this.#get().error as Log)(...args);
+  }
+  warn(...args: unknown[]): void {
+    (this.#get().warn as Log)(...args);
+  }
+  info(...args: unknown[]): void {
+    (this.#get().info as Log)(...args);
+  }
+  debug(...args: unknown[]): void {
+    (this.#get().debug as Log)(...args);
+  }
+  trace(...args: unknown[]): void {
+    (this.#get().trace as Log)(...args);
+  }
+  silent(): void {}
+  child(bindings: Record<string, unknown>, opts?: object): ChildCapable {
+    return this.#get().child(bindings, opts);
+  }
+}
+
+/** For Fastify's `childLoggerFactory` option. */
+export function lazyChildLoggerFactory<L>(logger: L, bindings: Record<string, unknown>, opts: object): L {
+  return new LazyChildLogger(logger as unknown as ChildCapable, bindings, opts) as unknown as L;
+}
