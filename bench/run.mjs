@@ -292,15 +292,20 @@ async function main() {
   });
   async function startServer(kind, workers = 1, nodeArgs = []) {
     const port = await freePort();
+    // BENCH_AB_DIST=<dir in the repository holding another build of dist/>: that build
+    // takes the baseline's place, for an A/B of two versions of the collector
+    const abDist = process.env.BENCH_AB_DIST;
     const child =
-      kind === 'baseline'
+      kind === 'baseline' && abDist
+        ? start(process.execPath, [...nodeArgs, path.join(abDist, 'server.js')], { ...collectorEnv(workers), PORT: String(port) }, 'collector A')
+        : kind === 'baseline'
         ? start(process.execPath, [...nodeArgs, 'bench/baseline.mjs'], { PORT: String(port) }, 'baseline')
         : start(process.execPath, [...nodeArgs, ...(process.env.BENCH_COLLECTOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/server.js'], { ...collectorEnv(workers), PORT: String(port) }, `collector x${workers}`);
     child.port = port;
     await waitFor(httpOk(`http://127.0.0.1:${port}/healthz`), child.name).catch((err) => {
       throw new Error(`${err.message}\n${child.output}`);
     });
-    if (kind === 'collector') await waitFor(httpOk(`http://127.0.0.1:${port}/readyz`), `${child.name} readiness`);
+    if (kind === 'collector' || abDist) await waitFor(httpOk(`http://127.0.0.1:${port}/readyz`), `${child.name} readiness`);
     return child;
   }
 
