@@ -1,16 +1,7 @@
 // The reliability settings (README "Failure behaviour"): defaults and refusals.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
-
-function refused(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).variable;
-  }
-  throw new Error('configuration was accepted');
-}
+import { refused } from './helpers/config.js';
+import { loadConfig } from '../src/config.js';
 
 describe('reliability settings', () => {
   it('has the documented defaults', () => {

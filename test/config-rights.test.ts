@@ -1,16 +1,7 @@
 // Configuration of admin scans, erasures, retention trimming and the aggregator.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadAggregateConfig, loadConfig } from '../src/config.js';
-
-function refusedBy(load: () => unknown): string {
-  try {
-    load();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).variable;
-  }
-  throw new Error('configuration was accepted');
-}
+import { refusedBy } from './helpers/config.js';
+import { loadAggregateConfig, loadConfig } from '../src/config.js';
 
 describe('admin, erasure and retention settings', () => {
   it('has documented defaults', () => {

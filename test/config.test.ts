@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, MAX_RETENTION_MS, parseDuration } from '../src/config.js';
+import { refused } from './helpers/config.js';
+import { loadConfig, MAX_RETENTION_MS, parseDuration } from '../src/config.js';
 
 const KEYS = 'k1:0123456789abcdef0123456789abcdef';
-
-function refused(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).variable;
-  }
-  throw new Error('configuration was accepted');
-}
 
 describe('loadConfig', () => {
   it('has defaults that run next to a local Redis', () => {

@@ -6,24 +6,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './global-setup.js';
+import { freePort, waitForPort } from './net.js';
+
+export { waitForPort };
 
 const root = path.resolve(import.meta.dirname, '../..');
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export async function waitForPort(port: number, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(25);
-  }
-  throw new Error(`nothing listened on ${port} within ${ms} ms`);
-}
 
 /** A redis-server binary that knows WAITAOF (Redis >= 7.2 or Valkey), if one is around. */
 export function waitAofServer(): string | undefined {

@@ -1,0 +1,16 @@
+import { expect } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+/** The variable a ConfigError names when load() refuses; fails the test if it accepts. */
+export function refusedBy(load: () => unknown): string {
+  try {
+    load();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).variable;
+  }
+  throw new Error('configuration was accepted');
+}
+
+/** The variable loadConfig(env) refuses. */
+export const refused = (env: Record<string, string>): string => refusedBy(() => loadConfig(env));
