@@ -20,9 +20,9 @@ const GB_IP = '81.2.69.142';
 const FR_IP = '90.12.34.56';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Server states as haproxy reports them on its stats socket (`c1` → `UP`). */
-async function serverStates(socket: string): Promise<Record<string, string>> {
-  const csv = await new Promise<string>((resolve, reject) => {
+/** haproxy's `show stat` CSV from its stats socket. */
+function showStat(socket: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     const c = net.connect(socket);
     let out = '';
     c.on('data', (d) => (out += d));
@@ -30,6 +30,11 @@ async function serverStates(socket: string): Promise<Record<string, string>> {
     c.on('error', reject);
     c.end('show stat\n');
   });
+}
+
+/** Server states as haproxy reports them on its stats socket (`c1` → `UP`). */
+async function serverStates(socket: string): Promise<Record<string, string>> {
+  const csv = await showStat(socket);
   const states: Record<string, string> = {};
   for (const line of csv.split('\n')) {
     const f = line.split(',');
@@ -40,14 +45,7 @@ async function serverStates(socket: string): Promise<Record<string, string>> {
 
 /** Requests haproxy retried and redispatched to the other replica (backend totals). */
 async function retries(socket: string): Promise<string> {
-  const csv = await new Promise<string>((resolve, reject) => {
-    const c = net.connect(socket);
-    let out = '';
-    c.on('data', (d) => (out += d));
-    c.on('end', () => resolve(out));
-    c.on('error', reject);
-    c.end('show stat\n');
-  });
+  const csv = await showStat(socket);
   const f = csv.split('\n').find((l) => l.startsWith('collectors,BACKEND,'))?.split(',') ?? [];
   return `haproxy retried ${f[15]} and redispatched ${f[16]} requests so far`;
 }
