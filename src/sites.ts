@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './config.js';
-import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES, USER_PROPERTY_PREFIX } from './pipeline/allowlists.js';
+import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from './pipeline/allowlists.js';
+import { isCampaignName, isUserProperty } from './pipeline/exempt-values.js';
 
 export interface SitePolicy {
   readonly site: string;
@@ -38,7 +39,8 @@ const hostPattern = z
 const propertyName = z
   .string()
   .regex(/^[A-Za-z0-9_:.$-]{1,128}$/, 'not a property name')
-  .refine((n) => !n.startsWith(USER_PROPERTY_PREFIX), 'user_* properties can never be allowed outside opt-in');
+  .refine((n) => !isUserProperty(n), 'user_* properties (in any letter case) can never be allowed outside opt-in')
+  .refine((n) => !isCampaignName(n), 'campaign parameters and click identifiers (utm_*, at_*, gclid, ...) are outside the exemption and can never be allowed');
 
 const siteSchema = z
   .object({

@@ -7,8 +7,8 @@ import { anonymiseIp } from './anonymise-ip.js';
 import { extractClientIp, type TrustedProxies } from './client-ip.js';
 import type { Geolocator } from './geolocate.js';
 import { applyPrivacy, type PrivacyDecision } from './privacy.js';
-import type { Pseudonymiser } from './pseudonymise.js';
-import { buildRecord, createRecordIds, type HitRecord, optoutCounterField, optoutCounterKey } from './record.js';
+import { hideRawVisitorId, type Pseudonymiser } from './pseudonymise.js';
+import { buildRecord, createRecordIds, type HitRecord, optoutCounterKey } from './record.js';
 import type { HitEvent } from './validate.js';
 
 export interface HitInput {
@@ -31,6 +31,7 @@ export interface HitOutput {
   counters: CounterIncrement[];
   mode: PrivacyDecision['mode'];
   dropped: PrivacyDecision['dropped'];
+  rules: PrivacyDecision['rules'];
 }
 
 export interface HitDeps {
@@ -49,8 +50,8 @@ export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutpu
 
     if (decision.mode === 'optout') {
       const key = optoutCounterKey(input.site, input.receivedAt);
-      const counters = decision.optoutEvents.map((e) => ({ key, field: optoutCounterField(e.event, e.page), ttlSeconds: deps.counterTtlSeconds }));
-      return { records: [], counters, mode: decision.mode, dropped: decision.dropped };
+      const counters = decision.optoutEvents.map((field) => ({ key, field, ttlSeconds: deps.counterTtlSeconds }));
+      return { records: [], counters, mode: decision.mode, dropped: decision.dropped, rules: decision.rules };
     }
 
     // the raw address lives only in this expression
@@ -59,8 +60,16 @@ export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutpu
     const visitor = decision.visitorId ? deps.pseudonymiser.pseudonymise(input.site, decision.visitorId) : undefined;
     const idOf = recordIds(input.site, input.idclient, input.rawBody);
     const records = decision.events.map((e) =>
-      buildRecord(idOf(e.index), { site: input.site, event: e.name, mode: decision.mode, ts: input.receivedAt, visitor, geo, props: e.props }),
+      buildRecord(idOf(e.index), {
+        site: input.site,
+        event: e.name,
+        mode: decision.mode,
+        ts: input.receivedAt,
+        visitor,
+        geo,
+        props: hideRawVisitorId(e.props, input.site, input.idclient, deps.pseudonymiser, input.receivedAt),
+      }),
     );
-    return { records, counters: [], mode: decision.mode, dropped: decision.dropped };
+    return { records, counters: [], mode: decision.mode, dropped: decision.dropped, rules: decision.rules };
   };
 }

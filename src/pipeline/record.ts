@@ -51,14 +51,11 @@ export function buildRecord(id: string, fields: Omit<HitRecord, 'id'>): HitRecor
 }
 
 /**
- * DESIGN §5: opt-out hits only increment `optout:{<site>}:<UTC hour>`, field
- * `<event>` or `<event>|<page>`. No id, no geo, nothing finer than the hour.
+ * Opt-out hits only increment `optout:{<site>}:<UTC hour>`, field = the event's name
+ * when it is on the site's event list, else `other` (privacy.ts): no page, no id, no
+ * geo, nothing finer than the hour, and never more fields than the list + 1.
  * The hash tag keeps one site's counters on one Redis Cluster slot.
  */
 export function optoutCounterKey(site: string, now: number): string {
   return `optout:{${site}}:${new Date(now).toISOString().slice(0, 13)}`;
-}
-
-export function optoutCounterField(event: string, page?: string): string {
-  return page === undefined ? event : `${event}|${page}`;
 }

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { HttpError, badRequest } from '../errors.js';
-import { ALWAYS_ALLOWED_PREFIXES, ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES, SHARED_VISITOR_IDS, TRACKER_LIFETIME_DAYS, URL_PROPERTIES } from '../pipeline/allowlists.js';
+import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES, SHARED_VISITOR_IDS, TRACKER_LIFETIME_DAYS, URL_PROPERTIES } from '../pipeline/allowlists.js';
 import { IPV4_PREFIX_BITS, IPV6_PREFIX_BITS } from '../pipeline/anonymise-ip.js';
 import { PSEUDONYM_BYTES, type Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { querySchema, rawQueryParams } from '../pipeline/validate.js';
@@ -40,7 +40,7 @@ export function privacyStatement(policy: SitePolicy, config: Config, pseudonymis
       },
       exemptAllowlists: {
         guide: '4.8',
-        properties: [...EXEMPT_PROPERTIES, ...ALWAYS_ALLOWED_PROPERTIES, ...ALWAYS_ALLOWED_PREFIXES.map((p) => `${p}*`)],
+        properties: [...EXEMPT_PROPERTIES, ...ALWAYS_ALLOWED_PROPERTIES],
         events: EXEMPT_EVENTS,
         siteAdditions: policy.additions,
         urlPropertiesWithoutQuery: URL_PROPERTIES,

@@ -1,7 +1,7 @@
 // Access and erasure through HTTP, real Redis, with a key rotation in between:
 // records made under the old key are still found and erased.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replay, sdkRequest } from '../helpers/fixtures.js';
+import { freshSdkId, replay, sdkRequest } from '../helpers/fixtures.js';
 import { startTestApp, uniquePrefix, type TestApp } from '../helpers/app.js';
 import { bearerMatches } from '../../src/routes/admin.js';
 import { createHash } from 'node:crypto';
@@ -10,7 +10,7 @@ const OLD = 'old:0123456789abcdef0123456789abcdef';
 const NEW = 'new:abcdefabcdefabcdefabcdefabcdef01';
 const TOKEN = 'admin-token-0123456789';
 const SITE = '123456';
-const PERSON = 'lpw0hd7t9bz0ecov';
+const PERSON = freshSdkId();
 const OTHER = 'zzz0hd7t9bz0ecov';
 
 async function sendHits(base: string, idclient: string, n: number) {
@@ -87,7 +87,7 @@ describe('admin access and erasure', () => {
     expect(body.records).toHaveLength(6);
     expect(body.records.filter((r) => r.visitor.startsWith('old.'))).toHaveLength(4);
     expect(body.records.filter((r) => r.visitor.startsWith('new.'))).toHaveLength(2);
-    expect(body.records.every((r) => r.site === SITE && r.props.page.startsWith('home-lpw'))).toBe(true);
+    expect(body.records.every((r) => r.site === SITE && r.props.page.startsWith(`home-${PERSON.slice(0, 3)}`))).toBe(true);
     // another site: nothing
     const other = await post('/admin/access', { site: '999', idclient: PERSON });
     expect(((await other.json()) as { records: unknown[] }).records).toEqual([]);
