@@ -5,6 +5,9 @@
 //
 //   shape      scalars, or arrays of scalars; the client-hint brand lists are the one
 //              structured exception, checked to their shape; anything else is dropped
+//   unicode    strings are stored in compatibility form (NFKC) without invisible format
+//              characters: look-alikes (`＠`, `２０３`) and zero-width characters
+//              cannot hide an address from the rules below
 //   url        URL-valued properties lose query, fragment, `;params` and `user:pass@`
 //   query      in every other string, embedded URLs lose the same, and `?name=value`,
 //              `&name=value`, `#name=value` segments are removed
@@ -14,10 +17,9 @@
 //              collector keeps itself: an IPv4 /24 or IPv6 /48 network address)
 //   day        cookie_creation_date is cut to the UTC day; unreadable → dropped
 //
-// Hiding a delimiter does not help: `%3F`, `%253F`, `？` count as `?`, `%40`, `＠`,
-// `&#64;`, ` [at] ` as `@`, and so on. The stored value keeps the client's encoding;
-// only the parts the rules remove are gone.
-import ipaddr from 'ipaddr.js';
+// Hiding a delimiter does not help: `%3F`, `%253F` count as `?`, `%40`, `&#64;`,
+// ` [at] ` as `@`, and so on. Percent-encoding is kept as the client sent it: only
+// the parts the rules remove are gone.
 import {
   BRAND_LIST_PROPERTIES,
   CAMPAIGN_PARAMETER_PREFIXES,
@@ -30,11 +32,14 @@ import {
 import type { PropertyValue } from './validate.js';
 
 /** The rules, by name (metrics labels and the /privacy statement). */
-export type ExemptRule = 'shape' | 'url' | 'query' | 'campaign' | 'email' | 'ip' | 'day';
+export type ExemptRule = 'shape' | 'unicode' | 'url' | 'query' | 'campaign' | 'email' | 'ip' | 'day';
 
 /** How many values each rule changed or dropped in one hit. */
 export type RuleCounts = Record<ExemptRule, number>;
-export const noRuleCounts = (): RuleCounts => ({ shape: 0, url: 0, query: 0, campaign: 0, email: 0, ip: 0, day: 0 });
+export const noRuleCounts = (): RuleCounts => ({ shape: 0, unicode: 0, url: 0, query: 0, campaign: 0, email: 0, ip: 0, day: 0 });
+
+/** What is dropped instead of kept. */
+export const DROP = Symbol('drop');
 
 // --- delimiters, as sent or hidden -------------------------------------------------
 // `%(?:25)*XX` is XX percent-encoded once or more (`%3F`, `%253F`, `%25253F`).
@@ -53,31 +58,48 @@ const PARAM_NAME = `(?:[\\p{L}\\p{N}_.\\-\\[\\]]|%[0-9A-Fa-f]{2}){1,64}`;
 
 // --- url ------------------------------------------------------------------------
 const URL_CUT = new RegExp(`${QMARK}|${HASH}|${SEMI}`, 'u');
-const USERINFO = new RegExp(`^((?:[a-zA-Z][a-zA-Z0-9+.\\-]{0,31}${COLON})?${SLASH}{2})[^/\\\\?#@\\s]{0,256}${AT}`, 'u');
+const USERINFO = new RegExp(`^((?:[a-zA-Z][a-zA-Z0-9+.\\-]{0,31}${COLON})?${SLASH}{2})[^/\\\\?@\\s]{0,256}${AT}`, 'u');
 
-/** A URL without its query, fragment, path parameters and `user:password@`. */
-export function stripUrl(url: string): string {
-  const cut = URL_CUT.exec(url);
-  const base = cut ? url.slice(0, cut.index) : url;
-  return base.replace(USERINFO, '$1');
+/** A URL without its `user:password@`. (First: the e-mail rule would otherwise take `pw@host` and leave `user:`.) */
+export function stripUserinfo(url: string): string {
+  return url.replace(USERINFO, '$1');
 }
 
+/** A URL without its query, fragment and path parameters (`;jsessionid=`). */
+export function cutUrl(url: string): string {
+  const cut = URL_CUT.exec(url);
+  return cut ? url.slice(0, cut.index) : url;
+}
+
+/** Both: what a URL-valued property keeps. */
+export const stripUrl = (url: string): string => cutUrl(stripUserinfo(url));
+
 // --- query: URLs and query-like segments inside any other string -------------------
-const EMBEDDED_URL = new RegExp(`(?:[a-zA-Z][a-zA-Z0-9+.\\-]{0,31}${COLON})?${SLASH}{2}\\S*`, 'gu');
+// from the `//` on (a scheme before it changes nothing that is removed)
+const EMBEDDED_URL = new RegExp(`${SLASH}{2}\\S*`, 'gu');
 const QUERY_SEGMENT = new RegExp(`(?:${QMARK}|${AMP}|${HASH})${PARAM_NAME}${EQ}\\S*`, 'gu');
 
-/** Embedded URLs are stripped as URL values are; `?a=1`, `&a=1`, `#a=1` segments go. */
+/** Embedded URLs lose their `user:password@`. */
+export function stripEmbeddedUserinfo(text: string): string {
+  return text.replace(EMBEDDED_URL, stripUserinfo);
+}
+
+/** Embedded URLs lose query, fragment and path parameters; `?a=1`, `&a=1`, `#a=1` segments go. */
 export function removeQueries(text: string): string {
-  return text.replace(EMBEDDED_URL, stripUrl).replace(QUERY_SEGMENT, '');
+  return text.replace(EMBEDDED_URL, cutUrl).replace(QUERY_SEGMENT, '');
 }
 
 // --- campaign -------------------------------------------------------------------
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/_/g, `(?:_|${pct('5[fF]')})`);
+const QUOTE = `(?:["']|${pct('2[27]')})`;
+/** A value runs to the next space, `&#;,` or quote, written plainly or percent-encoded. */
+const PARAM_VALUE = `(?:[^\\s&#;,"'%]|%(?!(?:25)*(?:2[2367cC]|3[bB]))[0-9A-Fa-f]{2})*`;
 const CAMPAIGN = new RegExp(
-  `(?<![\\p{L}\\p{N}_])(?:${[
+  // a name starts where no letter or digit precedes it, or right after a percent-escape
+  `(?:(?<![\\p{L}\\p{N}_%])|(?<=%(?:25)*[0-9A-Fa-f]{2}))${QUOTE}?(?:${[
     ...CAMPAIGN_PARAMETER_PREFIXES.map((p) => `${escapeRe(p)}${PARAM_NAME}?`),
     ...CAMPAIGN_PARAMETERS.map(escapeRe),
-  ].join('|')})[ \\t]{0,3}["']?[ \\t]{0,3}(?:${EQ}|${COLON})[ \\t]{0,3}["']?[^\\s&#;,"']*["']?`,
+  ].join('|')})[ \\t]{0,3}${QUOTE}?[ \\t]{0,3}(?:${EQ}|${COLON})[ \\t]{0,3}${QUOTE}?${PARAM_VALUE}${QUOTE}?`,
   'giu',
 );
 const CAMPAIGN_SEPARATORS = new RegExp(`(?:${QMARK}|${AMP}|${SEMI}|${HASH})(?=$|\\s)`, 'gu');
@@ -99,46 +121,150 @@ export function isCampaignName(name: string): boolean {
   return CAMPAIGN_PARAMETERS.includes(n) || CAMPAIGN_PARAMETER_PREFIXES.some((p) => n.startsWith(p));
 }
 
+/**
+ * A string holding more addresses than this (or more look-alikes to examine: `@` signs,
+ * colon groups) is no measurement value: it is dropped whole, counted under the rule
+ * that found them. This also bounds the work a hostile string can cause.
+ */
+export const MAX_FINDINGS = 32;
+const MAX_CANDIDATES = 256;
+
 // --- email ----------------------------------------------------------------------
-// Letters of any script, combining marks and invisible format characters (a zero-width
-// space inside an address must not split it), percent-escapes.
-const LOCAL = `(?:[\\p{L}\\p{N}\\p{M}\\p{Cf}._+\\-'!#$&*/=^\`{|}~]|%[0-9A-Fa-f]{2}){1,64}`;
+// Found from each `@` (in any of its forms), walking left over the local part and
+// matching the domain to the right: linear in the length of the string, whatever it
+// holds (a regex looking for a local part from every position takes milliseconds on
+// 8 KB of `a`). Letters of any script, combining marks and invisible format
+// characters count (a zero-width space must not split an address), and so do
+// percent-escapes.
+const LOCAL_ASCII = new Uint8Array(128);
+// (RFC 5322 allows `/=&#*^{|}~` too; addresses never use them, and URLs and queries
+// around an address do: counting them would swallow the path before an `@`)
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-'!") LOCAL_ASCII[c.charCodeAt(0)] = 1;
+const LOCAL_OTHER = /^[\p{L}\p{N}\p{M}\p{Cf}]$/u;
+const isHex = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+/** An address's local part is at most 64 octets: a longer run is cut here and its tail redacted. */
+const LOCAL_WALK_MAX = 256;
 const LABEL = `(?:[\\p{L}\\p{N}\\p{M}\\p{Cf}_\\-]|%[0-9A-Fa-f]{2}){1,63}`;
-const EMAIL = new RegExp(`${LOCAL}${AT}${LABEL}(?:${DOT}${LABEL}){0,8}`, 'gu');
+const AT_SIGN = new RegExp(AT, 'gu');
+const DOMAIN = new RegExp(`${LABEL}(?:${DOT}${LABEL}){0,8}`, 'uy');
 const MAYBE_EMAIL = /[@%\uFF20\uFE6B]|&#|&commat;|[[(]at[\])]/i;
 
-/** `alice@example.com` (and its encoded or look-alike forms) → "[email]". */
-export function redactEmails(text: string): string {
-  return MAYBE_EMAIL.test(text) ? text.replace(EMAIL, REDACTION_MARKERS.email) : text;
+/** The start of the local part ending at `end`, not going below `floor`. */
+function localPartStart(text: string, end: number, floor: number): number {
+  const stop = Math.max(floor, end - LOCAL_WALK_MAX);
+  let i = end;
+  while (i > stop) {
+    const c = text.charCodeAt(i - 1);
+    // a percent-escape counts when it stands for a character of the local part
+    // (`%2E`), not for a delimiter (`cart%3Femail%3Dalice@…` keeps `cart%3Femail%3D`)
+    if (i - 3 >= stop && text.charCodeAt(i - 3) === 37 && isHex(c) && isHex(text.charCodeAt(i - 2))) {
+      if (LOCAL_ASCII[parseInt(text.slice(i - 2, i), 16)] !== 1) break;
+      i -= 3;
+      continue;
+    }
+    if (c < 128) {
+      if (LOCAL_ASCII[c] !== 1) break;
+      i--;
+      continue;
+    }
+    const pair = c >= 0xdc00 && c <= 0xdfff && i - 2 >= stop ? 2 : 1;
+    if (!LOCAL_OTHER.test(text.slice(i - pair, i))) break;
+    i -= pair;
+  }
+  return i;
+}
+
+/** `alice@example.com` (and its encoded or look-alike forms) → "[email]"; undefined: too many. */
+export function redactEmails(text: string): string | undefined {
+  if (!MAYBE_EMAIL.test(text)) return text;
+  let out = '';
+  let copied = 0; // text before this is in `out` already
+  let floor = 0; // no local part reaches below the end of the previous `@`
+  let found = 0;
+  let seen = 0;
+  AT_SIGN.lastIndex = 0;
+  for (let at = AT_SIGN.exec(text); at; at = AT_SIGN.exec(text)) {
+    if (++seen > MAX_CANDIDATES) return undefined;
+    const afterAt = at.index + at[0].length;
+    const start = localPartStart(text, at.index, Math.max(floor, copied));
+    floor = afterAt;
+    if (start === at.index) continue;
+    DOMAIN.lastIndex = afterAt;
+    if (!DOMAIN.test(text)) continue;
+    if (++found > MAX_FINDINGS) return undefined;
+    out += text.slice(copied, start) + REDACTION_MARKERS.email;
+    copied = DOMAIN.lastIndex;
+    AT_SIGN.lastIndex = copied;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }
 
 // --- ip -------------------------------------------------------------------------
 const OCTET = '0{0,2}(?:25[0-5]|2[0-4]\\d|1\\d\\d|\\d?\\d)';
 const V4_DOT = `(?:\\.|${pct('2[eE]')})`;
-const IPV4 = new RegExp(`(?<![\\p{N}.])(${OCTET})${V4_DOT}(${OCTET})${V4_DOT}(${OCTET})${V4_DOT}(${OCTET})(?![\\p{N}]|${V4_DOT}\\d)`, 'gu');
+const IPV4 = new RegExp(`(?<![\\p{N}.])${OCTET}${V4_DOT}${OCTET}${V4_DOT}${OCTET}${V4_DOT}(${OCTET})(?![\\p{N}]|${V4_DOT}\\d)`, 'gu');
 const IPV6 = new RegExp(`(?<![\\p{L}\\p{N}_.\\-])(?:[0-9A-Fa-f]{0,4}${COLON}){2,7}(?:(?:\\d{1,3}\\.){3}\\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\\p{L}\\p{N}_\\-])`, 'gu');
 const HEX_COLON = new RegExp(pct('3[aA]'), 'g');
+const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
 
-/** An IPv6 address with any bit set past the first 48 (finer than what the collector keeps). */
+/**
+ * An IPv6 address with any bit set past the first 48 (finer than what the collector
+ * keeps), read without a library: this runs on every candidate in every kept string.
+ */
 function isFineIPv6(candidate: string): boolean {
-  const text = candidate.replace(HEX_COLON, ':').replace(/\uFF1A/g, ':');
-  if (!ipaddr.IPv6.isValid(text)) return false;
-  const parts = ipaddr.IPv6.parse(text).parts;
-  return parts[3] !== 0 || parts[4] !== 0 || parts[5] !== 0 || parts[6] !== 0 || parts[7] !== 0;
+  if (candidate.indexOf('::') !== candidate.lastIndexOf('::') && !/[%\uFF1A]/.test(candidate)) return false;
+  let text = candidate.replace(HEX_COLON, ':').replace(/\uFF1A/g, ':');
+  let v4: number[] | undefined;
+  const lastColon = text.lastIndexOf(':');
+  if (text.indexOf('.', lastColon) !== -1) {
+    // trailing dotted quad (`::ffff:203.0.113.9`): two groups
+    v4 = text.slice(lastColon + 1).split('.').map(Number);
+    if (v4.length !== 4 || v4.some((o) => !(o >= 0 && o <= 255))) return false;
+    text = `${text.slice(0, lastColon + 1)}0:0`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return false;
+  const head = halves[0] === '' ? [] : halves[0]!.split(':');
+  const tail = halves.length === 2 && halves[1] !== '' ? halves[1]!.split(':') : [];
+  const n = head.length + tail.length;
+  if (halves.length === 1 ? n !== 8 : n > 7) return false;
+  if (!head.every((g) => HEX_GROUP.test(g)) || !tail.every((g) => HEX_GROUP.test(g))) return false;
+  // the groups past the first three (48 bits)
+  const rest = [...head.slice(3), ...tail.slice(Math.max(0, 3 - (8 - tail.length)))];
+  return rest.some((g) => parseInt(g, 16) !== 0) || (v4 !== undefined && v4.some((o) => o !== 0));
+}
+
+/** Replaces every match `keep` refuses; undefined past MAX_FINDINGS replacements. */
+function replaceFindings(text: string, re: RegExp, marker: string, keep: (m: RegExpExecArray) => boolean): string | undefined {
+  let out = '';
+  let copied = 0;
+  let found = 0;
+  let seen = 0;
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (++seen > MAX_CANDIDATES) return undefined;
+    if (keep(m)) continue;
+    if (++found > MAX_FINDINGS) return undefined;
+    out += text.slice(copied, m.index) + marker;
+    copied = m.index + m[0].length;
+  }
+  return found === 0 ? text : out + text.slice(copied);
 }
 
 /**
- * IP addresses → "[ip]". An IPv4 whose last octet is 0 or an IPv6 /48 network address
- * is left: it says no more than the collector's own truncated address, and version
- * strings look like it (Chrome's reduced `120.0.0.0`).
+ * IP addresses → "[ip]"; undefined: too many. An IPv4 whose last octet is 0 or an IPv6
+ * /48 network address is left: it says no more than the collector's own truncated
+ * address, and version strings look like one (Chrome's reduced `120.0.0.0`).
  */
-export function redactIps(text: string): string {
-  let out = text;
+export function redactIps(text: string): string | undefined {
+  let out: string | undefined = text;
   if (/\d(?:\.|%)/.test(out)) {
-    out = out.replace(IPV4, (m, _a, _b, _c, d: string) => (Number(d) === 0 ? m : REDACTION_MARKERS.ip));
+    out = replaceFindings(out, IPV4, REDACTION_MARKERS.ip, (m) => Number(m[1]) === 0);
+    if (out === undefined) return undefined;
   }
-  if (out.indexOf(':') !== out.lastIndexOf(':') || /%(?:25)*3a|\uFF1A/i.test(out)) {
-    out = out.replace(IPV6, (m) => (isFineIPv6(m) ? REDACTION_MARKERS.ip : m));
+  // an address finer than /48 has a hex digit beside a colon
+  if (/[0-9A-Fa-f](?::|%(?:25)*3a|\uFF1A)|(?::|%(?:25)*3a|\uFF1A)[0-9A-Fa-f]/i.test(out)) {
+    out = replaceFindings(out, IPV6, REDACTION_MARKERS.ip, (m) => !isFineIPv6(m[0]));
   }
   return out;
 }
@@ -197,27 +323,44 @@ export function isBrandList(value: PropertyValue): value is { brand: string; ver
 const URLS = new Set(URL_PROPERTIES);
 const DAY_PROPERTIES = new Set(DAY_PRECISION_PROPERTIES);
 /** Characters without which no rule but `ip` (digits and dots) can match: most strings skip the regexes. */
-const NOTHING_TO_CHECK = /^[\p{L}\p{N} _.,'’!\-]*$/u;
+const NOTHING_TO_CHECK = /^[a-zA-Z0-9 _.,'!\-]*$/;
+const NON_ASCII = /[^\x00-\x7f]/;
+const INVISIBLE = /\p{Cf}/gu;
 
 function count(counts: RuleCounts, rule: ExemptRule, before: string, after: string): string {
   if (after !== before) counts[rule]++;
   return after;
 }
 
-/** Every content rule, in order, on one kept string. */
-export function sanitiseString(text: string, urlValued: boolean, counts: RuleCounts): string {
-  if (!urlValued && NOTHING_TO_CHECK.test(text)) return /\d\.\d/.test(text) ? count(counts, 'ip', text, redactIps(text)) : text;
+/** Every content rule, in order, on one kept string; DROP when the string cannot be kept. */
+export function sanitiseString(text: string, urlValued: boolean, counts: RuleCounts): string | typeof DROP {
+  if (!urlValued && NOTHING_TO_CHECK.test(text)) {
+    if (!/\d\.\d/.test(text)) return text;
+    const ips = redactIps(text);
+    return ips === undefined ? dropBy(counts, 'ip') : count(counts, 'ip', text, ips);
+  }
   let s = text;
-  if (urlValued) s = count(counts, 'url', s, stripUrl(s));
+  if (NON_ASCII.test(s)) s = count(counts, 'unicode', s, s.normalize('NFKC').replace(INVISIBLE, ''));
+  // credentials first, then addresses (an encoded `@` holds a `#`), then what follows
+  // a `?`, `#` or `;`, then campaign data left in the text
+  if (urlValued) s = count(counts, 'url', s, stripUserinfo(s));
+  s = count(counts, 'query', s, stripEmbeddedUserinfo(s));
+  const emails = redactEmails(s);
+  if (emails === undefined) return dropBy(counts, 'email');
+  s = count(counts, 'email', s, emails);
+  const ips = redactIps(s);
+  if (ips === undefined) return dropBy(counts, 'ip');
+  s = count(counts, 'ip', s, ips);
+  if (urlValued) s = count(counts, 'url', s, cutUrl(s));
   s = count(counts, 'query', s, removeQueries(s));
-  s = count(counts, 'campaign', s, removeCampaignParameters(s));
-  s = count(counts, 'email', s, redactEmails(s));
-  s = count(counts, 'ip', s, redactIps(s));
-  return s;
+  return count(counts, 'campaign', s, removeCampaignParameters(s));
 }
 
-/** What is dropped instead of kept. */
-export const DROP = Symbol('drop');
+function dropBy(counts: RuleCounts, rule: ExemptRule): typeof DROP {
+  counts[rule]++;
+  return DROP;
+}
+
 
 /**
  * The value an exempt record keeps for an allowlisted property, or DROP.
@@ -236,10 +379,23 @@ export function exemptValue(name: string, value: PropertyValue, counts: RuleCoun
   const urlValued = URLS.has(name);
   if (isScalar(value)) return typeof value === 'string' ? sanitiseString(value, urlValued, counts) : value;
   if (BRAND_LISTS.has(name) && isBrandList(value)) {
-    return value.map((b) => ({ brand: sanitiseString(b.brand, false, counts), version: sanitiseString(b.version, false, counts) }));
+    const brands: { brand: string; version: string }[] = [];
+    for (const b of value) {
+      const brand = sanitiseString(b.brand, false, counts);
+      const version = sanitiseString(b.version, false, counts);
+      if (brand === DROP || version === DROP) return DROP;
+      brands.push({ brand, version });
+    }
+    return brands;
   }
   if (Array.isArray(value) && value.every(isScalar)) {
-    return value.map((v) => (typeof v === 'string' ? sanitiseString(v, urlValued, counts) : v));
+    const items: Scalar[] = [];
+    for (const v of value as Scalar[]) {
+      const w = typeof v === 'string' ? sanitiseString(v, urlValued, counts) : v;
+      if (w === DROP) return DROP;
+      items.push(w);
+    }
+    return items;
   }
   counts.shape++;
   return DROP;

@@ -63,10 +63,11 @@ const MIN_SCANNED_ID_LENGTH = 8;
  * any kept string becomes "[visitor-id]". Returns `props` itself when nothing changed.
  */
 export function hideRawVisitorId(props: Properties, site: string, rawId: string | undefined, pseudonymiser: Pseudonymiser, now: number): Properties {
-  const needles: string[] = [];
+  // in any letter case: upper-casing an id hides nothing
+  const needles: RegExp[] = [];
   if (rawId && !SHARED_VISITOR_IDS.includes(rawId)) {
-    if (rawId.length >= MIN_SCANNED_ID_LENGTH) needles.push(rawId);
-    if (sdkIdCreatedAt(rawId, now) !== undefined) needles.push(rawId.slice(0, 8));
+    if (rawId.length >= MIN_SCANNED_ID_LENGTH) needles.push(anyCase(rawId));
+    if (sdkIdCreatedAt(rawId, now) !== undefined) needles.push(anyCase(rawId.slice(0, 8)));
   }
   let out: Properties | undefined;
   for (const name in props) {
@@ -83,10 +84,12 @@ export function hideRawVisitorId(props: Properties, site: string, rawId: string 
   return out ?? props;
 }
 
-function withoutNeedles(v: PropertyValue, needles: readonly string[]): PropertyValue {
+const anyCase = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
+
+function withoutNeedles(v: PropertyValue, needles: readonly RegExp[]): PropertyValue {
   if (typeof v === 'string') {
     let s = v;
-    for (const n of needles) if (s.includes(n)) s = s.split(n).join(REDACTION_MARKERS.visitorId);
+    for (const n of needles) s = s.replace(n, REDACTION_MARKERS.visitorId);
     return s;
   }
   if (v === null || typeof v !== 'object') return v;
