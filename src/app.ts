@@ -6,7 +6,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { type ErrorBody, HttpError } from './errors.js';
-import { createLogger, lazyChildLoggerFactory, pathOnly } from './logger.js';
+import { createLogger, lazyChildLoggerFactory, routeOf } from './logger.js';
 import { Pseudonymiser } from './pipeline/pseudonymise.js';
 import { LIMITS } from './pipeline/validate.js';
 import geoPlugin from './plugins/geo.js';
@@ -89,12 +89,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     app.log.warn('PSEUDONYM_KEYS is not set: using a random key made at start; pseudonyms will not survive a restart');
   }
 
-  // One line per answered request: method, path without query, status, time.
+  // One line per answered request: method, route (never the path as sent), status, time.
   // (a callback hook, not an async one: no promise per request on the hot path)
   const debug = logger.isLevelEnabled('debug');
   app.addHook('onResponse', (req, reply, done) => {
     if (reply.statusCode < 400 && !debug) return done();
-    const line = { method: req.method, path: pathOnly(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    const line = { method: req.method, route: routeOf(req), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
     if (reply.statusCode >= 500) req.log.warn(line, 'request failed');
     else if (reply.statusCode >= 400) req.log.info(line, 'request refused');
     else req.log.debug(line, 'request');
@@ -117,7 +117,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ statusCode: 404, error: 'not_found', message: `no route ${req.method} ${pathOnly(req.url)}` });
+    reply.code(404).send({ statusCode: 404, error: 'not_found', message: `no route for ${req.method} at this path` });
   });
 
   await app.register(metricsPlugin);

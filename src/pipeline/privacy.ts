@@ -62,6 +62,16 @@ const TRACKER_LIFETIME_MS = TRACKER_LIFETIME_DAYS * 86_400_000;
 /** The opt-out counter field of every event not on the site's event list. */
 export const OTHER_EVENT = 'other';
 
+/**
+ * The browser's Global Privacy Control: `Sec-GPC: 1`. A header sent twice reaches
+ * Node joined (`1, 1`), or as an array: any `1` among the values counts.
+ */
+export function gpcRequested(header: string | string[] | undefined): boolean {
+  if (header === undefined) return false;
+  const values = Array.isArray(header) ? header.join(',') : header;
+  return values.split(',').some((v) => v.trim() === '1');
+}
+
 /** The mode one event claims; opt-in counts only with visitor_privacy_consent true. */
 function claimedMode(data: Properties | undefined): { mode: Mode; consentMissing: boolean } {
   const wire = data?.visitor_privacy_mode;

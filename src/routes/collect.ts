@@ -7,6 +7,7 @@ import { originRefusal } from '../pipeline/origin.js';
 import type { SitePolicies } from '../sites.js';
 import { createTrustedProxies } from '../pipeline/client-ip.js';
 import { createHitProcessor } from '../pipeline/hit.js';
+import { gpcRequested } from '../pipeline/privacy.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { bodySchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
 import { shardKey } from '../sink/shards.js';
@@ -111,7 +112,7 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       rawBody: req.body.raw,
       peer: req.socket.remoteAddress,
       forwardedFor: req.headers['x-forwarded-for'],
-      gpc: req.headers['sec-gpc'] === '1',
+      gpc: gpcRequested(req.headers['sec-gpc']),
       receivedAt: Date.now(),
     });
     req.hitMode = mode;

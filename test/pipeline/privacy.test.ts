@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/pipeline/allowlists.js';
-import { applyPrivacy, type PrivacyInput, sdkIdCreatedAt, trackerAge } from '../../src/pipeline/privacy.js';
+import { applyPrivacy, gpcRequested, type PrivacyInput, sdkIdCreatedAt, trackerAge } from '../../src/pipeline/privacy.js';
 import type { HitEvent } from '../../src/pipeline/validate.js';
 import { compilePolicy } from '../../src/sites.js';
 
@@ -171,5 +171,12 @@ describe('applyPrivacy (property-based)', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('gpcRequested', () => {
+  it('reads Sec-GPC: 1 however the header arrived', () => {
+    for (const h of ['1', ' 1 ', '1, 1', '0, 1', ['1', '1'], ['0', '1']]) expect(gpcRequested(h), JSON.stringify(h)).toBe(true);
+    for (const h of [undefined, '', '0', 'true', '11', ['0']]) expect(gpcRequested(h), JSON.stringify(h)).toBe(false);
   });
 });
