@@ -58,6 +58,8 @@ async function runServer(config: Config): Promise<void> {
   }
 
   await app.listen({ port: config.port, host: config.host });
+  if (config.adminPort !== undefined) await app.operator.listen({ port: config.adminPort, host: config.adminHost });
+  else app.log.info('ADMIN_PORT=off: no operator listener (/metrics and /admin are not served)');
 }
 
 function runPrimary(config: Config): void {

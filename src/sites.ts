@@ -21,6 +21,8 @@ export interface SitePolicy {
   readonly additions: { readonly properties: readonly string[]; readonly events: readonly string[] };
   /** `Sec-GPC: 1` makes the hit an opt-out. */
   readonly gpcIsObjection: boolean;
+  /** Events per second per process (0: no limit); undefined: SITE_RATE_LIMIT. */
+  readonly rateLimit: number | undefined;
 }
 
 export interface SitePolicies {
@@ -54,6 +56,7 @@ const siteSchema = z
       .strict()
       .default({ properties: [], events: [] }),
     gpc: z.enum(['optout', 'ignore']).default('optout'),
+    rateLimit: z.number().int('rateLimit is a whole number of events per second').min(0).max(10_000_000).optional(),
   })
   .strict();
 
@@ -75,6 +78,7 @@ export function compilePolicy(site: string, settings: SiteSettings = {}): SitePo
     exemptEvents: new Set([...EXEMPT_EVENTS, ...s.allow.events]),
     additions: Object.freeze({ properties: Object.freeze(s.allow.properties), events: Object.freeze(s.allow.events) }),
     gpcIsObjection: s.gpc === 'optout',
+    rateLimit: s.rateLimit,
   });
 }
 

@@ -31,8 +31,18 @@ import {
 } from './allowlists.js';
 import type { PropertyValue } from './validate.js';
 
-/** The rules, by name (metrics labels and the /privacy statement). */
-export type ExemptRule = 'shape' | 'unicode' | 'url' | 'query' | 'campaign' | 'email' | 'ip' | 'day';
+/** The rules, by name (metrics labels and the /privacy statement), in the order they apply. */
+export const EXEMPT_VALUE_RULES = Object.freeze({
+  shape: 'a kept value is a string, number, boolean or null, or an array of those; the client-hint brand lists (ch_ua, ch_ua_full_version_list) are the one structured exception, as arrays of {brand, version} strings; any other value is dropped',
+  unicode: 'strings are stored in Unicode compatibility form (NFKC) without invisible format characters, so look-alike or zero-width characters cannot hide what the rules below remove',
+  url: 'URL-valued properties, in arrays too, lose their user:password@, query string, fragment and path parameters (;jsessionid=...)',
+  email: 'e-mail addresses in any kept string, also percent-encoded or written with look-alike @ signs, become "[email]"',
+  ip: 'IPv4 and IPv6 addresses in any kept string become "[ip]", unless they are no finer than what the collector keeps itself (an IPv4 /24 or IPv6 /48 network address)',
+  query: 'in every other string, embedded URLs lose the same parts as URL-valued properties, and ?name=value, &name=value and #name=value segments are removed',
+  campaign: 'campaign parameters and click identifiers (utm_*, at_*, xtor, gclid, fbclid, msclkid, ...) are removed wherever they appear, with their value',
+  day: 'cookie_creation_date is kept to the UTC day; a date that cannot be read is dropped (and the hit gets no visitor pseudonym)',
+});
+export type ExemptRule = keyof typeof EXEMPT_VALUE_RULES;
 
 /** How many values each rule changed or dropped in one hit. */
 export type RuleCounts = Record<ExemptRule, number>;

@@ -25,6 +25,7 @@ export default fp(
       waitAof: s.waitAof,
       log: app.log.child({ component: 'sink' }),
       onBatch: app.metrics.sinkBatch,
+      probeKeys: streamKeys(opts.config.streamKey, opts.config.streamShards),
     });
     app.decorate('sink', sink);
     const durability: FastifyInstance['durability'] = { mode: s.waitAof ? 'aof-fsync' : 'ack' };

@@ -12,6 +12,7 @@ import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { bodySchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
 import { shardKey } from '../sink/shards.js';
 import { SinkError } from '../sink/stream-sink.js';
+import { rateLimited, siteQuotaGuard } from '../plugins/rate-limit.js';
 
 /** JSON, whatever the content type says, refusing prototype-poisoning keys. */
 export function parseJsonBody(text: string): unknown {
@@ -85,8 +86,9 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
     reply.headers(PREFLIGHT_HEADERS).code(204).send();
   });
 
-  // onRequest, before the body is read: a shed hit costs neither memory nor parsing
-  app.post<{ Body: ReceivedBody | undefined }>('/event', { bodyLimit: LIMITS.bodyBytes, onRequest: app.pressure.guard }, async (req, reply) => {
+  // onRequest, before the body is read: a shed or rate-limited hit costs neither memory nor parsing
+  const onRequest = [app.pressure.guard, siteQuotaGuard(app.rateLimit)];
+  app.post<{ Body: ReceivedBody | undefined }>('/event', { bodyLimit: LIMITS.bodyBytes, onRequest }, async (req, reply) => {
     const query = querySchema.safeParse(rawQueryParams(req.url));
     if (!query.success) {
       const p = firstProblem(query.error);
@@ -104,7 +106,12 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       const p = firstProblem(body.error);
       throw badRequest(p.message, p.path ? `body.${p.path}` : 'body');
     }
-    const { records, counters, mode, dropped } = processHit({
+    const wait = app.rateLimit.take(site, body.data.events.length);
+    if (wait > 0) {
+      app.metrics.rateLimited(body.data.events.length);
+      throw rateLimited(site, wait);
+    }
+    const { records, counters, mode, dropped, rules } = processHit({
       site,
       policy,
       idclient: query.data.idclient,
@@ -123,11 +130,13 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
     try {
       await app.sink.write(entries, counters);
     } catch (err) {
-      if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.message}`);
+      // the cause in the collector's words; Redis's own text is in the sink's log line
+      if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.publicMessage}`);
       throw err;
     }
     app.metrics.hitAccepted(mode, records.length);
     app.metrics.privacyDropped(mode, dropped);
+    app.metrics.exemptRules(rules);
     app.metrics.optoutCounted(counters.length);
     reply.code(204).send();
   });

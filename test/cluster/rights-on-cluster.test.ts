@@ -39,7 +39,7 @@ describe('data-subject rights and aggregation on Redis Cluster', () => {
   });
 
   const admin = (path: string, body: unknown) =>
-    t.app.inject({ method: 'POST', url: path, headers: { authorization: `Bearer ${TOKEN}` }, payload: body as object });
+    t.operator.inject({ method: 'POST', url: path, headers: { authorization: `Bearer ${TOKEN}` }, payload: body as object });
 
   it('finds and erases one visitor across the shards', async () => {
     const access = await admin('/admin/access', { site: '123456', idclient: 'visitor3' });
