@@ -37,7 +37,7 @@ export const EXEMPT_VALUE_RULES = Object.freeze({
   unicode: 'strings are stored in Unicode compatibility form (NFKC) without invisible format characters, so look-alike or zero-width characters cannot hide what the rules below remove',
   url: 'URL-valued properties, in arrays too, lose their user:password@, query string, fragment and path parameters (;jsessionid=...)',
   email: 'e-mail addresses in any kept string, also percent-encoded or written with look-alike @ signs, become "[email]"',
-  ip: 'IPv4 and IPv6 addresses in any kept string become "[ip]", unless they are no finer than what the collector keeps itself (an IPv4 /24 or IPv6 /48 network address)',
+  ip: 'IPv4 and IPv6 addresses in any kept string become "[ip]", unless they are no finer than what the collector keeps itself (an IPv4 /24 or IPv6 /48 network address) or loopback (127.0.0.0/8, ::1)',
   query: 'in every other string, embedded URLs lose the same parts as URL-valued properties, and ?name=value, &name=value and #name=value segments are removed',
   campaign: 'campaign parameters and click identifiers (utm_*, at_*, xtor, gclid, fbclid, msclkid, ...) are removed wherever they appear, with their value',
   day: 'cookie_creation_date is kept to the UTC day; a date that cannot be read is dropped (and the hit gets no visitor pseudonym)',
@@ -212,7 +212,7 @@ export function redactEmails(text: string): string | undefined {
 // --- ip -------------------------------------------------------------------------
 const OCTET = '0{0,2}(?:25[0-5]|2[0-4]\\d|1\\d\\d|\\d?\\d)';
 const V4_DOT = `(?:\\.|${pct('2[eE]')})`;
-const IPV4 = new RegExp(`(?<![\\p{N}.])${OCTET}${V4_DOT}${OCTET}${V4_DOT}${OCTET}${V4_DOT}(${OCTET})(?![\\p{N}]|${V4_DOT}\\d)`, 'gu');
+const IPV4 = new RegExp(`(?<![\\p{N}.])(${OCTET})${V4_DOT}${OCTET}${V4_DOT}${OCTET}${V4_DOT}(${OCTET})(?![\\p{N}]|${V4_DOT}\\d)`, 'gu');
 const IPV6 = new RegExp(`(?<![\\p{L}\\p{N}_.\\-])(?:[0-9A-Fa-f]{0,4}${COLON}){2,7}(?:(?:\\d{1,3}\\.){3}\\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\\p{L}\\p{N}_\\-])`, 'gu');
 const HEX_COLON = new RegExp(pct('3[aA]'), 'g');
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
@@ -239,9 +239,10 @@ function isFineIPv6(candidate: string): boolean {
   const n = head.length + tail.length;
   if (halves.length === 1 ? n !== 8 : n > 7) return false;
   if (!head.every((g) => HEX_GROUP.test(g)) || !tail.every((g) => HEX_GROUP.test(g))) return false;
-  // the groups past the first three (48 bits)
-  const rest = [...head.slice(3), ...tail.slice(Math.max(0, 3 - (8 - tail.length)))];
-  return rest.some((g) => parseInt(g, 16) !== 0) || (v4 !== undefined && v4.some((o) => o !== 0));
+  const groups = [...head, ...Array<string>(8 - n).fill('0'), ...tail].map((g) => parseInt(g, 16));
+  if (v4 === undefined && groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1) return false; // ::1, loopback
+  // any bit past the first 48
+  return groups.slice(3).some((g) => g !== 0) || (v4 !== undefined && v4.some((o) => o !== 0));
 }
 
 /** Replaces every match `keep` refuses; undefined past MAX_FINDINGS replacements. */
@@ -264,12 +265,14 @@ function replaceFindings(text: string, re: RegExp, marker: string, keep: (m: Reg
 /**
  * IP addresses → "[ip]"; undefined: too many. An IPv4 whose last octet is 0 or an IPv6
  * /48 network address is left: it says no more than the collector's own truncated
- * address, and version strings look like one (Chrome's reduced `120.0.0.0`).
+ * address, and version strings look like one (Chrome's reduced `120.0.0.0`). So is
+ * loopback (127.0.0.0/8, ::1): every machine's own address, a page served from it
+ * identifies no one.
  */
 export function redactIps(text: string): string | undefined {
   let out: string | undefined = text;
   if (/\d(?:\.|%)/.test(out)) {
-    out = replaceFindings(out, IPV4, REDACTION_MARKERS.ip, (m) => Number(m[1]) === 0);
+    out = replaceFindings(out, IPV4, REDACTION_MARKERS.ip, (m) => Number(m[2]) === 0 || Number(m[1]) === 127);
     if (out === undefined) return undefined;
   }
   // an address finer than /48 has a hex digit beside a colon
