@@ -228,6 +228,8 @@ function dayChart(
   const plotW = W - left - right;
   const band = plotW / n;
   const withMarkers = !columns && band >= 9;
+  // one series alone needs no dash to be told apart (and a dashed line with gaps reads as more gaps)
+  const dashOf = (look: number) => (series.length > 1 && DASHES[look] ? ` stroke-dasharray="${DASHES[look]}"` : '');
   const x = (i: number) => left + (i + 0.5) * band;
   const y = (v: number) => plotBottom - (v / top) * (plotBottom - plotTop);
   const period = n === 1 ? days[0]! : `${days[0]} to ${days[n - 1]}`;
@@ -246,7 +248,7 @@ function dayChart(
   // legend, above the plot: a sample of each series' line and marker, or column fill
   let lx = left;
   series.forEach(({ name, look: i }) => {
-    const dash = DASHES[i] ? ` stroke-dasharray="${DASHES[i]}"` : '';
+    const dash = dashOf(i);
     const sample = columns
       ? `<rect class="col" x="${lx}" y="7" width="22" height="14"${columnFill(id, i)}/>`
       : `<line class="line" x1="${lx}" y1="14" x2="${lx + 30}" y2="14"${dash}/>${withMarkers ? marker(MARKERS[i]!, lx + 15, 14, 'mark') : ''}`;
@@ -314,7 +316,7 @@ function dayChart(
       });
       if (len === 1) alone.push(n - 1);
       if (seg) segments.push(seg);
-      const dash = DASHES[i] ? ` stroke-dasharray="${DASHES[i]}"` : '';
+      const dash = dashOf(i);
       out.push(`<g class="series s${i + 1}" data-series="${esc(s.key)}">`);
       if (segments.length) out.push(`<path class="line" d="${segments.join('')}"${dash}/>`);
       const marked = withMarkers ? s.values.flatMap((v, d) => (v === null ? [] : [d])) : alone;
@@ -464,7 +466,7 @@ svg.chart .s2 .pat{stroke:var(--c2);stroke-width:3}svg.chart .s3 .pat-dot{fill:v
 svg.chart .withheld{fill:none;stroke:var(--muted);stroke-width:1;stroke-dasharray:2 2}
 svg.chart .hit{fill:transparent}
 svg.chart .day:hover .hit{fill:var(--grid);fill-opacity:.6}
-svg.chart .bar-rect{fill:var(--bar)}
+svg.chart .bar:not(.other) .bar-rect{fill:var(--bar)}
 svg.chart .other .bar-rect{stroke:var(--hatch);stroke-width:1}
 svg.chart .hatch-bg{fill:var(--hatch-bg)}
 svg.chart .hatch{stroke:var(--hatch);stroke-width:2.5}
@@ -493,6 +495,7 @@ thead{display:table-header-group}
 thead th{position:static}
 section{break-inside:auto;margin-bottom:1.4rem}
 figure,tr,.cards{break-inside:avoid}
+.cards{grid-template-columns:repeat(4,minmax(0,1fr))}
 h2{break-after:avoid}
 svg.chart .day:hover .hit{fill:transparent}
 }

@@ -168,39 +168,48 @@ export async function reportThroughPipeline(): Promise<PipelineRun> {
 /**
  * A longer period for the look of the page: `days` days of aggregates ending today,
  * counted by the real store (AggregateStore.applyRecord) from records like the
- * collector's, and opt-out counters as the collector writes them. A quiet day every
- * 17 (below the minimum), a weekly rhythm, a few dozen pages.
+ * collector's, and opt-out counters as the collector writes them. A weekly rhythm, one
+ * visitor in four back for a second visit in the evening, a few dozen pages, opt-outs
+ * over several hours; a quiet day every 17 (below the minimum).
  */
 export async function longPeriod(redis: TestApp['redis'], prefix: string, site: string, days: number): Promise<{ from: string; to: string }> {
   const store = new AggregateStore(redis, prefix, 800 * DAY_MS, 3_600_000);
   const today = Date.parse(`${utcDay(Date.now())}T00:00:00Z`);
+  const hour = 3_600_000;
   let n = 0;
   for (let d = 0; d < days; d++) {
     const start = today - (days - 1 - d) * DAY_MS;
     const weekday = new Date(start).getUTCDay();
-    const visitors = d % 17 === 5 ? 2 : Math.round((weekday === 0 || weekday === 6 ? 14 : 26) + 8 * Math.sin(d / 9) + (d % 5));
+    const quiet = d % 17 === 5;
+    const visitors = quiet ? 2 : Math.round((weekday === 0 || weekday === 6 ? 14 : 26) + 8 * Math.sin(d / 9) + (d % 5));
     const pending: Promise<unknown>[] = [];
     for (let v = 0; v < visitors; v++) {
       const place = PLACES[v % 7 === 6 ? 3 : v % 3]!;
       const [country, region, city] = place.cell.split(' / ').map((p) => (p === '?' ? undefined : p));
-      const views = 1 + (v % 3);
-      for (let p = 0; p < views; p++) {
-        const page = p === 0 ? 'home' : `news/2026/story-${(v * 7 + p * 3 + d) % 40}`;
-        pending.push(
-          store.applyRecord(
-            record(n++, {
-              site,
-              ts: start + 8 * 3_600_000 + v * 60_000 + p * 1000,
-              visitor: `k1.${String(v).padStart(4, '0')}${'A'.repeat(18)}`,
-              geo: { ...(country ? { country } : {}), ...(region ? { region } : {}), ...(city ? { city } : {}) },
-              props: { page, device_screen_width: v % 2 ? 1280 : 390 },
-            }),
-          ),
-        );
+      const visits = v % 4 === 0 ? 2 : 1;
+      for (let visit = 0; visit < visits; visit++) {
+        const views = 1 + ((v + visit) % 3);
+        for (let p = 0; p < views; p++) {
+          const page = p === 0 ? 'home' : `news/2026/story-${(v * 7 + p * 3 + d) % 40}`;
+          pending.push(
+            store.applyRecord(
+              record(n++, {
+                site,
+                ts: start + (8 + visit * 10) * hour + v * 60_000 + p * 1000,
+                visitor: `k1.${String(v).padStart(4, '0')}${'A'.repeat(18)}`,
+                geo: { ...(country ? { country } : {}), ...(region ? { region } : {}), ...(city ? { city } : {}) },
+                props: { page, device_screen_width: v % 2 ? 1280 : 390 },
+              }),
+            ),
+          );
+        }
       }
     }
-    const optedOut = Math.round(visitors * 0.12);
-    if (optedOut > 0) pending.push(redis.hincrby(optoutCounterKey(site, start + 9 * 3_600_000), optoutCounterField('page.display'), optedOut));
+    // opt-outs: about one visitor in six, over three hours of the day
+    const optedOut = quiet ? 1 : Math.round(visitors / 6 + (d % 3));
+    for (let i = 0; i < optedOut; i++) {
+      pending.push(redis.hincrby(optoutCounterKey(site, start + (9 + (i % 3) * 5) * hour), optoutCounterField('page.display'), 1));
+    }
     await Promise.all(pending);
   }
   return { from: utcDay(today - (days - 1) * DAY_MS), to: utcDay(today) };
