@@ -331,8 +331,8 @@ function dayChart(
     const attrs = series.map((s) => ` data-${s.key}="${s.values[d] === null ? SUPPRESSED : s.values[d]}"`).join('');
     const tip = series.map((s) => `${s.name} ${s.values[d] === null ? SUPPRESSED : formatCount(s.values[d]!)}`).join(', ');
     out.push(
-      `<g class="day" data-day="${day}"${attrs}><rect class="hit" x="${r1(left + d * band)}" y="${plotTop}" width="${r1(band)}" height="${plotBottom - plotTop}"/>` +
-        `<title>${day}: ${esc(tip)}</title></g>`,
+      `<g class="day" data-day="${esc(day)}"${attrs}><rect class="hit" x="${r1(left + d * band)}" y="${plotTop}" width="${r1(band)}" height="${plotBottom - plotTop}"/>` +
+        `<title>${esc(day)}: ${esc(tip)}</title></g>`,
     );
   });
   out.push('</g></svg>');
@@ -538,10 +538,10 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
   const more = (t: SuppressedTable, noun: string) =>
     t.rows.length > MAX_BARS ? ` The chart shows the ${MAX_BARS} largest of ${formatCount(t.rows.length)} ${noun}; the table has them all.` : '';
 
-  const dayRows = r.days.map((d) => `<tr data-day="${d.day}"><th scope="row">${d.day}</th>${countCell(d.pageviews)}${countCell(d.visits)}${countCell(d.visitors)}</tr>`);
+  const dayRows = r.days.map((d) => `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${countCell(d.pageviews)}${countCell(d.visits)}${countCell(d.visitors)}</tr>`);
   const optoutRows = o.days.map((d) => {
     const share = d.measured !== null && d.optedOut !== null && d.measured + d.optedOut > 0 ? formatShare(d.optedOut, d.measured + d.optedOut) : '–';
-    return `<tr data-day="${d.day}"><th scope="row">${d.day}</th>${countCell(d.measured)}${countCell(d.optedOut)}<td class="num">${share}</td></tr>`;
+    return `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${countCell(d.measured)}${countCell(d.optedOut)}<td class="num">${share}</td></tr>`;
   });
   optoutRows.push(
     `<tr class="total" data-day="total"><th scope="row">Total</th>${countCell(o.totals.measured)}${countCell(o.totals.optedOut)}<td class="num">${both ? formatShare(o.totals.optedOut!, o.totals.measured! + o.totals.optedOut!) : '–'}</td></tr>`,
