@@ -442,7 +442,8 @@ section{margin:0 0 2.5rem}
 .cards .note{display:block;font-size:.85rem;font-weight:400;color:var(--muted);margin-top:.2rem}
 .pair{display:grid;grid-template-columns:minmax(0,3fr) minmax(17rem,2fr);gap:28px;align-items:start}
 @media (max-width:1000px){.pair{grid-template-columns:minmax(0,1fr)}}
-figure{margin:0}
+@media (max-width:640px){body{padding:16px 14px 28px}svg.chart{min-width:600px}th,td{padding:.3rem .5rem}}
+figure{margin:0;overflow-x:auto}
 figcaption{color:var(--muted);font-size:.9rem;margin-top:.35rem}
 svg.chart{display:block;width:100%;height:auto;font-family:inherit;font-size:13px}
 svg.chart text{fill:var(--fg)}
@@ -471,7 +472,7 @@ svg.chart .other .bar-rect{stroke:var(--hatch);stroke-width:1}
 svg.chart .hatch-bg{fill:var(--hatch-bg)}
 svg.chart .hatch{stroke:var(--hatch);stroke-width:2.5}
 svg.chart .other .label{font-style:italic}
-.table-wrap{border:1px solid var(--line);border-radius:8px}
+.table-wrap{border:1px solid var(--line);border-radius:8px;overflow-x:auto}
 .table-wrap.long{max-height:30rem;overflow:auto}
 table{border-collapse:collapse;width:100%;font-size:.92rem}
 caption{text-align:left;font-weight:600;padding:.55rem .75rem;color:var(--muted);font-size:.85rem}
@@ -490,7 +491,7 @@ footer p{margin:.35rem 0;max-width:62rem}
 @page{size:A4;margin:14mm}
 body{max-width:none;padding:0;font-size:10pt}
 .pair{grid-template-columns:minmax(0,1fr);gap:10px}
-.table-wrap.long{max-height:none;overflow:visible}
+.table-wrap,.table-wrap.long,figure{max-height:none;overflow:visible}
 thead{display:table-header-group}
 thead th{position:static}
 section{break-inside:auto;margin-bottom:1.4rem}
