@@ -54,6 +54,8 @@ export interface Config {
   readonly adminHost: string;
   /** Events per second per site and process when the site sets no rateLimit; 0: none. */
   readonly siteRateLimit: number;
+  /** Where GET /admin/report reads the reference aggregator's aggregates (AGG_PREFIX, REPORT_MIN_COUNT). */
+  readonly report: { readonly prefix: string; readonly minCount: number };
   /** Bounds of one admin access/erasure scan (DESIGN §6). */
   readonly admin: {
     /** Most stream entries one call reads before answering `complete: false`. */
@@ -334,6 +336,7 @@ export function loadConfig(rawEnv: Env = process.env): Config {
     adminPort: parseAdminPort(env),
     adminHost: env.ADMIN_HOST?.trim() || '127.0.0.1',
     siteRateLimit: int(env, 'SITE_RATE_LIMIT', DEFAULT_SITE_RATE_LIMIT, 0, 10_000_000),
+    report: { prefix: parseStreamKey(env, 'AGG_PREFIX', 'agg'), minCount: int(env, 'REPORT_MIN_COUNT', 5, 1, 1_000_000) },
     admin: {
       scanMaxEntries: int(env, 'ADMIN_SCAN_MAX_ENTRIES', 5_000_000, 1000, 2 ** 40),
       scanTimeMs: int(env, 'ADMIN_SCAN_TIME_MS', 30_000, 100, 600_000),

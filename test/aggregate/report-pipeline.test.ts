@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { esc, renderReportHtml } from '../../src/aggregate/report-html.js';
 import { formatReport, OTHER } from '../../src/aggregate/report.js';
-import { EXPECTED, MIN_COUNT, type PipelineRun, reportThroughPipeline } from '../helpers/report-pipeline.js';
+import { ADMIN_TOKEN, EXPECTED, MIN_COUNT, type PipelineRun, reportThroughPipeline } from '../helpers/report-pipeline.js';
 
 describe('HTML report through the real pipeline', () => {
   let run: PipelineRun;
@@ -58,6 +58,24 @@ describe('HTML report through the real pipeline', () => {
       expect(html).toContain(`<g class="day" data-day="${d.day}" data-measured="${d.measured ?? 'suppressed'}">`);
       expect(html).toContain(`<g class="day" data-day="${d.day}" data-optedout="${d.optedOut ?? 'suppressed'}">`);
     }
+  });
+
+  it("serves the same page on the operator's listener (GET /admin/report), with the admin token only", async () => {
+    const url = `/admin/report?site=${run.site}&from=${run.query.from}&to=${run.query.to}`;
+    const denied = await run.app.operator.inject({ url });
+    expect(denied.statusCode).toBe(401);
+    expect(denied.body).not.toContain('<html');
+    expect((await run.app.operator.inject({ url, headers: { authorization: 'Bearer wrong-token-0123456789' } })).statusCode).toBe(401);
+    const res = await run.app.operator.inject({ url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['content-security-policy']).toMatch(/script-src 'none'/);
+    expect(res.body).toBe(renderReportHtml(run.report));
+    // a bad request is a clear 400, and the public listener has no such route
+    const bad = await run.app.operator.inject({ url: `/admin/report?site=${run.site}&from=2026-02-30`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: 'invalid_request', path: 'query.from', message: expect.stringMatching(/calendar day/) });
+    expect((await run.app.app.inject({ url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).statusCode).toBe(404);
   });
 
   it('holds no pseudonym, no hidden cell and no count below the minimum, in any format', () => {

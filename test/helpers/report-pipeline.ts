@@ -8,8 +8,8 @@ import { Aggregator } from '../../src/aggregate/consumer.js';
 import { buildReport, type Report } from '../../src/aggregate/report.js';
 import { AggregateStore, DAY_MS, utcDay } from '../../src/aggregate/store.js';
 import { loadAggregateConfig } from '../../src/config.js';
-import { optoutCounterField, optoutCounterKey } from '../../src/pipeline/record.js';
-import { startTestApp, type TestApp } from './app.js';
+import { optoutCounterKey } from '../../src/pipeline/record.js';
+import { startTestApp, type TestApp, uniquePrefix } from './app.js';
 import { record } from './aggregate.js';
 import { replay, sdkRequest } from './fixtures.js';
 
@@ -93,9 +93,15 @@ export const EXPECTED = {
   hiddenDevices: ['tablet', 'unknown'],
 };
 
+export const ADMIN_TOKEN = 'report-admin-token-0123';
+
 export interface PipelineRun {
   site: string;
   report: Report;
+  /** The period of the report. */
+  query: { from: string; to: string };
+  /** The collector the hits went through (its operator listener serves /admin/report). */
+  app: TestApp;
   /** Every visitor pseudonym the collector wrote (none may be in a report). */
   pseudonyms: string[];
   close(): Promise<void>;
@@ -104,7 +110,17 @@ export interface PipelineRun {
 /** Posts the planned hits through the collector, counts them with the aggregator, builds the report. */
 export async function reportThroughPipeline(): Promise<PipelineRun> {
   const site = `rep${randomBytes(4).toString('hex')}`;
-  const t: TestApp = await startTestApp({ TRUST_PROXY: '127.0.0.1', STREAM_SHARDS: '2', LOG_LEVEL: 'warn' });
+  const streamKey = uniquePrefix('report');
+  const t: TestApp = await startTestApp({
+    TRUST_PROXY: '127.0.0.1',
+    STREAM_KEY: streamKey,
+    STREAM_SHARDS: '2',
+    LOG_LEVEL: 'warn',
+    // GET /admin/report reads the same aggregates
+    AGG_PREFIX: `${streamKey}:agg`,
+    REPORT_MIN_COUNT: String(MIN_COUNT),
+    ADMIN_TOKEN: ADMIN_TOKEN,
+  });
   try {
     const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     const exempt = sdkRequest('exempt');
@@ -152,6 +168,8 @@ export async function reportThroughPipeline(): Promise<PipelineRun> {
     return {
       site,
       report,
+      query: { from: utcDay(first), to: utcDay(last) },
+      app: t,
       pseudonyms,
       async close() {
         const keys = [...(await t.redis.keys(`${cfg.prefix}:*`)), ...(await t.redis.keys(`optout:{${site}}:*`)), cfg.erasureStream];
@@ -208,7 +226,7 @@ export async function longPeriod(redis: TestApp['redis'], prefix: string, site: 
     // opt-outs: about one visitor in six, over three hours of the day
     const optedOut = quiet ? 1 : Math.round(visitors / 6 + (d % 3));
     for (let i = 0; i < optedOut; i++) {
-      pending.push(redis.hincrby(optoutCounterKey(site, start + (9 + (i % 3) * 5) * hour), optoutCounterField('page.display'), 1));
+      pending.push(redis.hincrby(optoutCounterKey(site, start + (9 + (i % 3) * 5) * hour), 'page.display', 1));
     }
     await Promise.all(pending);
   }
