@@ -44,6 +44,36 @@ export function suppress(cells: ReadonlyMap<string, number> | Record<string, num
   return { rows, other: shown(other, k), suppressed };
 }
 
+/**
+ * Suppresses a table whose cells break down those of a table already suppressed (places
+ * within countries), so that no hidden place can be had by subtraction across the two:
+ * a country folded away takes its places with it, and a country shown whose hidden
+ * places would add up to less than the minimum (FR 8 shown, FR / Paris 5 shown: FR /
+ * Nice 3 would be 8 − 5) gets more of its places folded until they add up to at least
+ * the minimum, or all are folded.
+ */
+export function suppressWithin(cells: ReadonlyMap<string, number>, parentOf: (label: string) => string, parents: SuppressedTable, k: number): SuppressedTable {
+  const t = suppress(cells, k);
+  const shownParents = new Map(parents.rows.map((r) => [r.label, r.count]));
+  let other = [...cells.values()].reduce((a, n) => a + n, 0) - t.rows.reduce((a, r) => a + r.count, 0);
+  let suppressed = t.suppressed;
+  const fold = (i: number) => {
+    other += t.rows[i]!.count;
+    suppressed++;
+    t.rows.splice(i, 1);
+  };
+  for (let i = t.rows.length - 1; i >= 0; i--) if (!shownParents.has(parentOf(t.rows[i]!.label))) fold(i);
+  for (const [parent, total] of shownParents) {
+    for (;;) {
+      const mine = t.rows.map((r, i) => [r, i] as const).filter(([r]) => parentOf(r.label) === parent);
+      const hidden = total - mine.reduce((a, [r]) => a + r.count, 0);
+      if (hidden === 0 || hidden >= k || mine.length === 0) break;
+      fold(mine[mine.length - 1]![1]); // the smallest of them (rows are sorted)
+    }
+  }
+  return { rows: t.rows, other: shown(other, k), suppressed };
+}
+
 export interface DayLine {
   day: string;
   pageviews: number | null;
@@ -224,6 +254,11 @@ export async function buildReport(redis: Redis | Cluster, opts: ReportOptions): 
     countries.set(country, (countries.get(country) ?? 0) + n);
   }
   const geoLabels = new Map([...geo].map(([cell, n]) => [cell.split('|').map((p) => p || '?').join(' / '), n] as const));
+  const countryTable = suppress(countries, k);
+  const countryOf = (place: string) => {
+    const c = place.split(' / ')[0]!;
+    return c === '?' ? '(unknown)' : c;
+  };
   return {
     site: opts.site,
     from: opts.from,
@@ -235,8 +270,8 @@ export async function buildReport(redis: Redis | Cluster, opts: ReportOptions): 
     },
     days,
     pages: suppress(pages, k),
-    geo: suppress(geoLabels, k),
-    countries: suppress(countries, k),
+    geo: suppressWithin(geoLabels, countryOf, countryTable, k),
+    countries: countryTable,
     devices: suppress(devices, k),
     optout: {
       days: optoutDays,

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { buildReport, formatReport, parseReportQuery, ReportQueryError } from '../../src/aggregate/report.js';
+import { buildReport, formatReport, parseReportQuery, ReportQueryError, suppress, suppressWithin } from '../../src/aggregate/report.js';
 import { AggregateStore, DAY_MS, utcDay } from '../../src/aggregate/store.js';
 import { optoutCounterKey } from '../../src/pipeline/record.js';
 import { uniquePrefix } from '../helpers/app.js';
@@ -121,5 +121,44 @@ describe('opt-out counters in the report', () => {
 
   it('refuses a minimum count below 1', async () => {
     await expect(buildReport(redis, { prefix, site, from: today, to: today, minCount: 0 })).rejects.toThrow(/minimum count/);
+  });
+});
+
+describe('suppressWithin (places within countries)', () => {
+  const K = 5;
+  const countryOf = (place: string) => place.split(' / ')[0]!;
+
+  it('folds more places of a country whose hidden places would be given away by subtraction', () => {
+    // FR 8 is shown; FR / Paris 5 shown alone would give FR / Nice 3 = 8 − 5
+    const places = new Map([
+      ['FR / Paris', 5],
+      ['FR / Nice', 3],
+      ['GB / London', 12],
+      ['GB / Leeds', 6],
+    ]);
+    const countries = suppress(new Map([['FR', 8], ['GB', 18]]), K);
+    const t = suppressWithin(places, countryOf, countries, K);
+    expect(t.rows).toEqual([{ label: 'GB / London', count: 12 }, { label: 'GB / Leeds', count: 6 }]);
+    expect(t).toMatchObject({ other: 8, suppressed: 2 });
+    // whatever a reader subtracts, each country's hidden places add up to 0 or at least K
+    for (const c of countries.rows) {
+      const hidden = c.count - t.rows.filter((r) => countryOf(r.label) === c.label).reduce((a, r) => a + r.count, 0);
+      expect(hidden === 0 || hidden >= K).toBe(true);
+    }
+  });
+
+  it('folds every place of a country the country table folded', () => {
+    // US 3 is hidden, so DE 6 is folded with it (complementary): DE / Berlin must go too
+    const countries = suppress(new Map([['FR', 20], ['DE', 6], ['US', 3]]), K);
+    expect(countries.rows.map((r) => r.label)).toEqual(['FR']);
+    const t = suppressWithin(new Map([['FR / Paris', 20], ['DE / Berlin', 6], ['US / Austin', 3]]), countryOf, countries, K);
+    expect(t.rows).toEqual([{ label: 'FR / Paris', count: 20 }]);
+    expect(t).toMatchObject({ other: 9, suppressed: 2 });
+  });
+
+  it('leaves a table alone when nothing can be subtracted', () => {
+    const countries = suppress(new Map([['FR', 13], ['GB', 12]]), K);
+    const places = new Map([['GB / Bracknell', 12], ['FR / Paris', 8], ['FR / Ahuille', 5]]);
+    expect(suppressWithin(places, countryOf, countries, K)).toEqual(suppress(places, K));
   });
 });
