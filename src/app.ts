@@ -4,7 +4,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { type ErrorBody, HttpError } from './errors.js';
 import { createLogger, lazyChildLoggerFactory, routeOf } from './logger.js';
 import { Pseudonymiser } from './pipeline/pseudonymise.js';
@@ -21,7 +21,7 @@ import collectRoutes from './routes/collect.js';
 import healthRoutes from './routes/health.js';
 import metricsRoutes from './routes/metrics.js';
 import privacyRoutes from './routes/privacy.js';
-import { loadSites, type SitePolicies } from './sites.js';
+import { loadSites, type SitePolicies } from './policy/sites.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

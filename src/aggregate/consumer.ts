@@ -10,9 +10,9 @@
 // written twice to the streams (the SDK resending a hit).
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { AggregateConfig } from '../config.js';
+import type { AggregateConfig } from '../config/index.js';
 import type { HitRecord } from '../pipeline/record.js';
-import { streamKeys } from '../sink/shards.js';
+import { streamKeys } from '../contract/keys.js';
 import { AggregateStore } from './store.js';
 
 type Entry = [id: string, fields: string[] | null];

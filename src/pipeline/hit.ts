@@ -2,7 +2,7 @@
 // geolocation → pseudonym → records (or anonymous opt-out counters). Each step lives
 // in its own module; this file only chains them.
 import type { CounterIncrement } from '../sink/stream-sink.js';
-import type { SitePolicy } from '../sites.js';
+import type { SitePolicy } from '../policy/sites.js';
 import { anonymiseIp } from './anonymise-ip.js';
 import { extractClientIp, type TrustedProxies } from './client-ip.js';
 import type { Geolocator } from './geolocate.js';

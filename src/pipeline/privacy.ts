@@ -10,9 +10,9 @@
 //   Sec-GPC: 1 where the site says so → no record at all: anonymous counters only
 // and a site's maxMode "exempt" turns an opt-in claim into exempt.
 // The lists themselves are data, in allowlists.ts; the value rules are in exempt-values.ts.
-import type { SitePolicy } from '../sites.js';
-import { MODE_OF_WIRE, SHARED_VISITOR_IDS, TRACKER_LIFETIME_DAYS } from './allowlists.js';
-import { DROP, exemptValue, isUserProperty, noRuleCounts, readClientDate, type RuleCounts } from './exempt-values.js';
+import type { SitePolicy } from '../policy/sites.js';
+import { MODE_OF_WIRE, SHARED_VISITOR_IDS, TRACKER_LIFETIME_DAYS } from '../policy/allowlists.js';
+import { DROP, exemptValue, isUserProperty, noRuleCounts, readClientDate, type RuleCounts } from '../policy/exempt-values.js';
 import type { HitEvent, Properties } from './validate.js';
 
 export type Mode = 'optin' | 'exempt' | 'optout';

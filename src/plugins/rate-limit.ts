@@ -10,9 +10,9 @@
 // behind a balancer, a site's limit is about N × its rate.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { HttpError } from '../errors.js';
-import type { SitePolicies } from '../sites.js';
+import type { SitePolicies } from '../policy/sites.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

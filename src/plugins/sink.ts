@@ -1,8 +1,8 @@
 // The stream writer on top of the Redis connection.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Config } from '../config.js';
-import { streamKeys } from '../sink/shards.js';
+import type { Config } from '../config/index.js';
+import { streamKeys } from '../contract/keys.js';
 import { StreamSink } from '../sink/stream-sink.js';
 
 declare module 'fastify' {

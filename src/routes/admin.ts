@@ -14,7 +14,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { HttpError } from '../errors.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { firstProblem, querySchema } from '../pipeline/validate.js';

@@ -1,16 +1,16 @@
 // POST /event?s=<site>&idclient=<id> — the endpoint the Piano Analytics SDK posts to.
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { badRequest, forbidden, unavailable } from '../errors.js';
 import { originRefusal } from '../pipeline/origin.js';
-import type { SitePolicies } from '../sites.js';
+import type { SitePolicies } from '../policy/sites.js';
 import { createTrustedProxies } from '../pipeline/client-ip.js';
 import { createHitProcessor } from '../pipeline/hit.js';
 import { gpcRequested } from '../pipeline/privacy.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { bodySchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
-import { shardKey } from '../sink/shards.js';
+import { shardKey } from '../contract/keys.js';
 import { SinkError } from '../sink/stream-sink.js';
 import { rateLimited, siteQuotaGuard } from '../plugins/rate-limit.js';
 

@@ -3,7 +3,7 @@
 // No secret in it: the key id is named, never the key. A site owner can link it
 // from their privacy policy.
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { HttpError, badRequest } from '../errors.js';
 import {
   ALWAYS_ALLOWED_PROPERTIES,
@@ -18,13 +18,13 @@ import {
   SHARED_VISITOR_IDS,
   TRACKER_LIFETIME_DAYS,
   URL_PROPERTIES,
-} from '../pipeline/allowlists.js';
-import { EXEMPT_VALUE_RULES } from '../pipeline/exempt-values.js';
+} from '../policy/allowlists.js';
+import { EXEMPT_VALUE_RULES } from '../policy/exempt-values.js';
 import { OTHER_EVENT } from '../pipeline/privacy.js';
 import { IPV4_PREFIX_BITS, IPV6_PREFIX_BITS } from '../pipeline/anonymise-ip.js';
 import { PSEUDONYM_BYTES, type Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { querySchema, rawQueryParams } from '../pipeline/validate.js';
-import type { SitePolicies, SitePolicy } from '../sites.js';
+import type { SitePolicies, SitePolicy } from '../policy/sites.js';
 
 const DAY_MS = 86_400_000;
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../src/aggregate/consumer.js';
 import { buildReport } from '../../src/aggregate/report.js';
 import { utcDay } from '../../src/aggregate/store.js';
-import { loadAggregateConfig } from '../../src/config.js';
+import { loadAggregateConfig } from '../../src/config/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { replay, sdkRequest } from '../helpers/fixtures.js';
 import { startCluster, type TestCluster } from '../helpers/redis-cluster.js';

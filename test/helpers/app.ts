@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { Cluster, Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { type Config, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 
 export const TEST_KEYS = 'k1:0123456789abcdef0123456789abcdef,k0:fedcba9876543210fedcba9876543210';

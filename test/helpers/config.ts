@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 
 /** The variable a ConfigError names when load() refuses; fails the test if it accepts. */
 export function refusedBy(load: () => unknown): string {

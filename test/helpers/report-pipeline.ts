@@ -7,7 +7,7 @@ import pino from 'pino';
 import { Aggregator } from '../../src/aggregate/consumer.js';
 import { buildReport, type Report } from '../../src/aggregate/report.js';
 import { AggregateStore, DAY_MS, utcDay } from '../../src/aggregate/store.js';
-import { loadAggregateConfig } from '../../src/config.js';
+import { loadAggregateConfig } from '../../src/config/index.js';
 import { optoutCounterKey } from '../../src/pipeline/record.js';
 import { startTestApp, type TestApp, uniquePrefix } from './app.js';
 import { record } from './aggregate.js';

@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { embeddedGeoipDbs } from '../../src/config.js';
+import { embeddedGeoipDbs } from '../../src/config/index.js';
 import { anonymiseIp } from '../../src/pipeline/anonymise-ip.js';
 import { cityLevel, Geolocator } from '../../src/pipeline/geolocate.js';
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/pipeline/allowlists.js';
+import { EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/policy/allowlists.js';
 import { applyPrivacy, gpcRequested, type PrivacyInput, sdkIdCreatedAt, trackerAge } from '../../src/pipeline/privacy.js';
 import type { HitEvent } from '../../src/pipeline/validate.js';
-import { compilePolicy } from '../../src/sites.js';
+import { compilePolicy } from '../../src/policy/sites.js';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const optinSite = compilePolicy('s1', { maxMode: 'optin' });

@@ -2,7 +2,7 @@
 // a finding from trying the collector as an attacker would (they were all stored as
 // sent before the exempt value rules), and what the stored record holds now.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXEMPT_EVENTS } from '../../src/pipeline/allowlists.js';
+import { EXEMPT_EVENTS } from '../../src/policy/allowlists.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 /** An SDK-made visitor id (creation time in base 36 + 8 random characters), made now. */

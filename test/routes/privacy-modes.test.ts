@@ -4,7 +4,7 @@
 // are derived from a captured body by changing the one field named in the row.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/pipeline/allowlists.js';
+import { EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/policy/allowlists.js';
 import { optoutCounterKey } from '../../src/pipeline/record.js';
 import { startTestApp, type TestApp, writeSitesFile } from '../helpers/app.js';
 import { freshSdkId, type SdkRequest, sdkFixture, sdkRequest } from '../helpers/fixtures.js';

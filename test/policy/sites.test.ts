@@ -2,8 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/config.js';
-import { loadSites, parseSites } from '../src/sites.js';
+import { ConfigError } from '../../src/config/index.js';
+import { loadSites, parseSites } from '../../src/policy/sites.js';
 
 function refusal(json: unknown): string {
   try {

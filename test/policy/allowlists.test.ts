@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALWAYS_ALLOWED_PROPERTIES, CLIENT_HINT_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES, URL_PROPERTIES } from '../../src/pipeline/allowlists.js';
+import { ALWAYS_ALLOWED_PROPERTIES, CLIENT_HINT_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES, URL_PROPERTIES } from '../../src/policy/allowlists.js';
 
 const sdk = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../fixtures/sdk/sdk-exempt-allowlist.json'), 'utf8'));
 

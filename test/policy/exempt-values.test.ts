@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_PROPERTIES, URL_PROPERTIES } from '../../src/pipeline/allowlists.js';
+import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_PROPERTIES, URL_PROPERTIES } from '../../src/policy/allowlists.js';
 import {
   DROP,
   exemptValue,
@@ -13,7 +13,7 @@ import {
   sanitiseString,
   stripUrl,
   toDay,
-} from '../../src/pipeline/exempt-values.js';
+} from '../../src/policy/exempt-values.js';
 import type { PropertyValue } from '../../src/pipeline/validate.js';
 import { depthOf, hostileStringArb, hostileValueArb, keysOf, readable } from '../helpers/hostile.js';
 
