@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { buildReport } from '../src/aggregate/report.js';
 import { renderReportHtml } from '../src/aggregate/report-html.js';
 import { AggregateKeys, DAY_MS, utcDay } from '../src/aggregate/store.js';
-import { optoutCounterKey } from '../src/pipeline/record.js';
+import { optoutCounterKey } from '../src/contract/keys.js';
 
 const N = Math.min(Math.max(Number(process.argv[2] ?? 1_000_000), 1), 20_000_000);
 const DAYS = Math.min(Math.max(Number(process.argv[3] ?? 30), 1), 800);

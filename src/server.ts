@@ -5,7 +5,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { type Config, ConfigError, loadConfig } from './config/index.js';
+import { type Config, loadConfig } from './config/index.js';
+import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 
 let config: Config;

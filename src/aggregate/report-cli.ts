@@ -2,7 +2,8 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { ConfigError, loadAggregateConfig } from '../config/index.js';
+import { loadAggregateConfig } from '../config/index.js';
+import { ConfigError } from '../errors.js';
 import { renderReportHtml } from './report-html.js';
 import { buildReport, formatReport, parseReportQuery, ReportQueryError } from './report.js';
 

@@ -8,7 +8,7 @@
 // Suppression happens here, once, in the Report object: the renderings (the text
 // table below, JSON, the HTML page of report-html.ts) only format what it holds.
 import type { Cluster, Redis } from 'ioredis';
-import { optoutCounterKey } from '../pipeline/record.js';
+import { optoutCounterKey } from '../contract/keys.js';
 import { AggregateKeys, DAY_MS, utcDay } from './store.js';
 
 export const OTHER = '(other)';

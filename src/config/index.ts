@@ -5,22 +5,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import { ConfigError } from '../errors.js';
+import type { PseudonymKey } from '../pipeline/pseudonymise.js';
 
-export class ConfigError extends Error {
-  readonly code = 'ERR_CONFIG';
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`invalid configuration: ${variable}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
 
-export interface PseudonymKey {
-  readonly id: string;
-  readonly secret: Buffer;
-}
 
 export type RedisTarget =
   | { readonly kind: 'single'; readonly url: string }

@@ -1,6 +1,8 @@
-// DESIGN §4: with N shards, records go to `<key>:{0}` … `<key>:{N-1}`; the hash tag
-// keeps each shard in one Redis Cluster slot. A visitor always maps to the same
-// shard, so one visitor's events stay in order.
+// Where things live in Redis, as consumers find them.
+// Records: with N shards, `<key>:{0}` … `<key>:{N-1}` (one stream `<key>` when N = 1);
+// the hash tag keeps each shard in one Redis Cluster slot. A visitor always maps to the
+// same shard, so one visitor's events stay in order.
+// Opt-out counters: `optout:{<site>}:<UTC hour>`, one hash per site and hour.
 
 /** FNV-1a, 32 bits: cheap and stable across processes and versions. */
 export function fnv1a(text: string): number {
@@ -20,4 +22,14 @@ export function streamKeys(base: string, shards: number): string[] {
 export function shardKey(keys: readonly string[], visitor: string | undefined, recordId: string): string {
   if (keys.length === 1) return keys[0]!;
   return keys[fnv1a(visitor ?? recordId) % keys.length]!;
+}
+
+/**
+ * The opt-out counters of a site for one UTC hour (`optout:{123456}:2026-11-29T14`).
+ * Fields: the event's name when it is on the site's event list, else `other`; no page,
+ * no id, no geolocation, nothing finer than the hour. The hash tag keeps one site's
+ * counters on one Redis Cluster slot.
+ */
+export function optoutCounterKey(site: string, now: number): string {
+  return `optout:{${site}}:${new Date(now).toISOString().slice(0, 13)}`;
 }

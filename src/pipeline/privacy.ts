@@ -11,9 +11,11 @@
 // and a site's maxMode "exempt" turns an opt-in claim into exempt.
 // The lists themselves are data, in allowlists.ts; the value rules are in exempt-values.ts.
 import type { SitePolicy } from '../policy/sites.js';
-import { MODE_OF_WIRE, SHARED_VISITOR_IDS, TRACKER_LIFETIME_DAYS } from '../policy/allowlists.js';
-import { DROP, exemptValue, isUserProperty, noRuleCounts, readClientDate, type RuleCounts } from '../policy/exempt-values.js';
-import type { HitEvent, Properties } from './validate.js';
+import { MODE_OF_WIRE, SHARED_VISITOR_IDS } from '../policy/allowlists.js';
+import { trackerAge } from '../policy/tracker-lifetime.js';
+import { DROP, exemptValue, isUserProperty, noRuleCounts, type RuleCounts } from '../policy/exempt-values.js';
+import type { Properties } from '../contract/record.js';
+import type { HitEvent } from './validate.js';
 
 export type Mode = 'optin' | 'exempt' | 'optout';
 
@@ -58,7 +60,6 @@ export interface PrivacyInput {
 
 const RESTRICTIVENESS: Record<Mode, number> = { optin: 0, exempt: 1, optout: 2 };
 const SHARED_IDS = new Set(SHARED_VISITOR_IDS);
-const TRACKER_LIFETIME_MS = TRACKER_LIFETIME_DAYS * 86_400_000;
 /** The opt-out counter field of every event not on the site's event list. */
 export const OTHER_EVENT = 'other';
 
@@ -93,41 +94,6 @@ export function resolveMode(input: PrivacyInput): Pick<PrivacyDecision, 'mode' |
   }
   if (mode === 'optin' && input.policy.maxMode === 'exempt') return { mode: 'exempt', cause: 'site-cap' };
   return { mode, cause: mode === 'exempt' && consentMissing ? 'no-consent-flag' : 'claimed' };
-}
-
-/**
- * When an SDK-made visitor id was created, or undefined for any other id. The SDK's
- * ids (`_pcid`) are 16 base-36 characters whose first 8 are the creation time in ms
- * (`mx1ai3fs…` = 2026-11-29T03:38:53Z), with `-NO` appended when it could not store
- * them. An id whose first 8 characters read as a time before the SDK existed or in
- * the future is taken for a custom id (setVisitorId), which carries no age.
- */
-export function sdkIdCreatedAt(id: string, now: number): number | undefined {
-  if (!SDK_ID_SHAPE.test(id)) return undefined;
-  const t = parseInt(id.slice(0, 8), 36);
-  return t >= SDK_EPOCH_MS && t <= now + 86_400_000 ? t : undefined;
-}
-const SDK_ID_SHAPE = /^[0-9a-z]{16}(?:-NO)?$/;
-/** 2015-01-01: no Piano SDK id is older. */
-const SDK_EPOCH_MS = 1_420_070_400_000;
-
-/**
- * The tracker may not outlive 13 months. Its age is read from every event's
- * `cookie_creation_date` and from an SDK-made id's own creation time; a date that
- * cannot be read (another format, a number, a date in the future) counts as unknown,
- * and an unknown age gets no pseudonym either.
- */
-export function trackerAge(events: readonly HitEvent[], idclient: string | undefined, now: number): 'ok' | 'expired' | 'unknown' {
-  let unknown = false;
-  for (const e of events) {
-    if (!e.data || !Object.hasOwn(e.data, 'cookie_creation_date')) continue;
-    const t = readClientDate(e.data.cookie_creation_date, now);
-    if (t === undefined) unknown = true;
-    else if (now - t > TRACKER_LIFETIME_MS) return 'expired';
-  }
-  const created = idclient === undefined ? undefined : sdkIdCreatedAt(idclient, now);
-  if (created !== undefined && now - created > TRACKER_LIFETIME_MS) return 'expired';
-  return unknown ? 'unknown' : 'ok';
 }
 
 function visitorFor(input: PrivacyInput, mode: Mode): { visitorId?: string; noVisitor?: NoVisitorReason } {

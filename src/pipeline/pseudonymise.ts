@@ -5,13 +5,18 @@
 //   without the secret it is not;
 // - scoped per site: the same browser on two sites gets two unrelated pseudonyms;
 // - unambiguous: the site is length-prefixed, so ("ab","c") and ("a","bc") differ.
-import type { PseudonymKey } from '../config/index.js';
 import { REDACTION_MARKERS, SDK_ID_PROPERTIES, SHARED_VISITOR_IDS } from '../policy/allowlists.js';
 import { createHmacSha256, type HmacSha256 } from './hmac.js';
-import { sdkIdCreatedAt } from './privacy.js';
-import type { Properties, PropertyValue } from './validate.js';
+import { sdkIdCreatedAt } from '../policy/tracker-lifetime.js';
+import type { Properties, PropertyValue } from '../contract/record.js';
 
 export const PSEUDONYM_BYTES = 16;
+
+/** One key of PSEUDONYM_KEYS: `<keyId>.` starts every pseudonym made with it. */
+export interface PseudonymKey {
+  readonly id: string;
+  readonly secret: Buffer;
+}
 
 const macs = new WeakMap<PseudonymKey, HmacSha256>();
 

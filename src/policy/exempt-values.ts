@@ -29,7 +29,7 @@ import {
   URL_PROPERTIES,
   USER_PROPERTY_PREFIX,
 } from './allowlists.js';
-import type { PropertyValue } from '../pipeline/validate.js';
+import type { PropertyValue } from '../contract/record.js';
 
 /** The rules, by name (metrics labels and the /privacy statement), in the order they apply. */
 export const EXEMPT_VALUE_RULES = Object.freeze({

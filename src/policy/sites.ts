@@ -4,7 +4,7 @@
 // Validated once at start: a bad file stops the service with a message naming it.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from '../config/index.js';
+import { ConfigError } from '../errors.js';
 import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from './allowlists.js';
 import { isCampaignName, isUserProperty } from './exempt-values.js';
 

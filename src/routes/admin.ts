@@ -18,6 +18,7 @@ import type { Config } from '../config/index.js';
 import { HttpError } from '../errors.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { firstProblem, querySchema } from '../pipeline/validate.js';
+import { tombstoneFields } from '../contract/record.js';
 import { scanVisitor, type ScanResult } from '../sink/visitor-scan.js';
 import { CONTENT_SECURITY_POLICY, reportHtml } from '../aggregate/report-html.js';
 import { ReportQueryError } from '../aggregate/report.js';
@@ -37,13 +38,6 @@ export function bearerMatches(header: string | undefined, expected: Buffer): boo
   return timingSafeEqual(given, expected) && m !== null;
 }
 
-/** A tombstone: what downstream aggregates need to purge a visitor (DESIGN §6). */
-export interface Tombstone {
-  site: string;
-  visitor: string;
-  /** Erasure time, epoch ms: records of this visitor up to this time are erased. */
-  ts: number;
-}
 
 export default async function adminRoutes(app: FastifyInstance, opts: { config: Config; pseudonymiser: Pseudonymiser }) {
   const { config, pseudonymiser } = opts;
@@ -87,8 +81,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
         // may still hold this visitor from records already trimmed.
         const ts = Date.now();
         for (const visitor of visitors) {
-          const tombstone: Tombstone = { site, visitor, ts };
-          await app.redis.xadd(config.erasureStream, '*', 'v', '1', 'tombstone', JSON.stringify(tombstone));
+          await app.redis.xadd(config.erasureStream, '*', ...tombstoneFields({ site, visitor, ts }));
         }
       }
       log.info(

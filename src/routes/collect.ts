@@ -10,7 +10,6 @@ import { createHitProcessor } from '../pipeline/hit.js';
 import { gpcRequested } from '../pipeline/privacy.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { bodySchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
-import { shardKey } from '../contract/keys.js';
 import { SinkError } from '../sink/stream-sink.js';
 import { rateLimited, siteQuotaGuard } from '../plugins/rate-limit.js';
 
@@ -58,6 +57,7 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
     pseudonymiser: opts.pseudonymiser,
     isTrustedProxy: createTrustedProxies(opts.config.trustProxy),
     recordIdSecret: opts.config.pseudonymKeys[0]!.secret,
+    streamKeys: app.streamKeys,
     // An hour's counter is refreshed until that hour ends: retention − 1 h from the last
     // increment keeps every counted hit at most STREAM_RETENTION.
     counterTtlSeconds: Math.max(60, Math.floor(opts.config.streamRetentionMs / 1000) - 3600),
@@ -111,7 +111,7 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       app.metrics.rateLimited(body.data.events.length);
       throw rateLimited(site, wait);
     }
-    const { records, counters, mode, dropped, rules } = processHit({
+    const { entries, counters, mode, dropped, rules } = processHit({
       site,
       policy,
       idclient: query.data.idclient,
@@ -123,7 +123,6 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       receivedAt: Date.now(),
     });
     req.hitMode = mode;
-    const entries = records.map((r) => ({ key: shardKey(app.streamKeys, r.visitor, r.id), hit: JSON.stringify(r) }));
     // Only the encoded entries wait for Redis: the parsed body would otherwise live
     // through the wait, survive a scavenge and be copied by the garbage collector.
     req.body = undefined;
@@ -134,7 +133,7 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.publicMessage}`);
       throw err;
     }
-    app.metrics.hitAccepted(mode, records.length);
+    app.metrics.hitAccepted(mode, entries.length);
     app.metrics.privacyDropped(mode, dropped);
     app.metrics.exemptRules(rules);
     app.metrics.optoutCounted(counters.length);

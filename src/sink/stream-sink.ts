@@ -8,6 +8,7 @@
 // latency when the service is idle.
 import type { Cluster, Redis } from 'ioredis';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { CounterIncrement, StreamEntry } from '../contract/record.js';
 
 export type SinkErrorCode = 'SINK_UNAVAILABLE' | 'SINK_OVERLOADED' | 'SINK_TIMEOUT' | 'SINK_FAILED' | 'SINK_CLOSED';
 
@@ -38,19 +39,6 @@ const PUBLIC_MESSAGES: Record<SinkErrorCode, string> = {
 /** After this many batches in a row refused by Redis (SINK_FAILED), the sink reports itself failing. */
 export const FAILING_AFTER_BATCHES = 3;
 
-/** One stream entry: record v1 (DESIGN §4). */
-export interface StreamEntry {
-  readonly key: string;
-  /** The record, already JSON-encoded. */
-  readonly hit: string;
-}
-
-/** One anonymous counter increment (DESIGN §5). */
-export interface CounterIncrement {
-  readonly key: string;
-  readonly field: string;
-  readonly ttlSeconds: number;
-}
 
 export interface SinkOptions {
   maxPending: number;

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { buildReport, formatReport, parseReportQuery, ReportQueryError, suppress, suppressWithin } from '../../src/aggregate/report.js';
 import { AggregateStore, DAY_MS, utcDay } from '../../src/aggregate/store.js';
-import { optoutCounterKey } from '../../src/pipeline/record.js';
+import { optoutCounterKey } from '../../src/contract/keys.js';
 import { uniquePrefix } from '../helpers/app.js';
 import { record, todayStart } from '../helpers/aggregate.js';
 

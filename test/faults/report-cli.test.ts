@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { AggregateStore, DAY_MS, utcDay } from '../../src/aggregate/store.js';
-import { optoutCounterKey } from '../../src/pipeline/record.js';
+import { optoutCounterKey } from '../../src/contract/keys.js';
 import { uniquePrefix } from '../helpers/app.js';
 import { record, todayStart } from '../helpers/aggregate.js';
 

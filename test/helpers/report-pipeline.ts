@@ -8,7 +8,7 @@ import { Aggregator } from '../../src/aggregate/consumer.js';
 import { buildReport, type Report } from '../../src/aggregate/report.js';
 import { AggregateStore, DAY_MS, utcDay } from '../../src/aggregate/store.js';
 import { loadAggregateConfig } from '../../src/config/index.js';
-import { optoutCounterKey } from '../../src/pipeline/record.js';
+import { optoutCounterKey } from '../../src/contract/keys.js';
 import { startTestApp, type TestApp, uniquePrefix } from './app.js';
 import { record } from './aggregate.js';
 import { replay, sdkRequest } from './fixtures.js';

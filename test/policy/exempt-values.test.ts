@@ -14,7 +14,7 @@ import {
   stripUrl,
   toDay,
 } from '../../src/policy/exempt-values.js';
-import type { PropertyValue } from '../../src/pipeline/validate.js';
+import type { PropertyValue } from '../../src/contract/record.js';
 import { depthOf, hostileStringArb, hostileValueArb, keysOf, readable } from '../helpers/hostile.js';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');

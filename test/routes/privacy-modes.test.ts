@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/policy/allowlists.js';
-import { optoutCounterKey } from '../../src/pipeline/record.js';
+import { optoutCounterKey } from '../../src/contract/keys.js';
 import { startTestApp, type TestApp, writeSitesFile } from '../helpers/app.js';
 import { freshSdkId, type SdkRequest, sdkFixture, sdkRequest } from '../helpers/fixtures.js';
 
