@@ -105,6 +105,10 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
     }
   }
 
+  /**
+   * Sends a batch, one pipeline per hash-tag group (one group on a single node); each
+   * group's settlement names the jobs (indices into batch) whose commands it carries.
+   */
   write(batch: readonly StreamWrite[], deadline: number): GroupWrite[] {
     const cluster = this.#redis.isCluster;
     const groups = new Map<string, Group>();
