@@ -10,7 +10,7 @@ import { createHitProcessor } from '../pipeline/hit.js';
 import { gpcRequested } from '../pipeline/privacy.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { bodySchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
-import { SinkError } from '../sink/stream-sink.js';
+import { SinkError } from '../sink/sink.js';
 import { rateLimited, siteQuotaGuard } from '../plugins/rate-limit.js';
 
 /** JSON, whatever the content type says, refusing prototype-poisoning keys. */
