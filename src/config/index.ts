@@ -394,8 +394,6 @@ export interface AggregateConfig {
   /** Report cells below this count are suppressed. */
   readonly minCount: number;
   readonly logLevel: string;
-  /** Fault injection for tests: SIGKILL itself after counting this many records, before acknowledging them (0: off). */
-  readonly testCrashAfter: number;
 }
 
 export function loadAggregateConfig(rawEnv: Env = process.env): AggregateConfig {
@@ -423,6 +421,5 @@ export function loadAggregateConfig(rawEnv: Env = process.env): AggregateConfig 
     dedupeWindowMs: dedupe,
     minCount: int(env, 'REPORT_MIN_COUNT', 5, 1, 1_000_000),
     logLevel: parseLogLevel(env),
-    testCrashAfter: int(env, 'AGG_TEST_CRASH_AFTER', 0, 0, 2 ** 40),
   });
 }
