@@ -3,6 +3,7 @@
 // it SIGKILLs itself. Otherwise it runs as src/aggregate/main.ts does: the same
 // configuration loader, the real Aggregator, the same "aggregator started" line.
 import { Cluster, Redis } from 'ioredis';
+import pino from 'pino';
 import { Aggregator } from '../../src/aggregate/consumer.js';
 import { loadAggregateConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -11,7 +12,9 @@ const crashAfter = Number(process.argv[2]);
 if (!Number.isInteger(crashAfter) || crashAfter < 1) throw new Error('usage: crashing-aggregator.ts <records counted before the crash>');
 
 const cfg = loadAggregateConfig();
-const log = createLogger(cfg.logLevel).child({ component: 'aggregate', consumer: cfg.consumer });
+// Synchronous stdout: pino's default writes asynchronously, and the last line before the
+// SIGKILL (which the test reads) would then be lost now and then on a busy machine.
+const log = createLogger(cfg.logLevel, pino.destination({ dest: 1, sync: true })).child({ component: 'aggregate', consumer: cfg.consumer });
 const redis =
   cfg.redis.kind === 'cluster'
     ? new Cluster([...cfg.redis.nodes], { enableAutoPipelining: true })
