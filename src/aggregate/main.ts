@@ -24,14 +24,7 @@ const redis =
     : new Redis(cfg.redis.url, { enableAutoPipelining: true, maxRetriesPerRequest: null });
 redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
 
-const aggregator = new Aggregator(redis, cfg, log, {
-  beforeAck: (stats) => {
-    if (cfg.testCrashAfter > 0 && stats.applied >= cfg.testCrashAfter) {
-      log.warn({ ...stats }, 'AGG_TEST_CRASH_AFTER reached: dying before XACK');
-      process.kill(process.pid, 'SIGKILL');
-    }
-  },
-});
+const aggregator = new Aggregator(redis, cfg, log);
 
 const stop = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());

@@ -1,6 +1,7 @@
 // The reference aggregator as real processes (serial, in the faults group: they spawn
 // node processes): two consumers share a group, one is SIGKILLed between counting and
-// XACK, and after recovery every record is counted exactly once; and the report CLI.
+// XACK (test/helpers/crashing-aggregator.ts), and after recovery every record is counted
+// exactly once; and the report CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -21,8 +22,10 @@ interface Proc {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function startAggregator(env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/aggregate/main.ts'], {
+/** Runs src/aggregate/main.ts, or with `crashAfter` the aggregator that SIGKILLs itself after counting that many records. */
+function startAggregator(env: Record<string, string>, crashAfter?: number): Proc {
+  const entry = crashAfter === undefined ? ['src/aggregate/main.ts'] : ['test/helpers/crashing-aggregator.ts', String(crashAfter)];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...entry], {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,7 +82,7 @@ describe('two aggregator processes, one killed mid-way', () => {
       AGG_CLAIM_IDLE_MS: '500',
       LOG_LEVEL: 'info',
     };
-    const a = startAggregator({ ...env, AGG_CONSUMER: 'A', AGG_TEST_CRASH_AFTER: '150' });
+    const a = startAggregator({ ...env, AGG_CONSUMER: 'A' }, 150);
     const b = startAggregator({ ...env, AGG_CONSUMER: 'B' });
     procs.push(a, b);
     await until('both aggregators to start', () => [a, b].every((p) => p.lines.some((l) => l.includes('aggregator started'))));
