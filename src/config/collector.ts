@@ -32,7 +32,7 @@ export interface Config {
   readonly siteRateLimit: number;
   /** Where GET /admin/report reads the reference aggregator's aggregates (AGG_PREFIX, REPORT_MIN_COUNT). */
   readonly report: { readonly prefix: string; readonly minCount: number };
-  /** Bounds of one admin access/erasure scan (DESIGN §6). */
+  /** Bounds of one admin access/erasure scan (docs/data-subject-requests.md). */
   readonly admin: {
     /** Most stream entries one call reads before answering `complete: false`. */
     readonly scanMaxEntries: number;

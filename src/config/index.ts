@@ -1,4 +1,4 @@
-// Environment → validated, typed, frozen configuration (DESIGN §7). This folder is the
+// Environment → validated, typed, frozen configuration (docs/configuration.md). This folder is the
 // only reader of process.env; everything else gets a Config or an AggregateConfig.
 // fields.ts lists every variable with its default and bounds.
 export { type AggregateConfig, loadAggregateConfig } from './aggregator.js';
