@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { EXEMPT_PROPERTIES } from '../../src/pipeline/allowlists.js';
-import { eventSchema, firstProblem, type HitEvent } from '../../src/pipeline/validate.js';
+import { bodySchema, eventSchema, firstProblem, type HitEvent } from '../../src/pipeline/validate.js';
 import { FormatError } from '../../src/formats/types.js';
 
 const fixtures = path.resolve(import.meta.dirname, '../fixtures');
@@ -28,6 +28,8 @@ export function expectValidEvents(events: HitEvent[]): void {
     const r = eventSchema.safeParse(e);
     expect(r.success, r.success ? '' : `${e.name}: ${JSON.stringify(firstProblem(r.error))}`).toBe(true);
   }
+  // and the Piano path's body schema, for a hit that writes something
+  if (events.length > 0) expect(bodySchema.safeParse({ events }).success).toBe(true);
 }
 
 /** Runs fn, which must throw a FormatError; returns it. */
