@@ -12,7 +12,7 @@ COPY src ./src
 RUN npm run build
 
 FROM node:22-bookworm-slim
-ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0
+ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 ADMIN_PORT=8081
 WORKDIR /app
 COPY package.json package-lock.json ./
 # production dependencies only; they include the embedded geolocation default

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Aggregator } from '../src/aggregate/consumer.js';
-import { loadAggregateConfig } from '../src/config.js';
+import { loadAggregateConfig } from '../src/config/index.js';
 import { scanVisitor } from '../src/sink/visitor-scan.js';
 
 const N = Math.min(Number(process.argv[2] ?? 200_000), 2_000_000);

@@ -288,6 +288,9 @@ async function main() {
     TRUST_PROXY: '127.0.0.1',
     LOG_LEVEL: 'info',
     WORKERS: String(workers),
+    ADMIN_PORT: 'off',
+    // the limiter runs on every hit (its cost is part of the figures) but never refuses
+    SITE_RATE_LIMIT: process.env.BENCH_SITE_RATE_LIMIT ?? '10000000',
     ...(sitesFile ? { SITES_FILE: sitesFile } : {}),
   });
   async function startServer(kind, workers = 1, nodeArgs = []) {

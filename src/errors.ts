@@ -1,4 +1,5 @@
-// Errors with a stable code, turned into the JSON error body by the app's error handler.
+// Errors with a stable code: HttpError becomes the JSON error body of a refused request
+// (the app's error handler); ConfigError stops the service at start (exit code 78).
 
 export class HttpError extends Error {
   constructor(
@@ -24,4 +25,16 @@ export interface ErrorBody {
   error: string;
   message: string;
   path?: string;
+}
+
+/** An invalid setting: the message names the variable; the service does not start. */
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`invalid configuration: ${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
 }

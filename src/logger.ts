@@ -1,18 +1,17 @@
-// Logging that never carries a raw IP, a raw visitor id or a query string.
+// Logging that never carries a raw IP, a raw visitor id, a path or a query string.
 // Fastify's default request serializer logs remoteAddress and the full URL; it is
-// replaced here, request logging is our own one line per request (app.ts), and
-// redact catches the fields should anything log a request or its headers anyway.
+// replaced here by the request's route (`/event`, never `/c/<id>/<ip>/<e-mail>` as
+// sent), request logging is our own one line per request (app.ts), and redact
+// catches the fields should anything log a request or its headers anyway.
 import pino, { type Logger, type LoggerOptions } from 'pino';
 
-/** The path without its query string: `?s=…&idclient=…` stays out of logs. */
-export function pathOnly(url: string | undefined): string {
-  if (!url) return '';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
+/** What a log line says of where a request went: its route pattern, never the path as sent. */
+export function routeOf(req: { routeOptions?: { url?: string } }): string {
+  return req.routeOptions?.url ?? '(no route)';
 }
 
 export const serializers = {
-  req: (req: { method?: string; url?: string; id?: string }) => ({ method: req.method, path: pathOnly(req.url), id: req.id }),
+  req: (req: { method?: string; routeOptions?: { url?: string }; id?: string }) => ({ method: req.method, route: routeOf(req), id: req.id }),
   res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
 };
 
@@ -24,6 +23,8 @@ export function loggerOptions(level: string): LoggerOptions {
       paths: [
         'req.headers',
         'req.query',
+        'req.url',
+        'url',
         'req.remoteAddress',
         'req.ip',
         'ip',

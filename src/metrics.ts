@@ -17,6 +17,8 @@ export interface MetricsSources {
   redisStatus(): string;
   /** The geolocation databases open now. */
   geoDatabases(): readonly { path: string; buildEpoch: Date }[];
+  /** Whether Redis keeps refusing the sink's writes. */
+  writesFailing(): boolean;
 }
 
 export class Metrics {
@@ -26,6 +28,8 @@ export class Metrics {
   readonly #stored: Counter<'mode'>;
   readonly #droppedEvents: Counter;
   readonly #droppedProps: Counter<'mode'>;
+  readonly #exemptRules: Counter<'rule'>;
+  readonly #rateLimitedEvents: Counter;
   readonly #optoutCounted: Counter;
   readonly #batchEvents: Histogram<'outcome'>;
   readonly #batchSeconds: Histogram<'outcome'>;
@@ -63,6 +67,17 @@ export class Metrics {
       name: 'collector_privacy_dropped_properties_total',
       help: 'Properties the privacy filter removed from kept events (or from opt-out hits), by mode',
       labelNames: ['mode'],
+      registers,
+    });
+    this.#exemptRules = new Counter({
+      name: 'collector_privacy_exempt_values_total',
+      help: 'Exempt values an exempt value rule changed or dropped, by rule (shape, unicode, url, query, campaign, email, ip, day)',
+      labelNames: ['rule'],
+      registers,
+    });
+    this.#rateLimitedEvents = new Counter({
+      name: 'collector_rate_limited_events_total',
+      help: 'Events refused with 429 because their site was over its rate limit (counted when the body was read)',
       registers,
     });
     this.#optoutCounted = new Counter({
@@ -110,6 +125,14 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'collector_sink_writes_failing',
+      help: '1 while Redis keeps refusing writes (out of memory, read-only): readiness fails too',
+      registers,
+      collect() {
+        this.set(sources.writesFailing() ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: 'collector_redis_up',
       help: '1 when the Redis connection is ready, else 0',
       registers,
@@ -154,6 +177,15 @@ export class Metrics {
   privacyDropped(mode: string | undefined, dropped: { events: number; properties: number }): void {
     if (dropped.events > 0) this.#droppedEvents.inc(dropped.events);
     if (dropped.properties > 0) this.#droppedProps.inc({ mode: modeLabel(mode) }, dropped.properties);
+  }
+
+  /** What the exempt value rules (src/pipeline/exempt-values.ts) changed or dropped in one hit. */
+  exemptRules(counts: Readonly<Record<string, number>>): void {
+    for (const rule in counts) if (counts[rule]! > 0) this.#exemptRules.inc({ rule }, counts[rule]);
+  }
+
+  rateLimited(events: number): void {
+    this.#rateLimitedEvents.inc(events);
   }
 
   optoutCounted(events: number): void {

@@ -5,7 +5,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { type Config, ConfigError, loadConfig } from './config.js';
+import { type Config, loadConfig } from './config/index.js';
+import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 
 let config: Config;
@@ -58,6 +59,8 @@ async function runServer(config: Config): Promise<void> {
   }
 
   await app.listen({ port: config.port, host: config.host });
+  if (config.adminPort !== undefined) await app.operator.listen({ port: config.adminPort, host: config.adminHost });
+  else app.log.info('ADMIN_PORT=off: no operator listener (/metrics and /admin are not served)');
 }
 
 function runPrimary(config: Config): void {

@@ -1,7 +1,7 @@
 // The reliability settings (README "Failure behaviour"): defaults and refusals.
 import { describe, expect, it } from 'vitest';
 import { refused } from './helpers/config.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
 
 describe('reliability settings', () => {
   it('has the documented defaults', () => {

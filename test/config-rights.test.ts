@@ -1,7 +1,7 @@
 // Configuration of admin scans, erasures, retention trimming and the aggregator.
 import { describe, expect, it } from 'vitest';
 import { refusedBy } from './helpers/config.js';
-import { loadAggregateConfig, loadConfig } from '../src/config.js';
+import { loadAggregateConfig, loadConfig } from '../src/config/index.js';
 
 describe('admin, erasure and retention settings', () => {
   it('has documented defaults', () => {

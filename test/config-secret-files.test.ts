@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
+import { ConfigError } from '../src/errors.js';
 
 describe('secrets from files', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'collector-secrets-'));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { refused } from './helpers/config.js';
-import { loadConfig, MAX_RETENTION_MS, parseDuration } from '../src/config.js';
+import { loadConfig, MAX_RETENTION_MS, parseDuration } from '../src/config/index.js';
 
 const KEYS = 'k1:0123456789abcdef0123456789abcdef';
 

@@ -41,7 +41,7 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   let out = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: root,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, PSEUDONYM_KEYS: TEST_KEYS, GEOIP_DB: 'off', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), ADMIN_PORT: String(await freePort()), REDIS_URL: `redis://127.0.0.1:${redisPort}`, PSEUDONYM_KEYS: TEST_KEYS, GEOIP_DB: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => (out += d));

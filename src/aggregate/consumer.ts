@@ -10,9 +10,9 @@
 // written twice to the streams (the SDK resending a hit).
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { AggregateConfig } from '../config.js';
-import type { HitRecord } from '../pipeline/record.js';
-import { streamKeys } from '../sink/shards.js';
+import type { AggregateConfig } from '../config/index.js';
+import { decodeRecord, decodeTombstone } from '../contract/record.js';
+import { streamKeys } from '../contract/keys.js';
 import { AggregateStore } from './store.js';
 
 type Entry = [id: string, fields: string[] | null];
@@ -155,8 +155,8 @@ export class Aggregator {
   }
 
   async #record(fields: string[] | null): Promise<void> {
-    const rec = parseField<HitRecord>(fields, 'hit');
-    if (!rec || typeof rec.id !== 'string' || typeof rec.site !== 'string' || typeof rec.ts !== 'number') {
+    const rec = decodeRecord(fields);
+    if (!rec) {
       if (fields) this.#malformed();
       return; // a deleted entry (erased while pending) has no fields
     }
@@ -167,8 +167,8 @@ export class Aggregator {
   }
 
   async #tombstone(fields: string[] | null): Promise<void> {
-    const t = parseField<{ site: string; visitor: string; ts: number }>(fields, 'tombstone');
-    if (!t || typeof t.site !== 'string' || typeof t.visitor !== 'string' || typeof t.ts !== 'number') {
+    const t = decodeTombstone(fields);
+    if (!t) {
       if (fields) this.#malformed();
       return;
     }
@@ -197,13 +197,3 @@ function streamReplies(res: unknown): [string, Entry[]][] {
   return out;
 }
 
-function parseField<T>(fields: string[] | null, name: string): T | undefined {
-  if (!fields) return undefined;
-  const i = fields.indexOf(name);
-  if (i === -1 || i % 2 !== 0) return undefined;
-  try {
-    return JSON.parse(fields[i + 1]!) as T;
-  } catch {
-    return undefined;
-  }
-}

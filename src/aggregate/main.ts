@@ -1,7 +1,8 @@
 // `npm run aggregate`: one aggregator process (run several: they share the work).
 import { hostname } from 'node:os';
 import { Redis, Cluster } from 'ioredis';
-import { ConfigError, loadAggregateConfig, type AggregateConfig } from '../config.js';
+import { loadAggregateConfig, type AggregateConfig } from '../config/index.js';
+import { ConfigError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { Aggregator } from './consumer.js';
 

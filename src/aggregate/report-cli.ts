@@ -1,10 +1,25 @@
-// `npm run report -- --site S --from YYYY-MM-DD --to YYYY-MM-DD [--format table|json] [--min-count N]`
+// `npm run report -- --site S --from YYYY-MM-DD --to YYYY-MM-DD [--format table|json|html] [--out FILE] [--min-count N]`
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { ConfigError, loadAggregateConfig } from '../config.js';
-import { buildReport, formatReport } from './report.js';
+import { loadAggregateConfig } from '../config/index.js';
+import { ConfigError } from '../errors.js';
+import { renderReportHtml } from './report-html.js';
+import { buildReport, formatReport, parseReportQuery, ReportQueryError } from './report.js';
 
-const usage = 'usage: npm run report -- --site S --from YYYY-MM-DD --to YYYY-MM-DD [--format table|json] [--min-count N]';
+const usage = 'usage: npm run report -- --site S --from YYYY-MM-DD --to YYYY-MM-DD [--format table|json|html] [--out FILE] [--min-count N]';
+
+/** Writes the whole file or nothing: a reader never sees half a report. */
+async function writeWhole(file: string, text: string): Promise<void> {
+  const partial = `${file}.${process.pid}.part`;
+  try {
+    await writeFile(partial, text, { mode: 0o644 });
+    await rename(partial, file);
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw err;
+  }
+}
 
 async function main(): Promise<number> {
   let args;
@@ -15,6 +30,7 @@ async function main(): Promise<number> {
         from: { type: 'string' },
         to: { type: 'string' },
         format: { type: 'string', default: 'table' },
+        out: { type: 'string' },
         'min-count': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -27,10 +43,16 @@ async function main(): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  const today = new Date().toISOString().slice(0, 10);
-  const site = args.site;
-  if (!site || !/^[A-Za-z0-9_.-]{1,64}$/.test(site) || !['table', 'json'].includes(args.format!)) {
-    process.stderr.write(`${usage}\n`);
+  if (!['table', 'json', 'html'].includes(args.format!)) {
+    process.stderr.write(`--format must be table, json or html\n${usage}\n`);
+    return 64;
+  }
+  let query;
+  try {
+    query = parseReportQuery({ site: args.site, from: args.from, to: args.to });
+  } catch (err) {
+    if (!(err instanceof ReportQueryError)) throw err;
+    process.stderr.write(`--${err.message}\n${usage}\n`);
     return 64;
   }
   let cfg;
@@ -48,8 +70,15 @@ async function main(): Promise<number> {
       ? new Cluster([...cfg.redis.nodes], { enableAutoPipelining: true })
       : new Redis(cfg.redis.url, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
   try {
-    const report = await buildReport(redis, { prefix: cfg.prefix, site, from: args.from ?? today, to: args.to ?? args.from ?? today, minCount: cfg.minCount });
-    process.stdout.write(args.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+    const report = await buildReport(redis, { prefix: cfg.prefix, ...query, minCount: cfg.minCount });
+    const text =
+      args.format === 'json'
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : args.format === 'html'
+          ? renderReportHtml(report, { generatedAt: new Date() })
+          : `${formatReport(report)}\n`;
+    if (args.out) await writeWhole(args.out, text);
+    else process.stdout.write(text);
     return 0;
   } catch (err) {
     process.stderr.write(`report failed: ${(err as Error).message}\n`);

@@ -16,7 +16,7 @@
 //
 // Only counts leave this store (src/aggregate/report.ts); pseudonyms stay inside it.
 import type { Cluster, Redis } from 'ioredis';
-import type { HitRecord } from '../pipeline/record.js';
+import type { HitRecord } from '../contract/record.js';
 
 export const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;

@@ -5,12 +5,9 @@
 import { stat } from 'node:fs/promises';
 import maxmind, { type Reader } from 'maxmind';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { RecordGeo } from '../contract/record.js';
 
-export interface Geo {
-  country?: string;
-  region?: string;
-  city?: string;
-}
+export type Geo = RecordGeo;
 
 type Names = { names?: Record<string, string> } | undefined;
 

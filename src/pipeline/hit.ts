@@ -1,14 +1,15 @@
 // The pipeline, one step after the other: client IP → truncation → privacy mode →
-// geolocation → pseudonym → records (or anonymous opt-out counters). Each step lives
-// in its own module; this file only chains them.
-import type { CounterIncrement } from '../sink/stream-sink.js';
-import type { SitePolicy } from '../sites.js';
+// geolocation → pseudonym → records, encoded for their stream (or anonymous opt-out
+// counters). Each step lives in its own module; this file only chains them.
+import { optoutCounterKey } from '../contract/keys.js';
+import type { CounterIncrement, StreamEntry } from '../contract/record.js';
+import type { SitePolicy } from '../policy/sites.js';
 import { anonymiseIp } from './anonymise-ip.js';
 import { extractClientIp, type TrustedProxies } from './client-ip.js';
 import type { Geolocator } from './geolocate.js';
 import { applyPrivacy, type PrivacyDecision } from './privacy.js';
-import type { Pseudonymiser } from './pseudonymise.js';
-import { buildRecord, createRecordIds, type HitRecord, optoutCounterField, optoutCounterKey } from './record.js';
+import { hideRawVisitorId, type Pseudonymiser } from './pseudonymise.js';
+import { buildRecord, createRecordIds, toEntry } from './record.js';
 import type { HitEvent } from './validate.js';
 
 export interface HitInput {
@@ -27,10 +28,12 @@ export interface HitInput {
 }
 
 export interface HitOutput {
-  records: HitRecord[];
+  /** One per kept event: the record v1, JSON-encoded, with the stream it goes to. */
+  entries: StreamEntry[];
   counters: CounterIncrement[];
   mode: PrivacyDecision['mode'];
   dropped: PrivacyDecision['dropped'];
+  rules: PrivacyDecision['rules'];
 }
 
 export interface HitDeps {
@@ -38,6 +41,8 @@ export interface HitDeps {
   pseudonymiser: Pseudonymiser;
   isTrustedProxy: TrustedProxies;
   recordIdSecret: Buffer;
+  /** The stream shards (src/contract/keys.ts streamKeys). */
+  streamKeys: readonly string[];
   /** Lifetime of opt-out counters (within the retention limit). */
   counterTtlSeconds: number;
 }
@@ -49,8 +54,8 @@ export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutpu
 
     if (decision.mode === 'optout') {
       const key = optoutCounterKey(input.site, input.receivedAt);
-      const counters = decision.optoutEvents.map((e) => ({ key, field: optoutCounterField(e.event, e.page), ttlSeconds: deps.counterTtlSeconds }));
-      return { records: [], counters, mode: decision.mode, dropped: decision.dropped };
+      const counters = decision.optoutEvents.map((field) => ({ key, field, ttlSeconds: deps.counterTtlSeconds }));
+      return { entries: [], counters, mode: decision.mode, dropped: decision.dropped, rules: decision.rules };
     }
 
     // the raw address lives only in this expression
@@ -58,9 +63,18 @@ export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutpu
     const geo = decision.keepGeo ? deps.geolocator.lookup(truncatedIp) : undefined;
     const visitor = decision.visitorId ? deps.pseudonymiser.pseudonymise(input.site, decision.visitorId) : undefined;
     const idOf = recordIds(input.site, input.idclient, input.rawBody);
-    const records = decision.events.map((e) =>
-      buildRecord(idOf(e.index), { site: input.site, event: e.name, mode: decision.mode, ts: input.receivedAt, visitor, geo, props: e.props }),
-    );
-    return { records, counters: [], mode: decision.mode, dropped: decision.dropped };
+    const entries = decision.events.map((e) => {
+      const record = buildRecord(idOf(e.index), {
+        site: input.site,
+        event: e.name,
+        mode: decision.mode,
+        ts: input.receivedAt,
+        visitor,
+        geo,
+        props: hideRawVisitorId(e.props, input.site, input.idclient, deps.pseudonymiser, input.receivedAt),
+      });
+      return toEntry(record, deps.streamKeys);
+    });
+    return { entries, counters: [], mode: decision.mode, dropped: decision.dropped, rules: decision.rules };
   };
 }

@@ -1,7 +1,7 @@
 // CNIL (Piano guide 4.6): the tracker is limited to one site. A site that lists its
 // domains only takes hits whose Origin (or, without one, Referer) is one of them,
 // compared by host name whatever the scheme or port.
-import type { SitePolicy } from '../sites.js';
+import type { SitePolicy } from '../policy/sites.js';
 
 function hostOf(value: string | undefined): string | undefined {
   if (!value || value === 'null') return undefined;

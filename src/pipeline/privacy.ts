@@ -2,28 +2,25 @@
 // What the client claims is only ever narrowed, never widened:
 //   optin (with consent true)        → every property, user_* kept, pseudonym, city geo
 //   exempt, custom, no-storage,
-//   missing or unknown               → exempt allowlists only, no user_*, URLs without
-//                                      query or fragment, pseudonym (none for no-storage)
+//   missing or unknown               → exempt allowlists only, no user_*, every kept
+//                                      value through the exempt value rules
+//                                      (exempt-values.ts), pseudonym (none for no-storage)
 //   optout, extended-optout,
 //   no-consent, idclient OPT-OUT,
 //   Sec-GPC: 1 where the site says so → no record at all: anonymous counters only
 // and a site's maxMode "exempt" turns an opt-in claim into exempt.
-// The lists themselves are data, in allowlists.ts.
-import type { SitePolicy } from '../sites.js';
-import {
-  ALWAYS_ALLOWED_PREFIXES,
-  MODE_OF_WIRE,
-  SHARED_VISITOR_IDS,
-  TRACKER_LIFETIME_DAYS,
-  URL_PROPERTIES,
-  USER_PROPERTY_PREFIX,
-} from './allowlists.js';
-import type { HitEvent, Properties } from './validate.js';
+// The lists themselves are data, in allowlists.ts; the value rules are in exempt-values.ts.
+import type { SitePolicy } from '../policy/sites.js';
+import { MODE_OF_WIRE, SHARED_VISITOR_IDS } from '../policy/allowlists.js';
+import { trackerAge } from '../policy/tracker-lifetime.js';
+import { DROP, exemptValue, isUserProperty, noRuleCounts, type RuleCounts } from '../policy/exempt-values.js';
+import type { Properties } from '../contract/record.js';
+import type { HitEvent } from './validate.js';
 
 export type Mode = 'optin' | 'exempt' | 'optout';
 
 /** Why a hit's visitor has no pseudonym (for tests and the /privacy statement). */
-export type NoVisitorReason = 'optout' | 'no-storage' | 'shared-id' | 'no-id' | 'tracker-expired';
+export type NoVisitorReason = 'optout' | 'no-storage' | 'shared-id' | 'no-id' | 'tracker-expired' | 'tracker-age-unknown';
 
 export interface KeptEvent {
   /** Position in the request (part of the record id). */
@@ -42,9 +39,14 @@ export interface PrivacyDecision {
   keepGeo: boolean;
   /** Events that become records (empty for optout). */
   events: KeptEvent[];
-  /** Opt-out events, to count anonymously (empty otherwise). */
-  optoutEvents: { event: string; page?: string }[];
+  /**
+   * Opt-out events, to count anonymously (empty otherwise): the event's name when it is
+   * on the site's event list, else `other`, so a client can never choose a field.
+   */
+  optoutEvents: string[];
   dropped: { events: number; properties: number };
+  /** Values the exempt value rules changed or dropped, by rule. */
+  rules: RuleCounts;
 }
 
 export interface PrivacyInput {
@@ -57,9 +59,19 @@ export interface PrivacyInput {
 }
 
 const RESTRICTIVENESS: Record<Mode, number> = { optin: 0, exempt: 1, optout: 2 };
-const URLS = new Set(URL_PROPERTIES);
 const SHARED_IDS = new Set(SHARED_VISITOR_IDS);
-const TRACKER_LIFETIME_MS = TRACKER_LIFETIME_DAYS * 86_400_000;
+/** The opt-out counter field of every event not on the site's event list. */
+export const OTHER_EVENT = 'other';
+
+/**
+ * The browser's Global Privacy Control: `Sec-GPC: 1`. A header sent twice reaches
+ * Node joined (`1, 1`), or as an array: any `1` among the values counts.
+ */
+export function gpcRequested(header: string | string[] | undefined): boolean {
+  if (header === undefined) return false;
+  const values = Array.isArray(header) ? header.join(',') : header;
+  return values.split(',').some((v) => v.trim() === '1');
+}
 
 /** The mode one event claims; opt-in counts only with visitor_privacy_consent true. */
 function claimedMode(data: Properties | undefined): { mode: Mode; consentMissing: boolean } {
@@ -84,50 +96,29 @@ export function resolveMode(input: PrivacyInput): Pick<PrivacyDecision, 'mode' |
   return { mode, cause: mode === 'exempt' && consentMissing ? 'no-consent-flag' : 'claimed' };
 }
 
-/** The tracker may not outlive 13 months: an older cookie loses its pseudonym. */
-export function trackerExpired(events: readonly HitEvent[], now: number): boolean {
-  for (const e of events) {
-    const created = e.data?.cookie_creation_date;
-    if (typeof created !== 'string') continue;
-    const t = Date.parse(created);
-    if (Number.isFinite(t) && now - t > TRACKER_LIFETIME_MS) return true;
-  }
-  return false;
-}
-
 function visitorFor(input: PrivacyInput, mode: Mode): { visitorId?: string; noVisitor?: NoVisitorReason } {
   if (mode === 'optout') return { noVisitor: 'optout' };
   if (input.events.some((e) => e.data?.visitor_privacy_mode === 'no-storage')) return { noVisitor: 'no-storage' };
   const id = input.idclient;
   if (!id) return { noVisitor: 'no-id' };
   if (SHARED_IDS.has(id)) return { noVisitor: 'shared-id' };
-  if (trackerExpired(input.events, input.now)) return { noVisitor: 'tracker-expired' };
+  const age = trackerAge(input.events, id, input.now);
+  if (age === 'expired') return { noVisitor: 'tracker-expired' };
+  if (age === 'unknown') return { noVisitor: 'tracker-age-unknown' };
   return { visitorId: id };
 }
 
-/** `https://x.test/a?q=1#f` → `https://x.test/a` (non-URL strings: cut at ? and # too). */
-export function stripQuery(value: string): string {
-  const cut = value.search(/[?#]/);
-  return cut === -1 ? value : value.slice(0, cut);
-}
-
-function isAllowedExempt(name: string, policy: SitePolicy): boolean {
-  if (name.startsWith(USER_PROPERTY_PREFIX)) return false;
-  if (policy.exemptProperties.has(name)) return true;
-  for (const p of ALWAYS_ALLOWED_PREFIXES) if (name.startsWith(p)) return true;
-  return false;
-}
-
-function exemptProps(data: Properties | undefined, policy: SitePolicy, dropped: { properties: number }): Properties {
+function exemptProps(data: Properties | undefined, policy: SitePolicy, dropped: { properties: number }, rules: RuleCounts, now: number): Properties {
   const out: Properties = {};
   if (!data) return out;
   for (const name in data) {
-    if (!isAllowedExempt(name, policy)) {
+    if (isUserProperty(name) || !policy.exemptProperties.has(name)) {
       dropped.properties++;
       continue;
     }
-    const v = data[name]!;
-    out[name] = URLS.has(name) && typeof v === 'string' ? stripQuery(v) : v;
+    const v = exemptValue(name, data[name]!, rules, now);
+    if (v === DROP) dropped.properties++;
+    else out[name] = v;
   }
   return out;
 }
@@ -135,15 +126,13 @@ function exemptProps(data: Properties | undefined, policy: SitePolicy, dropped: 
 export function applyPrivacy(input: PrivacyInput): PrivacyDecision {
   const { mode, cause } = resolveMode(input);
   const dropped = { events: 0, properties: 0 };
+  const rules = noRuleCounts();
   const visitor = visitorFor(input, mode);
 
   if (mode === 'optout') {
-    const optoutEvents = input.events.map((e) => {
-      const page = e.data?.page;
-      return typeof page === 'string' && page.length > 0 && page.length <= 128 ? { event: e.name, page } : { event: e.name };
-    });
+    const optoutEvents = input.events.map((e) => (input.policy.exemptEvents.has(e.name) ? e.name : OTHER_EVENT));
     for (const e of input.events) for (const _ in e.data ?? {}) dropped.properties++;
-    return { mode, cause, ...visitor, visitorId: undefined, keepGeo: false, events: [], optoutEvents, dropped };
+    return { mode, cause, ...visitor, visitorId: undefined, keepGeo: false, events: [], optoutEvents, dropped, rules };
   }
 
   const events: KeptEvent[] = [];
@@ -151,10 +140,10 @@ export function applyPrivacy(input: PrivacyInput): PrivacyDecision {
     if (mode === 'optin') {
       events.push({ index, name: e.name, props: e.data ?? {} });
     } else if (input.policy.exemptEvents.has(e.name)) {
-      events.push({ index, name: e.name, props: exemptProps(e.data, input.policy, dropped) });
+      events.push({ index, name: e.name, props: exemptProps(e.data, input.policy, dropped, rules, input.now) });
     } else {
       dropped.events++;
     }
   });
-  return { mode, cause, visitorId: visitor.visitorId, ...(visitor.noVisitor ? { noVisitor: visitor.noVisitor } : {}), keepGeo: true, events, optoutEvents: [], dropped };
+  return { mode, cause, visitorId: visitor.visitorId, ...(visitor.noVisitor ? { noVisitor: visitor.noVisitor } : {}), keepGeo: true, events, optoutEvents: [], dropped, rules };
 }

@@ -5,10 +5,18 @@
 //   without the secret it is not;
 // - scoped per site: the same browser on two sites gets two unrelated pseudonyms;
 // - unambiguous: the site is length-prefixed, so ("ab","c") and ("a","bc") differ.
-import type { PseudonymKey } from '../config.js';
+import { REDACTION_MARKERS, SDK_ID_PROPERTIES, SHARED_VISITOR_IDS } from '../policy/allowlists.js';
 import { createHmacSha256, type HmacSha256 } from './hmac.js';
+import { sdkIdCreatedAt } from '../policy/tracker-lifetime.js';
+import type { Properties, PropertyValue } from '../contract/record.js';
 
 export const PSEUDONYM_BYTES = 16;
+
+/** One key of PSEUDONYM_KEYS: `<keyId>.` starts every pseudonym made with it. */
+export interface PseudonymKey {
+  readonly id: string;
+  readonly secret: Buffer;
+}
 
 const macs = new WeakMap<PseudonymKey, HmacSha256>();
 
@@ -34,8 +42,70 @@ export class Pseudonymiser {
     return pseudonym(this.keys[0]!, site, visitorId);
   }
 
+  /**
+   * An SDK-made id (`pageview_id`) keyed under the active key, scoped per site and per
+   * property name, so it can never equal a visitor's pseudonym.
+   */
+  keyedId(site: string, property: string, value: string): string {
+    return pseudonym(this.keys[0]!, site, `\u0000${property}\u0000${value}`);
+  }
+
   /** The pseudonyms under every configured key, for access and erasure lookups. */
   allPseudonyms(site: string, visitorId: string): string[] {
     return this.keys.map((k) => pseudonym(k, site, visitorId));
   }
+}
+
+const SDK_IDS = new Set(SDK_ID_PROPERTIES);
+/** Shorter ids are not searched for inside strings: too many innocent matches. */
+const MIN_SCANNED_ID_LENGTH = 8;
+
+/**
+ * The raw visitor id never leaves the request, whatever property a page script puts it
+ * in, and in every mode: SDK-made ids that share its creation-time prefix
+ * (`pageview_id`) are replaced by keyed ones (`<keyId>.<22 chars>`, per site, not the
+ * visitor's pseudonym), and the raw id, or an SDK id's 8-character time prefix, inside
+ * any kept string becomes "[visitor-id]". Returns `props` itself when nothing changed.
+ */
+export function hideRawVisitorId(props: Properties, site: string, rawId: string | undefined, pseudonymiser: Pseudonymiser, now: number): Properties {
+  // in any letter case: upper-casing an id hides nothing
+  const needles: RegExp[] = [];
+  if (rawId && !SHARED_VISITOR_IDS.includes(rawId)) {
+    if (rawId.length >= MIN_SCANNED_ID_LENGTH) needles.push(anyCase(rawId));
+    if (sdkIdCreatedAt(rawId, now) !== undefined) needles.push(anyCase(rawId.slice(0, 8)));
+  }
+  let out: Properties | undefined;
+  for (const name in props) {
+    const v = props[name]!;
+    let w: PropertyValue | undefined;
+    if (SDK_IDS.has(name)) w = typeof v === 'string' ? pseudonymiser.keyedId(site, name, v) : undefined;
+    else w = needles.length > 0 ? withoutNeedles(v, needles) : v;
+    if (w !== v) {
+      out ??= { ...props };
+      if (w === undefined) delete out[name];
+      else out[name] = w;
+    }
+  }
+  return out ?? props;
+}
+
+const anyCase = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
+
+function withoutNeedles(v: PropertyValue, needles: readonly RegExp[]): PropertyValue {
+  if (typeof v === 'string') {
+    let s = v;
+    for (const n of needles) s = s.replace(n, REDACTION_MARKERS.visitorId);
+    return s;
+  }
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    const a = v.map((x) => withoutNeedles(x, needles));
+    return a.some((x, i) => x !== v[i]) ? a : v;
+  }
+  let out: Record<string, PropertyValue> | undefined;
+  for (const k in v) {
+    const w = withoutNeedles(v[k]!, needles);
+    if (w !== v[k]) (out ??= { ...v })[k] = w;
+  }
+  return out ?? v;
 }

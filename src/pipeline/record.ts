@@ -1,24 +1,9 @@
-// Record schema v1 (DESIGN §4): what one accepted, non-opt-out event becomes.
+// The record step: one record v1 (src/contract/record.ts) per kept event, with an id
+// consumers can dedupe on, encoded for the stream shard of its visitor.
 import { createHmac } from 'node:crypto';
-import type { Geo } from './geolocate.js';
+import { shardKey } from '../contract/keys.js';
+import type { HitRecord, StreamEntry } from '../contract/record.js';
 import { createHmacSha256 } from './hmac.js';
-import type { Properties } from './validate.js';
-
-export const RECORD_VERSION = 1;
-
-export interface HitRecord {
-  /** Unique per event: the downstream dedupe key (delivery is at-least-once). */
-  id: string;
-  site: string;
-  event: string;
-  mode: string;
-  /** Server receive time, epoch milliseconds. */
-  ts: number;
-  /** `<keyId>.<pseudonym>`; absent when there is none. */
-  visitor?: string;
-  geo?: Geo;
-  props: Properties;
-}
 
 /**
  * Record ids are derived from the request, keyed so they reveal nothing: the same
@@ -37,6 +22,11 @@ export function createRecordIds(secret: Buffer): (site: string, idclient: string
   };
 }
 
+/** The stream entry of a record: its visitor's shard, its JSON text. */
+export function toEntry(record: HitRecord, streamKeys: readonly string[]): StreamEntry {
+  return { key: shardKey(streamKeys, record.visitor, record.id), hit: JSON.stringify(record) };
+}
+
 export function buildRecord(id: string, fields: Omit<HitRecord, 'id'>): HitRecord {
   return {
     id,
@@ -48,17 +38,4 @@ export function buildRecord(id: string, fields: Omit<HitRecord, 'id'>): HitRecor
     ...(fields.geo ? { geo: fields.geo } : {}),
     props: fields.props,
   };
-}
-
-/**
- * DESIGN §5: opt-out hits only increment `optout:{<site>}:<UTC hour>`, field
- * `<event>` or `<event>|<page>`. No id, no geo, nothing finer than the hour.
- * The hash tag keeps one site's counters on one Redis Cluster slot.
- */
-export function optoutCounterKey(site: string, now: number): string {
-  return `optout:{${site}}:${new Date(now).toISOString().slice(0, 13)}`;
-}
-
-export function optoutCounterField(event: string, page?: string): string {
-  return page === undefined ? event : `${event}|${page}`;
 }

@@ -2,6 +2,7 @@
 // works on typed, bounded values. Limits are sized from what piano-analytics-js
 // really sends (see README "Input limits"), with generous headroom.
 import { z } from 'zod';
+import type { Properties } from '../contract/record.js';
 
 export const LIMITS = Object.freeze({
   /** The most a browser lets a beacon or a keepalive fetch carry. */
@@ -18,8 +19,6 @@ export const LIMITS = Object.freeze({
   eventNameLength: 128,
 });
 
-export type PropertyValue = string | number | boolean | null | PropertyValue[] | { [key: string]: PropertyValue };
-export type Properties = Record<string, PropertyValue>;
 
 const KEY_RE = /^[A-Za-z0-9_:.$-]+$/;
 

@@ -1,6 +1,6 @@
 // The geolocation databases, opened when the app starts (never on the first hit).
 import fp from 'fastify-plugin';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { Geolocator } from '../pipeline/geolocate.js';
 
 declare module 'fastify' {

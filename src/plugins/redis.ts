@@ -4,7 +4,7 @@
 // is never written again behind the caller's back after a reconnect.
 import fp from 'fastify-plugin';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

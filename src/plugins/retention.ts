@@ -1,6 +1,6 @@
 // Age-based trimming of the record streams and the erasures stream (src/sink/retention.ts).
 import fp from 'fastify-plugin';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { RetentionTrimmer } from '../sink/retention.js';
 
 declare module 'fastify' {

@@ -1,8 +1,8 @@
 // The stream writer on top of the Redis connection.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Config } from '../config.js';
-import { streamKeys } from '../sink/shards.js';
+import type { Config } from '../config/index.js';
+import { streamKeys } from '../contract/keys.js';
 import { StreamSink } from '../sink/stream-sink.js';
 
 declare module 'fastify' {
@@ -25,6 +25,7 @@ export default fp(
       waitAof: s.waitAof,
       log: app.log.child({ component: 'sink' }),
       onBatch: app.metrics.sinkBatch,
+      probeKeys: streamKeys(opts.config.streamKey, opts.config.streamShards),
     });
     app.decorate('sink', sink);
     const durability: FastifyInstance['durability'] = { mode: s.waitAof ? 'aof-fsync' : 'ack' };

@@ -5,6 +5,8 @@
 //
 //   POST /admin/access {"site","idclient"[,"cursor"]} → 200 {records, scanned, complete[, cursor]}
 //   POST /admin/erase  {"site","idclient"[,"cursor"]} → 200 {deleted, scanned, complete[, cursor]}
+//   GET  /admin/report?site=&from=&to=                 → 200 the HTML report of the reference
+//                                                        aggregator (npm run report --format html)
 //
 // Ids travel in bodies, never in URLs (proxies log URLs). Bearer token compared in
 // constant time. Every call is logged with the site and the outcome, never the id
@@ -12,11 +14,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { HttpError } from '../errors.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { firstProblem, querySchema } from '../pipeline/validate.js';
+import { tombstoneFields } from '../contract/record.js';
 import { scanVisitor, type ScanResult } from '../sink/visitor-scan.js';
+import { CONTENT_SECURITY_POLICY, reportHtml } from '../aggregate/report-html.js';
+import { ReportQueryError } from '../aggregate/report.js';
 
 const requestSchema = z.strictObject({
   site: querySchema.shape.s,
@@ -33,13 +38,6 @@ export function bearerMatches(header: string | undefined, expected: Buffer): boo
   return timingSafeEqual(given, expected) && m !== null;
 }
 
-/** A tombstone: what downstream aggregates need to purge a visitor (DESIGN §6). */
-export interface Tombstone {
-  site: string;
-  visitor: string;
-  /** Erasure time, epoch ms: records of this visitor up to this time are erased. */
-  ts: number;
-}
 
 export default async function adminRoutes(app: FastifyInstance, opts: { config: Config; pseudonymiser: Pseudonymiser }) {
   const { config, pseudonymiser } = opts;
@@ -83,8 +81,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
         // may still hold this visitor from records already trimmed.
         const ts = Date.now();
         for (const visitor of visitors) {
-          const tombstone: Tombstone = { site, visitor, ts };
-          await app.redis.xadd(config.erasureStream, '*', 'v', '1', 'tombstone', JSON.stringify(tombstone));
+          await app.redis.xadd(config.erasureStream, '*', ...tombstoneFields({ site, visitor, ts }));
         }
       }
       log.info(
@@ -118,5 +115,25 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
   app.post('/admin/erase', { bodyLimit: 4096 }, async (req) => {
     const r = await run('erase', req.body, req.log);
     return { deleted: r.deleted, ...tail(r) };
+  });
+
+  // The same page as `npm run report -- --format html`, from the same aggregates and
+  // the same suppression (counts only: no pseudonym, no cell below REPORT_MIN_COUNT).
+  app.get('/admin/report', async (req, reply) => {
+    const q = req.query as Record<string, unknown>;
+    let html: string;
+    try {
+      html = await reportHtml(app.redis, { prefix: config.report.prefix, minCount: config.report.minCount, site: q.site, from: q.from, to: q.to } as Parameters<typeof reportHtml>[1]);
+    } catch (err) {
+      if (err instanceof ReportQueryError) throw new HttpError(400, 'invalid_request', err.message, `query.${err.field}`);
+      throw err;
+    }
+    req.log.info({ admin: 'report', site: q.site }, 'admin report');
+    reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('content-security-policy', CONTENT_SECURITY_POLICY)
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff');
+    return html;
   });
 }

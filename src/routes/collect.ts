@@ -1,16 +1,17 @@
 // POST /event?s=<site>&idclient=<id> — the endpoint the Piano Analytics SDK posts to.
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { badRequest, forbidden, unavailable } from '../errors.js';
 import { originRefusal } from '../pipeline/origin.js';
-import type { SitePolicies } from '../sites.js';
+import type { SitePolicies } from '../policy/sites.js';
 import { createTrustedProxies } from '../pipeline/client-ip.js';
 import { createHitProcessor } from '../pipeline/hit.js';
+import { gpcRequested } from '../pipeline/privacy.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { bodySchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
-import { shardKey } from '../sink/shards.js';
 import { SinkError } from '../sink/stream-sink.js';
+import { rateLimited, siteQuotaGuard } from '../plugins/rate-limit.js';
 
 /** JSON, whatever the content type says, refusing prototype-poisoning keys. */
 export function parseJsonBody(text: string): unknown {
@@ -56,6 +57,7 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
     pseudonymiser: opts.pseudonymiser,
     isTrustedProxy: createTrustedProxies(opts.config.trustProxy),
     recordIdSecret: opts.config.pseudonymKeys[0]!.secret,
+    streamKeys: app.streamKeys,
     // An hour's counter is refreshed until that hour ends: retention − 1 h from the last
     // increment keeps every counted hit at most STREAM_RETENTION.
     counterTtlSeconds: Math.max(60, Math.floor(opts.config.streamRetentionMs / 1000) - 3600),
@@ -84,8 +86,9 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
     reply.headers(PREFLIGHT_HEADERS).code(204).send();
   });
 
-  // onRequest, before the body is read: a shed hit costs neither memory nor parsing
-  app.post<{ Body: ReceivedBody | undefined }>('/event', { bodyLimit: LIMITS.bodyBytes, onRequest: app.pressure.guard }, async (req, reply) => {
+  // onRequest, before the body is read: a shed or rate-limited hit costs neither memory nor parsing
+  const onRequest = [app.pressure.guard, siteQuotaGuard(app.rateLimit)];
+  app.post<{ Body: ReceivedBody | undefined }>('/event', { bodyLimit: LIMITS.bodyBytes, onRequest }, async (req, reply) => {
     const query = querySchema.safeParse(rawQueryParams(req.url));
     if (!query.success) {
       const p = firstProblem(query.error);
@@ -103,7 +106,12 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       const p = firstProblem(body.error);
       throw badRequest(p.message, p.path ? `body.${p.path}` : 'body');
     }
-    const { records, counters, mode, dropped } = processHit({
+    const wait = app.rateLimit.take(site, body.data.events.length);
+    if (wait > 0) {
+      app.metrics.rateLimited(body.data.events.length);
+      throw rateLimited(site, wait);
+    }
+    const { entries, counters, mode, dropped, rules } = processHit({
       site,
       policy,
       idclient: query.data.idclient,
@@ -111,22 +119,23 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       rawBody: req.body.raw,
       peer: req.socket.remoteAddress,
       forwardedFor: req.headers['x-forwarded-for'],
-      gpc: req.headers['sec-gpc'] === '1',
+      gpc: gpcRequested(req.headers['sec-gpc']),
       receivedAt: Date.now(),
     });
     req.hitMode = mode;
-    const entries = records.map((r) => ({ key: shardKey(app.streamKeys, r.visitor, r.id), hit: JSON.stringify(r) }));
     // Only the encoded entries wait for Redis: the parsed body would otherwise live
     // through the wait, survive a scavenge and be copied by the garbage collector.
     req.body = undefined;
     try {
       await app.sink.write(entries, counters);
     } catch (err) {
-      if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.message}`);
+      // the cause in the collector's words; Redis's own text is in the sink's log line
+      if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.publicMessage}`);
       throw err;
     }
-    app.metrics.hitAccepted(mode, records.length);
+    app.metrics.hitAccepted(mode, entries.length);
     app.metrics.privacyDropped(mode, dropped);
+    app.metrics.exemptRules(rules);
     app.metrics.optoutCounted(counters.length);
     reply.code(204).send();
   });

@@ -3,24 +3,45 @@
 // No secret in it: the key id is named, never the key. A site owner can link it
 // from their privacy policy.
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { HttpError, badRequest } from '../errors.js';
-import { ALWAYS_ALLOWED_PREFIXES, ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES, SHARED_VISITOR_IDS, TRACKER_LIFETIME_DAYS, URL_PROPERTIES } from '../pipeline/allowlists.js';
+import {
+  ALWAYS_ALLOWED_PROPERTIES,
+  BRAND_LIST_PROPERTIES,
+  CAMPAIGN_PARAMETER_PREFIXES,
+  CAMPAIGN_PARAMETERS,
+  DAY_PRECISION_PROPERTIES,
+  EXEMPT_EVENTS,
+  EXEMPT_PROPERTIES,
+  REDACTION_MARKERS,
+  SDK_ID_PROPERTIES,
+  SHARED_VISITOR_IDS,
+  TRACKER_LIFETIME_DAYS,
+  URL_PROPERTIES,
+} from '../policy/allowlists.js';
+import { EXEMPT_VALUE_RULES } from '../policy/exempt-values.js';
+import { OTHER_EVENT } from '../pipeline/privacy.js';
 import { IPV4_PREFIX_BITS, IPV6_PREFIX_BITS } from '../pipeline/anonymise-ip.js';
 import { PSEUDONYM_BYTES, type Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { querySchema, rawQueryParams } from '../pipeline/validate.js';
-import type { SitePolicies, SitePolicy } from '../sites.js';
+import type { SitePolicies, SitePolicy } from '../policy/sites.js';
 
 const DAY_MS = 86_400_000;
 
 export function privacyStatement(policy: SitePolicy, config: Config, pseudonymiser: Pseudonymiser, siteConfigured: boolean) {
   return {
     site: policy.site,
-    statementVersion: 1,
+    statementVersion: 2,
     framework: 'CNIL consent exemption for audience measurement (deliberation 2020-091, guidelines of 17 September 2020); Piano Analytics CNIL configuration guide',
     siteConfigured,
     conditions: {
-      ipTruncation: { guide: '4.3', rule: 'the IP address is truncated before any processing and never stored', ipv4PrefixBits: IPV4_PREFIX_BITS, ipv6PrefixBits: IPV6_PREFIX_BITS, ipv4MappedIpv6: 'treated as IPv4' },
+      ipTruncation: {
+        guide: '4.3',
+        rule: 'the IP address is truncated before any processing and never stored',
+        ipv4PrefixBits: IPV4_PREFIX_BITS,
+        ipv6PrefixBits: IPV6_PREFIX_BITS,
+        ipv6CarryingIpv4: 'IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses are truncated as the IPv4 address they carry',
+      },
       geolocation: { guide: '4.3', level: 'city', fields: ['country', 'region', 'city'], enabled: config.geoipDbs.length > 0, neverKept: ['latitude', 'longitude', 'postal code', 'accuracy radius', 'metro code', 'ASN'] },
       visitorPseudonym: {
         guide: '4.2, 4.7',
@@ -28,30 +49,51 @@ export function privacyStatement(policy: SitePolicy, config: Config, pseudonymis
         scope: 'per site: the same browser on two sites gets two unrelated pseudonyms',
         activeKeyId: pseudonymiser.activeKeyId,
         sharedIdsNeverPseudonymised: SHARED_VISITOR_IDS,
+        rawIdNeverStored: `in every mode: ids the SDK makes from the visitor id's creation time (${SDK_ID_PROPERTIES.join(', ')}) are stored keyed, never as sent, and the raw visitor id (or such an id's time prefix) inside any stored string becomes "${REDACTION_MARKERS.visitorId}"`,
       },
-      userId: { guide: '4.2, 4.7', rule: 'user_* properties are dropped in every mode but explicit opt-in' },
+      userId: { guide: '4.2, 4.7', rule: 'user_* properties, in any letter case, are dropped in every mode but explicit opt-in' },
       modes: {
         guide: '4.8, 4.9',
         maxMode: policy.maxMode,
         optin: policy.maxMode === 'optin' ? 'every property (within size limits), user_* kept, pseudonym, city-level geolocation' : 'treated as exempt (this site caps its mode at exempt)',
-        exempt: 'exempt allowlists only, no user_*, URL query strings and fragments removed, pseudonym (none for no-storage), city-level geolocation',
+        exempt: 'exempt allowlists only, no user_*, every kept value checked by the exempt value rules, pseudonym (none for no-storage), city-level geolocation',
         optout: 'no record: anonymous counters per site, UTC hour and event only',
-        untrustedClaims: 'a mode claimed by the client never widens what the site allows; missing or unknown modes are exempt',
+        untrustedClaims: 'a mode claimed by the client never widens what the site allows; missing or unknown modes are exempt; of several events in one request, the most restrictive claim applies to all',
       },
       exemptAllowlists: {
         guide: '4.8',
-        properties: [...EXEMPT_PROPERTIES, ...ALWAYS_ALLOWED_PROPERTIES, ...ALWAYS_ALLOWED_PREFIXES.map((p) => `${p}*`)],
+        properties: [...EXEMPT_PROPERTIES, ...ALWAYS_ALLOWED_PROPERTIES],
         events: EXEMPT_EVENTS,
         siteAdditions: policy.additions,
-        urlPropertiesWithoutQuery: URL_PROPERTIES,
+        neverAllowed: 'user_* names and campaign parameters can never be added by a site',
+      },
+      exemptValueRules: {
+        guide: '4.8',
+        rules: EXEMPT_VALUE_RULES,
+        urlProperties: URL_PROPERTIES,
+        structuredProperties: BRAND_LIST_PROPERTIES,
+        dayPrecisionProperties: DAY_PRECISION_PROPERTIES,
+        campaignParameters: { prefixes: CAMPAIGN_PARAMETER_PREFIXES, names: CAMPAIGN_PARAMETERS },
+        markers: REDACTION_MARKERS,
+        optin: 'opt-in records keep what the visitor consented to: the value rules do not apply (the raw visitor id rule does)',
+      },
+      optoutCounters: {
+        guide: '4.9',
+        key: 'per site and UTC hour',
+        fields: [...policy.exemptEvents, OTHER_EVENT],
+        rule: `an event on the site's event list is counted under its name, any other under "${OTHER_EVENT}": a client never chooses a field; no page, no id, no geolocation`,
       },
       oneSite: { guide: '4.6', allowedDomains: policy.domains.length > 0 ? policy.domains : 'any (no domains listed for this site)', check: 'Origin, or Referer without Origin, compared by host name' },
       globalPrivacyControl: policy.gpcIsObjection ? 'Sec-GPC: 1 is an objection: the hit is counted as opt-out' : 'ignored',
-      trackerLifetime: { days: TRACKER_LIFETIME_DAYS, rule: 'a visitor whose cookie_creation_date is older loses its pseudonym; the hit is kept without visitor' },
+      trackerLifetime: {
+        days: TRACKER_LIFETIME_DAYS,
+        rule: "the tracker's age is read from cookie_creation_date and from an SDK-made visitor id's own creation time; older than this, or a date that cannot be read, and the hit is kept without visitor",
+      },
       retention: { days: Math.round(config.streamRetentionMs / DAY_MS), maximumMonths: 25, optoutCountersDays: Math.round(config.streamRetentionMs / DAY_MS) },
+      rateLimit: { eventsPerSecondPerProcess: policy.rateLimit ?? config.siteRateLimit, over: '429 with Retry-After; nothing of the refused hit is stored' },
       noImport: { guide: '4.4', rule: 'the collector has no data import path' },
       noExport: { guide: '4.5', rule: 'records carry only the pseudonym; reports are aggregated downstream' },
-      dataSubjectRights: { access: 'POST /admin/access', erasure: 'POST /admin/erase', enabled: config.adminToken !== undefined },
+      dataSubjectRights: { access: 'POST /admin/access', erasure: 'POST /admin/erase', enabled: config.adminToken !== undefined, listener: "the operator's (ADMIN_PORT), never the public one" },
     },
   };
 }

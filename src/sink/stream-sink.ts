@@ -8,30 +8,37 @@
 // latency when the service is idle.
 import type { Cluster, Redis } from 'ioredis';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { CounterIncrement, StreamEntry } from '../contract/record.js';
 
+export type SinkErrorCode = 'SINK_UNAVAILABLE' | 'SINK_OVERLOADED' | 'SINK_TIMEOUT' | 'SINK_FAILED' | 'SINK_CLOSED';
+
+/** `message` may hold Redis's own words: it goes to logs, never to a client (see publicMessage). */
 export class SinkError extends Error {
   constructor(
-    readonly code: 'SINK_UNAVAILABLE' | 'SINK_OVERLOADED' | 'SINK_TIMEOUT' | 'SINK_FAILED' | 'SINK_CLOSED',
+    readonly code: SinkErrorCode,
     message: string,
   ) {
     super(message);
     this.name = 'SinkError';
   }
+
+  /** What a client is told, in the collector's words. */
+  get publicMessage(): string {
+    return PUBLIC_MESSAGES[this.code];
+  }
 }
 
-/** One stream entry: record v1 (DESIGN §4). */
-export interface StreamEntry {
-  readonly key: string;
-  /** The record, already JSON-encoded. */
-  readonly hit: string;
-}
+const PUBLIC_MESSAGES: Record<SinkErrorCode, string> = {
+  SINK_UNAVAILABLE: 'the event store is not reachable',
+  SINK_OVERLOADED: 'too many hits are waiting for the event store',
+  SINK_TIMEOUT: 'the event store did not acknowledge the write in time',
+  SINK_FAILED: 'the event store refused the write',
+  SINK_CLOSED: 'the collector is shutting down',
+};
 
-/** One anonymous counter increment (DESIGN §5). */
-export interface CounterIncrement {
-  readonly key: string;
-  readonly field: string;
-  readonly ttlSeconds: number;
-}
+/** After this many batches in a row refused by Redis (SINK_FAILED), the sink reports itself failing. */
+export const FAILING_AFTER_BATCHES = 3;
+
 
 export interface SinkOptions {
   maxPending: number;
@@ -45,6 +52,8 @@ export interface SinkOptions {
   waitAof?: boolean;
   /** A pipeline unanswered this long drops the connection (reconnect); default max(2 s, 4 × timeoutMs). */
   stuckMs?: number;
+  /** The stream keys: probe() writes a short-lived key in each one's slot. */
+  probeKeys?: readonly string[];
   log?: Logger;
   /** Called after every batch (for metrics). */
   onBatch?: (events: number, ms: number, ok: boolean) => void;
@@ -97,6 +106,8 @@ export class StreamSink {
   #sweeper: NodeJS.Timeout | undefined;
   #idleWaiters: (() => void)[] = [];
   readonly #stuckMs: number;
+  #failedBatches = 0;
+  #lastFailure: string | undefined;
 
   constructor(redis: Redis | Cluster, opts: SinkOptions) {
     this.#redis = redis;
@@ -112,8 +123,32 @@ export class StreamSink {
     return this.#queued + this.#inFlight;
   }
 
-  get redisReady(): boolean {
-    return this.#redis.status === 'ready';
+  /**
+   * Why writes keep failing (Redis refuses them: out of memory, read-only replica...),
+   * or undefined. Set after FAILING_AFTER_BATCHES refused batches in a row, cleared by
+   * the next write or probe() that succeeds.
+   */
+  get failing(): string | undefined {
+    return this.#failedBatches >= FAILING_AFTER_BATCHES ? this.#lastFailure : undefined;
+  }
+
+  /**
+   * Tries a write in the slot of every stream key (SET of a key that expires in a
+   * second: Redis refuses it as it refuses XADD when out of memory or read-only).
+   * Readiness calls it while the sink is failing, so that it comes back by itself once
+   * Redis takes writes again, even with no hit arriving to find out.
+   */
+  async probe(): Promise<boolean> {
+    try {
+      for (const key of this.#opts.probeKeys ?? []) {
+        await this.#redis.set(key.includes('{') ? `${key}:probe` : `{${key}}:probe`, '1', 'PX', 1000);
+      }
+      this.#failedBatches = 0;
+      return true;
+    } catch (err) {
+      this.#lastFailure = (err as Error).message;
+      return false;
+    }
   }
 
   write(entries: readonly StreamEntry[], counters: readonly CounterIncrement[] = []): Promise<void> {
@@ -182,10 +217,15 @@ export class StreamSink {
     try {
       await this.#send(batch);
       ok = true;
+      this.#failedBatches = 0;
       for (const j of batch) settle(j);
     } catch (err) {
       const e = err instanceof SinkError ? err : new SinkError('SINK_FAILED', (err as Error).message);
-      if (e.code === 'SINK_FAILED') this.#opts.log?.warn({ err: e.message, events }, 'redis write failed');
+      if (e.code === 'SINK_FAILED') {
+        this.#opts.log?.warn({ err: e.message, events }, 'redis write failed');
+        this.#failedBatches++;
+        this.#lastFailure = e.message;
+      }
       for (const j of batch) settle(j, e);
     } finally {
       this.#inFlight = 0;

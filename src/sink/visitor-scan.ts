@@ -5,7 +5,7 @@
 // time budget; when a bound is reached the caller gets `complete: false` and an
 // opaque cursor to continue from, rather than a silently partial answer.
 import type { Cluster, Redis } from 'ioredis';
-import type { HitRecord } from '../pipeline/record.js';
+import { decodeRecord, entryField, type HitRecord } from '../contract/record.js';
 
 export const SCAN_PAGE = 1000;
 
@@ -70,16 +70,10 @@ export async function scanVisitor(
       after = page[page.length - 1]![0];
       const matches: string[] = [];
       for (const [id, fields] of page) {
-        const i = fields.indexOf('hit');
-        const raw = i === -1 ? undefined : fields[i + 1];
+        const raw = entryField(fields, 'hit');
         if (!raw || !needles.some((n) => raw.includes(n))) continue;
-        let rec: HitRecord;
-        try {
-          rec = JSON.parse(raw) as HitRecord;
-        } catch {
-          continue;
-        }
-        if (rec.site !== site || !rec.visitor || !wanted.has(rec.visitor)) continue;
+        const rec = decodeRecord(fields);
+        if (!rec || rec.site !== site || !rec.visitor || !wanted.has(rec.visitor)) continue;
         records.push(rec);
         matches.push(id);
       }

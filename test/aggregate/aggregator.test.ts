@@ -8,8 +8,8 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Aggregator } from '../../src/aggregate/consumer.js';
 import { buildReport, formatReport, suppress } from '../../src/aggregate/report.js';
 import { deviceClass, utcDay } from '../../src/aggregate/store.js';
-import { loadAggregateConfig } from '../../src/config.js';
-import type { HitRecord } from '../../src/pipeline/record.js';
+import { loadAggregateConfig } from '../../src/config/index.js';
+import type { HitRecord } from '../../src/contract/record.js';
 import { uniquePrefix } from '../helpers/app.js';
 import { record, todayStart } from '../helpers/aggregate.js';
 

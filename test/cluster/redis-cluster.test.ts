@@ -14,11 +14,12 @@ describe('Redis Cluster', () => {
   let cluster: TestCluster;
   let t: TestApp;
   let base: string;
+  let ops: string;
 
   beforeAll(async () => {
     cluster = await startCluster(3, 1);
     t = await startTestApp({ REDIS_CLUSTER_NODES: cluster.seeds, STREAM_SHARDS: String(SHARDS), LOG_LEVEL: 'info' });
-    base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    [base, ops] = await t.listen();
   });
   afterAll(async () => {
     await t?.close();
@@ -30,7 +31,7 @@ describe('Redis Cluster', () => {
     const res = await fetch(`${base}/readyz`);
     expect(await res.json()).toMatchObject({ status: 'ready', checks: { redis: 'ok' } });
     expect(res.status).toBe(200);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(`${ops}/metrics`)).text();
     expect(metrics).toMatch(/^collector_redis_up 1$/m);
   });
 

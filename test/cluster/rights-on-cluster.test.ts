@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../src/aggregate/consumer.js';
 import { buildReport } from '../../src/aggregate/report.js';
 import { utcDay } from '../../src/aggregate/store.js';
-import { loadAggregateConfig } from '../../src/config.js';
+import { loadAggregateConfig } from '../../src/config/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { replay, sdkRequest } from '../helpers/fixtures.js';
 import { startCluster, type TestCluster } from '../helpers/redis-cluster.js';
@@ -39,7 +39,7 @@ describe('data-subject rights and aggregation on Redis Cluster', () => {
   });
 
   const admin = (path: string, body: unknown) =>
-    t.app.inject({ method: 'POST', url: path, headers: { authorization: `Bearer ${TOKEN}` }, payload: body as object });
+    t.operator.inject({ method: 'POST', url: path, headers: { authorization: `Bearer ${TOKEN}` }, payload: body as object });
 
   it('finds and erases one visitor across the shards', async () => {
     const access = await admin('/admin/access', { site: '123456', idclient: 'visitor3' });

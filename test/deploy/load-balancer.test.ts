@@ -3,7 +3,7 @@
 // (a) the client address is the one the load balancer forwarded, never a forged one;
 // (b) a replica killed under load loses no 2xx hit; (c) neither does a rolling restart.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { freePort } from '../helpers/global-setup.js';
 import { lostHits, postHit, runLoad, summary } from '../helpers/load.js';
 import { startCollector, startHaproxy, stop, waitReady, type Proc } from '../helpers/processes.js';
 
+const ADMIN_TOKEN = 'lb-test-admin-token-0123';
 const LB_SOURCE = '127.0.0.2'; // the address the collectors see: the only trusted proxy
 const GB_IP = '81.2.69.142';
 const FR_IP = '90.12.34.56';
@@ -85,13 +86,16 @@ describe.skipIf(haproxyMissing)('haproxy in front of two collector processes', (
   const streamKey = uniquePrefix('lb');
   const redis = new Redis(inject('redisUrl'));
   const ports: number[] = [];
+  const opsPorts: number[] = [];
   const replicas: Proc[] = [];
   let lb: Proc;
   let lbUrl: string;
   let proxyProtocolPort: number;
 
-  const replicaEnv = (port: number) => ({
+  const replicaEnv = (port: number, adminPort: number) => ({
     PORT: String(port),
+    ADMIN_PORT: String(adminPort),
+    ADMIN_TOKEN: ADMIN_TOKEN,
     HOST: '127.0.0.1',
     REDIS_URL: inject('redisUrl'),
     STREAM_KEY: streamKey,
@@ -101,7 +105,7 @@ describe.skipIf(haproxyMissing)('haproxy in front of two collector processes', (
     SHUTDOWN_DELAY_MS: '1500',
   });
   const startReplica = async (i: number) => {
-    replicas[i] = startCollector(replicaEnv(ports[i]!));
+    replicas[i] = startCollector(replicaEnv(ports[i]!, opsPorts[i]!));
     await waitReady(`http://127.0.0.1:${ports[i]}`);
   };
   const records = async () =>
@@ -109,6 +113,7 @@ describe.skipIf(haproxyMissing)('haproxy in front of two collector processes', (
 
   beforeAll(async () => {
     ports.push(await freePort(), await freePort());
+    opsPorts.push(await freePort(), await freePort());
     await Promise.all([startReplica(0), startReplica(1)]);
     const lbPort = await freePort();
     proxyProtocolPort = await freePort();
@@ -146,9 +151,22 @@ describe.skipIf(haproxyMissing)('haproxy in front of two collector processes', (
     expect(remote.geo?.country).toBe('GB'); // the address haproxy forwarded, not the socket peer
     expect(direct.geo).toBeUndefined(); // the header of an untrusted peer is ignored: 127.0.0.0 has no location
     expect(JSON.stringify(recs)).not.toContain('FR');
-    // /metrics is scraped on each replica, not exposed through the load balancer
-    expect((await fetch(`${lbUrl}/metrics`)).status).toBe(403);
-    expect((await fetch(`http://127.0.0.1:${ports[0]}/metrics`)).status).toBe(200);
+  });
+
+  it('(a2) never exposes the operator listener: /metrics and /admin are 404 through the balancer and on the public port', async () => {
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+    const body = JSON.stringify({ site: '123456', idclient: 'someone' });
+    for (const base of [lbUrl, `http://127.0.0.1:${ports[0]}`]) {
+      expect((await fetch(`${base}/metrics`)).status, base).toBe(404);
+      expect((await fetch(`${base}/admin/access`, { method: 'POST', headers: auth, body })).status, base).toBe(404);
+      expect((await fetch(`${base}/admin/erase`, { method: 'POST', headers: auth, body })).status, base).toBe(404);
+    }
+    // Prometheus and the operator reach each replica on its own listener
+    expect((await fetch(`http://127.0.0.1:${opsPorts[0]}/metrics`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${opsPorts[1]}/admin/access`, { method: 'POST', headers: auth, body })).status).toBe(200);
+    // and no line of the balancer's configuration (comments aside) names an operator port
+    const cfg = readFileSync(path.join(import.meta.dirname, '../../docker/haproxy.cfg'), 'utf8');
+    expect(cfg.split('\n').filter((l) => !l.trim().startsWith('#') && /8081|ADMIN/.test(l))).toEqual([]);
   });
 
   it('(b) loses no 2xx hit when a replica dies under load, and routes around it', async () => {

@@ -8,9 +8,9 @@ import pino from 'pino';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Aggregator } from '../../src/aggregate/consumer.js';
 import { DAY_MS, utcDay } from '../../src/aggregate/store.js';
-import { loadAggregateConfig } from '../../src/config.js';
-import type { HitRecord } from '../../src/pipeline/record.js';
-import { shardKey, streamKeys } from '../../src/sink/shards.js';
+import { loadAggregateConfig } from '../../src/config/index.js';
+import type { HitRecord } from '../../src/contract/record.js';
+import { shardKey, streamKeys } from '../../src/contract/keys.js';
 import { uniquePrefix } from '../helpers/app.js';
 import { record, todayStart } from '../helpers/aggregate.js';
 

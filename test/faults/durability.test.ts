@@ -3,7 +3,7 @@
 // never a 2xx that did not wait for the disk.
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { TEST_KEYS } from '../helpers/app.js';
 import { type RedisProcess, sleep, startRedis, waitAofServer } from '../helpers/fault-processes.js';

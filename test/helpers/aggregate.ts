@@ -1,6 +1,6 @@
 // Records for the aggregator tests.
 import { utcDay } from '../../src/aggregate/store.js';
-import type { HitRecord } from '../../src/pipeline/record.js';
+import type { HitRecord } from '../../src/contract/record.js';
 
 export const todayStart = Date.parse(`${utcDay(Date.now())}T00:00:00Z`);
 

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { Cluster, Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { type Config, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 
 export const TEST_KEYS = 'k1:0123456789abcdef0123456789abcdef,k0:fedcba9876543210fedcba9876543210';
@@ -32,7 +32,12 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
 }
 
 export interface TestApp {
+  /** The public listener's app. */
   app: FastifyInstance;
+  /** The operator's listener (/metrics, /admin/*). */
+  operator: FastifyInstance;
+  /** Listens on both, on loopback ports: [public base URL, operator base URL]. */
+  listen(): Promise<[string, string]>;
   config: Config;
   /** A plain client (or a cluster client) to read what the app wrote. */
   redis: Redis | Cluster;
@@ -56,11 +61,19 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
   const app = await buildApp(config, { logger: createLogger(config.logLevel, sink) });
   await app.ready();
   const redis =
-    config.redis.kind === 'cluster' ? new Cluster([...config.redis.nodes]) : new Redis(inject('redisUrl'));
+    config.redis.kind === 'cluster'
+      ? new Cluster([...config.redis.nodes])
+      : // the app's own Redis (a test may point it at a private or an unreachable one)
+        new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (n) => (n > 3 ? null : 100) });
+  redis.on('error', () => undefined);
   const keys = [...app.streamKeys];
   const rawEntries = async () => (await Promise.all(keys.map((k) => redis.xrange(k, '-', '+')))).flat();
   return {
     app,
+    operator: app.operator,
+    async listen() {
+      return [await app.listen({ port: 0, host: '127.0.0.1' }), await app.operator.listen({ port: 0, host: '127.0.0.1' })];
+    },
     config,
     redis,
     logs,
@@ -72,7 +85,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     },
     async close() {
       await app.close();
-      for (const k of keys) await redis.del(k);
+      await Promise.all(keys.map((k) => redis.del(k))).catch(() => undefined);
       redis.disconnect();
     },
   };

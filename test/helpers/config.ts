@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
+import { ConfigError } from '../../src/errors.js';
 
 /** The variable a ConfigError names when load() refuses; fails the test if it accepts. */
 export function refusedBy(load: () => unknown): string {

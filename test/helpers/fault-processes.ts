@@ -65,6 +65,8 @@ export async function startRedis(opts: { aof?: boolean; fsync?: 'always' | 'ever
 export interface CollectorProcess {
   port: number;
   base: string;
+  /** The operator's listener (/metrics, /admin). */
+  opsBase: string;
   proc: ChildProcess;
   /** Log lines (JSON) the collector wrote on stdout and stderr. */
   output: string[];
@@ -77,9 +79,10 @@ export interface CollectorProcess {
 /** Runs src/server.ts in a child process with the given environment. */
 export async function startCollector(env: Record<string, string>): Promise<CollectorProcess> {
   const port = await freePort();
+  const adminPort = await freePort();
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), ADMIN_PORT: String(adminPort), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -99,6 +102,7 @@ export async function startCollector(env: Record<string, string>): Promise<Colle
   return {
     port,
     base,
+    opsBase: `http://127.0.0.1:${adminPort}`,
     proc,
     output,
     exit,

@@ -16,6 +16,20 @@ describe('anonymiseIp', () => {
     expect(anonymiseIp('::ffff:203.0.113.197')).toBe('203.0.113.0');
   });
 
+  it('truncates an IPv6 address that carries an IPv4 one as that IPv4 address', () => {
+    // 6to4: the /48 would keep all 32 bits of 31.49.0.200
+    expect(anonymiseIp('2002:1f31:c8::')).toBe('31.49.0.0');
+    expect(anonymiseIp('2002:1f31:c8:1:2:3:4:5')).toBe('31.49.0.0');
+    expect(anonymiseIp('64:ff9b::203.0.113.197')).toBe('203.0.113.0');
+    expect(anonymiseIp('64:ff9b::cb00:71c5')).toBe('203.0.113.0');
+    expect(anonymiseIp('::203.0.113.197')).toBe('203.0.113.0');
+    expect(anonymiseIp('::ffff:cb00:71c5')).toBe('203.0.113.0');
+    // not carriers: ::1, ::, NAT64 local-use with a longer prefix, Teredo (its client part is past /48)
+    expect(anonymiseIp('::1')).toBe('::');
+    expect(anonymiseIp('64:ff9b:1::cb00:71c5')).toBe('64:ff9b:1::');
+    expect(anonymiseIp('2001:0:4136:e378:8000:63bf:3fff:fdd2')).toBe('2001:0:4136::');
+  });
+
   it('drops zone ids and refuses garbage', () => {
     expect(anonymiseIp('fe80::1:2:3:4%eth0')).toBe('fe80::');
     expect(anonymiseIp('not an ip')).toBeUndefined();

@@ -2,7 +2,8 @@ import { copyFileSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { embeddedGeoipDbs } from '../../src/config.js';
+import { embeddedGeoipDbs } from '../../src/config/index.js';
+import { anonymiseIp } from '../../src/pipeline/anonymise-ip.js';
 import { cityLevel, Geolocator } from '../../src/pipeline/geolocate.js';
 
 const FORBIDDEN = ['latitude', 'longitude', 'postcode', 'postal', 'location', 'accuracy_radius', 'metro_code', 'time_zone', 'timezone', 'traits', 'autonomous_system_number', 'state2'];
@@ -68,6 +69,16 @@ describe('Geolocator with a GeoLite2 City database (nested layout)', async () =>
     const v6 = geo.lookup('2a01:cb00::');
     expect(v6?.country).toBe('FR');
     expectCityLevelOnly(v6);
+  });
+
+  it('sees a 6to4 address as its IPv4 /24, not as the full IPv4 address the /48 would keep', () => {
+    // GeoLite2 maps 2002::/16 onto IPv4 space: 2002:1f31:c8:: is 31.49.0.200
+    const asSent = geo.lookup('2002:1f31:c8::');
+    const full = geo.lookup('31.49.0.200');
+    expect(asSent).toEqual(full);
+    const truncated = geo.lookup(anonymiseIp('2002:1f31:c8:1:2:3:4:5'));
+    expect(truncated).toEqual(geo.lookup('31.49.0.0'));
+    expect(truncated).not.toEqual(full);
   });
 });
 

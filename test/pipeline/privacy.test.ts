@@ -1,16 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/pipeline/allowlists.js';
-import { applyPrivacy, type PrivacyInput, stripQuery, trackerExpired } from '../../src/pipeline/privacy.js';
+import { EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/policy/allowlists.js';
+import { applyPrivacy, gpcRequested, type PrivacyInput } from '../../src/pipeline/privacy.js';
+import { sdkIdCreatedAt, trackerAge } from '../../src/policy/tracker-lifetime.js';
 import type { HitEvent } from '../../src/pipeline/validate.js';
-import { compilePolicy } from '../../src/sites.js';
+import { compilePolicy } from '../../src/policy/sites.js';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const optinSite = compilePolicy('s1', { maxMode: 'optin' });
 const exemptSite = compilePolicy('s2');
 
 function input(events: HitEvent[], over: Partial<PrivacyInput> = {}): PrivacyInput {
-  return { events, idclient: 'lpw0hd7t9bz0ecov', policy: optinSite, gpc: false, now: NOW, ...over };
+  return { events, idclient: 'mx1ai3fsjp7z2jhr', policy: optinSite, gpc: false, now: NOW, ...over };
 }
 const pv = (data: Record<string, unknown>) => ({ name: 'page.display', data }) as HitEvent;
 
@@ -18,7 +19,7 @@ describe('applyPrivacy', () => {
   it('keeps everything for opt-in with consent, on a site that allows opt-in', () => {
     const d = applyPrivacy(input([pv({ visitor_privacy_mode: 'optin', visitor_privacy_consent: true, user_id: 'u1', custom: 1 })]));
     expect(d.mode).toBe('optin');
-    expect(d.visitorId).toBe('lpw0hd7t9bz0ecov');
+    expect(d.visitorId).toBe('mx1ai3fsjp7z2jhr');
     expect(d.events[0]!.props).toMatchObject({ user_id: 'u1', custom: 1 });
   });
 
@@ -66,7 +67,7 @@ describe('applyPrivacy', () => {
   it('makes opt-out modes, the OPT-OUT id and GPC anonymous counts only', () => {
     for (const mode of ['optout', 'extended-optout', 'no-consent']) {
       const d = applyPrivacy(input([pv({ visitor_privacy_mode: mode, page: 'home' })]));
-      expect(d).toMatchObject({ mode: 'optout', visitorId: undefined, events: [], optoutEvents: [{ event: 'page.display', page: 'home' }] });
+      expect(d).toMatchObject({ mode: 'optout', visitorId: undefined, events: [], optoutEvents: ['page.display'] });
     }
     expect(applyPrivacy(input([pv({ visitor_privacy_mode: 'optin', visitor_privacy_consent: true })], { idclient: 'OPT-OUT' }))).toMatchObject({ mode: 'optout', cause: 'opt-out-id' });
     expect(applyPrivacy(input([pv({ visitor_privacy_mode: 'exempt' })], { gpc: true }))).toMatchObject({ mode: 'optout', cause: 'gpc' });
@@ -79,7 +80,7 @@ describe('applyPrivacy', () => {
       expect(applyPrivacy(input([pv({ visitor_privacy_mode: 'exempt' })], { idclient: id }))).toMatchObject({ visitorId: undefined, noVisitor: 'shared-id' });
     }
     expect(applyPrivacy(input([pv({ visitor_privacy_mode: 'no-storage' })], { idclient: 'abc' }))).toMatchObject({ mode: 'exempt', visitorId: undefined, noVisitor: 'no-storage' });
-    expect(applyPrivacy(input([pv({ visitor_privacy_mode: 'exempt' })], { idclient: 'lpw0hd7t9bz0ecov-NO' })).visitorId).toBe('lpw0hd7t9bz0ecov-NO');
+    expect(applyPrivacy(input([pv({ visitor_privacy_mode: 'exempt' })], { idclient: 'mx1ai3fsjp7z2jhr-NO' })).visitorId).toBe('mx1ai3fsjp7z2jhr-NO');
   });
 
   it('treats custom, missing and unknown modes as exempt', () => {
@@ -93,14 +94,35 @@ describe('applyPrivacy', () => {
     const d = applyPrivacy(input([pv({ visitor_privacy_mode: 'exempt', cookie_creation_date: old, page: 'p' })]));
     expect(d).toMatchObject({ mode: 'exempt', visitorId: undefined, noVisitor: 'tracker-expired' });
     expect(d.events).toHaveLength(1);
-    expect(trackerExpired([pv({ cookie_creation_date: new Date(NOW - 394 * 86_400_000).toISOString() })], NOW)).toBe(false);
-    expect(trackerExpired([pv({ cookie_creation_date: 'garbage' })], NOW)).toBe(false);
+    expect(trackerAge([pv({ cookie_creation_date: new Date(NOW - 394 * 86_400_000).toISOString() })], undefined, NOW)).toBe('ok');
   });
 
-  it('strips query and fragment', () => {
-    expect(stripQuery('https://x.test/a?b=1#c')).toBe('https://x.test/a');
-    expect(stripQuery('https://x.test/a#c?d')).toBe('https://x.test/a');
-    expect(stripQuery('https://x.test/a')).toBe('https://x.test/a');
+  it('gives no pseudonym when the tracker age cannot be read', () => {
+    for (const bad of ['garbage', '2026-11-29T03:38:00.000Z ', 1795923480000, ['2026-11-29'], '2026-02-31', '29/11/2026', '2099-01-01T00:00:00Z', null]) {
+      const d = applyPrivacy(input([pv({ visitor_privacy_mode: 'exempt', cookie_creation_date: bad })], { policy: exemptSite }));
+      expect(d, JSON.stringify(bad)).toMatchObject({ mode: 'exempt', visitorId: undefined, noVisitor: 'tracker-age-unknown' });
+      expect(d.events[0]!.props.cookie_creation_date).toBeUndefined();
+    }
+    // absent: no date to read, the pseudonym stays
+    expect(applyPrivacy(input([pv({ visitor_privacy_mode: 'exempt' })], { policy: exemptSite })).visitorId).toBe('mx1ai3fsjp7z2jhr');
+  });
+
+  it("reads an SDK-made id's own creation time: older than 13 months, no pseudonym", () => {
+    const made = (t: number) => `${t.toString(36)}abcd1234`;
+    expect(sdkIdCreatedAt('mx1ai3fsjp7z2jhr', NOW)).toBe(Date.parse('2026-11-29T03:38:53.800Z'));
+    expect(sdkIdCreatedAt('mx1ai3fsjp7z2jhr-NO', NOW)).toBe(Date.parse('2026-11-29T03:38:53.800Z'));
+    // custom ids (setVisitorId) carry no age: hex, uuid, too short, a time before the SDK or in the future
+    for (const id of ['5f4dcc3b5aa765d6', '3f2504e0-4f89-41d3-9a0c-0305e82c3301', 'abc', 'zzzzzzzzzzzzzzzz']) expect(sdkIdCreatedAt(id, NOW), id).toBeUndefined();
+    const old = made(NOW - 396 * 86_400_000);
+    expect(applyPrivacy(input([pv({ visitor_privacy_mode: 'exempt' })], { idclient: old, policy: exemptSite }))).toMatchObject({ visitorId: undefined, noVisitor: 'tracker-expired' });
+    // a fresh cookie date does not rejuvenate an old id
+    expect(trackerAge([pv({ cookie_creation_date: new Date(NOW).toISOString() })], `${old}-NO`, NOW)).toBe('expired');
+    expect(trackerAge([pv({})], made(NOW - 30 * 86_400_000), NOW)).toBe('ok');
+  });
+
+  it('counts opt-out events by name only when the site lists the event, else as other', () => {
+    const d = applyPrivacy(input([pv({ visitor_privacy_mode: 'optout', page: 'secret-page' }), { name: 'made.up', data: { visitor_privacy_mode: 'optout' } }], { policy: exemptSite }));
+    expect(d.optoutEvents).toEqual(['page.display', 'other']);
   });
 });
 
@@ -150,5 +172,12 @@ describe('applyPrivacy (property-based)', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('gpcRequested', () => {
+  it('reads Sec-GPC: 1 however the header arrived', () => {
+    for (const h of ['1', ' 1 ', '1, 1', '0, 1', ['1', '1'], ['0', '1']]) expect(gpcRequested(h), JSON.stringify(h)).toBe(true);
+    for (const h of [undefined, '', '0', 'true', '11', ['0']]) expect(gpcRequested(h), JSON.stringify(h)).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { pseudonym, Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
+import { hideRawVisitorId, pseudonym, Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
 
 const k1 = { id: 'k1', secret: Buffer.from('0123456789abcdef0123456789abcdef') };
 const k2 = { id: 'k2', secret: Buffer.from('another secret of thirty-two chars!!') };
@@ -46,5 +46,41 @@ describe('pseudonymise', () => {
     expect(p.activeKeyId).toBe('k2');
     expect(p.pseudonymise('1', 'x')).toBe(pseudonym(k2, '1', 'x'));
     expect(p.allPseudonyms('1', 'x')).toEqual([pseudonym(k2, '1', 'x'), pseudonym(k1, '1', 'x')]);
+  });
+});
+
+describe('hideRawVisitorId', () => {
+  const p = new Pseudonymiser([k1]);
+  const NOW = Date.parse('2026-11-29T12:00:00Z');
+  const ID = 'mx1ai3fsjp7z2jhr';
+
+  it("keys the SDK's pageview_id, per site, never equal to a visitor pseudonym", () => {
+    const out = hideRawVisitorId({ pageview_id: 'mx1ai3fs5saqoq44', page: 'home' }, '123', ID, p, NOW);
+    expect(out.pageview_id).toMatch(/^k1\.[A-Za-z0-9_-]{22}$/);
+    expect(out.pageview_id).toBe(p.keyedId('123', 'pageview_id', 'mx1ai3fs5saqoq44'));
+    expect(out.pageview_id).not.toBe(hideRawVisitorId({ pageview_id: 'mx1ai3fs5saqoq44' }, '124', ID, p, NOW).pageview_id);
+    expect(out.pageview_id).not.toBe(p.pseudonymise('123', 'mx1ai3fs5saqoq44'));
+    expect(out.page).toBe('home');
+    // not a string: not an id
+    expect(hideRawVisitorId({ pageview_id: 42 }, '123', ID, p, NOW)).toEqual({});
+  });
+
+  it('replaces the raw id, or an SDK id creation-time prefix, inside any kept value, at any depth', () => {
+    const out = hideRawVisitorId(
+      { page: `user-${ID}`, page_chapter1: 'mx1ai3fs', custom: { nested: [`x ${ID.toUpperCase()} ${ID}`] } },
+      '123',
+      ID,
+      p,
+      NOW,
+    );
+    expect(out).toEqual({ page: 'user-[visitor-id]', page_chapter1: '[visitor-id]', custom: { nested: ['x [visitor-id] [visitor-id]'] } });
+    expect(JSON.stringify(out)).not.toContain('mx1ai3fs');
+  });
+
+  it('leaves values alone for shared ids and short custom ids, and returns the same object when nothing changed', () => {
+    const props = { page: 'OPT-OUT no-storage 42' };
+    expect(hideRawVisitorId(props, '123', 'OPT-OUT', p, NOW)).toBe(props);
+    expect(hideRawVisitorId(props, '123', '42', p, NOW)).toBe(props);
+    expect(hideRawVisitorId(props, '123', undefined, p, NOW)).toBe(props);
   });
 });

@@ -1,7 +1,7 @@
 // Access and erasure through HTTP, real Redis, with a key rotation in between:
 // records made under the old key are still found and erased.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replay, sdkRequest } from '../helpers/fixtures.js';
+import { freshSdkId, replay, sdkRequest } from '../helpers/fixtures.js';
 import { startTestApp, uniquePrefix, type TestApp } from '../helpers/app.js';
 import { bearerMatches } from '../../src/routes/admin.js';
 import { createHash } from 'node:crypto';
@@ -10,7 +10,7 @@ const OLD = 'old:0123456789abcdef0123456789abcdef';
 const NEW = 'new:abcdefabcdefabcdefabcdefabcdef01';
 const TOKEN = 'admin-token-0123456789';
 const SITE = '123456';
-const PERSON = 'lpw0hd7t9bz0ecov';
+const PERSON = freshSdkId();
 const OTHER = 'zzz0hd7t9bz0ecov';
 
 async function sendHits(base: string, idclient: string, n: number) {
@@ -29,9 +29,10 @@ describe('admin access and erasure', () => {
   let before: TestApp;
   let t: TestApp;
   let base: string;
+  let ops: string;
 
   const post = (path: string, body: unknown, token: string | null = TOKEN) =>
-    fetch(`${base}${path}`, {
+    fetch(`${ops}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(body),
@@ -53,7 +54,7 @@ describe('admin access and erasure', () => {
       ADMIN_TOKEN: TOKEN,
       ERASURE_STREAM: erasureStream,
     });
-    base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    [base, ops] = await t.listen();
     await sendHits(base, PERSON, 2);
     await sendHits(base, OTHER, 1);
   });
@@ -68,8 +69,24 @@ describe('admin access and erasure', () => {
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
     }
-    const basic = await fetch(`${base}/admin/access`, { method: 'POST', headers: { authorization: `Basic ${TOKEN}` } });
+    const basic = await fetch(`${ops}/admin/access`, { method: 'POST', headers: { authorization: `Basic ${TOKEN}` } });
     expect(basic.status).toBe(401);
+  });
+
+  it('is not served on the public listener, token or not', async () => {
+    for (const path of ['/admin/access', '/admin/erase', '/metrics', '/admin/report']) {
+      const res = await fetch(`${base}${path}`, {
+        method: path === '/metrics' || path === '/admin/report' ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        ...(path === '/metrics' || path === '/admin/report' ? {} : { body: JSON.stringify({ site: SITE, idclient: PERSON }) }),
+      });
+      expect(res.status, path).toBe(404);
+      expect(await res.text()).not.toContain(PERSON);
+    }
+    // both listeners answer health checks
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${ops}/healthz`)).status).toBe(200);
+    expect((await fetch(`${ops}/readyz`)).status).toBe(200);
   });
 
   it('refuses an invalid body with 400', async () => {
@@ -87,7 +104,7 @@ describe('admin access and erasure', () => {
     expect(body.records).toHaveLength(6);
     expect(body.records.filter((r) => r.visitor.startsWith('old.'))).toHaveLength(4);
     expect(body.records.filter((r) => r.visitor.startsWith('new.'))).toHaveLength(2);
-    expect(body.records.every((r) => r.site === SITE && r.props.page.startsWith('home-lpw'))).toBe(true);
+    expect(body.records.every((r) => r.site === SITE && r.props.page.startsWith(`home-${PERSON.slice(0, 3)}`))).toBe(true);
     // another site: nothing
     const other = await post('/admin/access', { site: '999', idclient: PERSON });
     expect(((await other.json()) as { records: unknown[] }).records).toEqual([]);
@@ -116,7 +133,7 @@ describe('admin access and erasure', () => {
   });
 
   it('counts the calls and their cost in /metrics', async () => {
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(`${ops}/metrics`)).text();
     expect(text).toMatch(/^collector_admin_requests_total\{action="erase",outcome="complete"\} 2$/m);
     expect(text).toMatch(/^collector_admin_requests_total\{action="access",outcome="complete"\} [3-9]$/m);
     expect(text).toMatch(/^collector_admin_scanned_entries_total\{action="erase"\} \d+$/m);
@@ -140,7 +157,7 @@ describe('admin routes are off without ADMIN_TOKEN', () => {
   it('answers 404', async () => {
     const t = await startTestApp();
     try {
-      const res = await t.app.inject({ method: 'POST', url: '/admin/access', payload: { site: SITE, idclient: PERSON } });
+      const res = await t.operator.inject({ method: 'POST', url: '/admin/access', payload: { site: SITE, idclient: PERSON } });
       expect(res.statusCode).toBe(404);
     } finally {
       await t.close();

@@ -53,7 +53,9 @@ describe('POST /event end to end', () => {
     const req = sdkRequest('transport-fetch');
     await replay(base, req);
     await replay(base, req);
-    const recs = (await t.records()).filter((r) => (r.props as Record<string, unknown>).pageview_id === JSON.parse(req.body).events[0].data.pageview_id);
+    // (pageview_id is stored keyed: match on the SDK's millisecond timestamp instead)
+    const sent = JSON.parse(req.body).events[0].data.device_timestamp_utc;
+    const recs = (await t.records()).filter((r) => (r.props as Record<string, unknown>).device_timestamp_utc === sent);
     expect(recs.length).toBe(2);
     expect(recs[0]!.id).toBe(recs[1]!.id);
   });

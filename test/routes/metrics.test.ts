@@ -13,9 +13,10 @@ function sample(text: string, name: string, labels = ''): number | undefined {
 describe('GET /metrics', () => {
   let t: TestApp;
   let base: string;
+  let ops: string;
   beforeAll(async () => {
     t = await startTestApp({ GEOIP_DB: '' });
-    base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    [base, ops] = await t.listen();
   });
   afterAll(() => t.close());
 
@@ -28,7 +29,7 @@ describe('GET /metrics', () => {
     const bad = sdkRequest('exempt').body.replace('"page":"home"', '"page":{"a":{"b":{"c":1}}}');
     expect((await replay(base, { ...sdkRequest('exempt'), body: bad })).status).toBe(400);
 
-    const res = await fetch(`${base}/metrics`);
+    const res = await fetch(`${ops}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
@@ -59,9 +60,9 @@ describe('GET /metrics', () => {
   it('counts hits refused because Redis is away, and says Redis is down', async () => {
     const down = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, GEOIP_DB: 'off' });
     try {
-      const url = await down.app.listen({ port: 0, host: '127.0.0.1' });
+      const [url, downOps] = await down.listen();
       expect((await replay(url, sdkRequest('exempt'))).status).toBe(503);
-      const text = await (await fetch(`${url}/metrics`)).text();
+      const text = await (await fetch(`${downOps}/metrics`)).text();
       expect(sample(text, 'collector_hits_refused_total', 'reason="sink_unavailable",mode="exempt"')).toBe(1);
       expect(sample(text, 'collector_redis_up')).toBe(0);
       expect(text).not.toContain('collector_geoip_database_age_seconds{');

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { shardKey, streamKeys } from '../../src/sink/shards.js';
+import { shardKey, streamKeys } from '../../src/contract/keys.js';
 import { SinkError, slotTag, StreamSink } from '../../src/sink/stream-sink.js';
 import { uniquePrefix } from '../helpers/app.js';
 

@@ -5,22 +5,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import { ConfigError } from '../errors.js';
+import type { PseudonymKey } from '../pipeline/pseudonymise.js';
 
-export class ConfigError extends Error {
-  readonly code = 'ERR_CONFIG';
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`invalid configuration: ${variable}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
 
-export interface PseudonymKey {
-  readonly id: string;
-  readonly secret: Buffer;
-}
 
 export type RedisTarget =
   | { readonly kind: 'single'; readonly url: string }
@@ -49,6 +37,13 @@ export interface Config {
   readonly sitesFile: string | undefined;
   readonly trustProxy: readonly string[];
   readonly adminToken: string | undefined;
+  /** The operator's listener (/metrics, /admin/*); undefined: not started (ADMIN_PORT=off). */
+  readonly adminPort: number | undefined;
+  readonly adminHost: string;
+  /** Events per second per site and process when the site sets no rateLimit; 0: none. */
+  readonly siteRateLimit: number;
+  /** Where GET /admin/report reads the reference aggregator's aggregates (AGG_PREFIX, REPORT_MIN_COUNT). */
+  readonly report: { readonly prefix: string; readonly minCount: number };
   /** Bounds of one admin access/erasure scan (DESIGN §6). */
   readonly admin: {
     /** Most stream entries one call reads before answering `complete: false`. */
@@ -275,6 +270,20 @@ function parseInterval(env: Env, name: string, fallback: string): number {
   return ms;
 }
 
+/**
+ * Events per second one site may send to one process. Sized so that no real site's
+ * traffic reaches it on one replica (2,000 events/s sustained is 170 million events a
+ * day through a single process: more than the largest French sites send in total,
+ * which a load balancer spreads over several replicas anyway), while a flood on one
+ * site takes at most a fifth of what one process serves (about 10,000 hits/s here).
+ */
+export const DEFAULT_SITE_RATE_LIMIT = 2000;
+
+function parseAdminPort(env: Env): number | undefined {
+  if (env.ADMIN_PORT?.trim().toLowerCase() === 'off') return undefined;
+  return int(env, 'ADMIN_PORT', 8081, 0, 65535);
+}
+
 function parseLogLevel(env: Env): string {
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
@@ -312,6 +321,10 @@ export function loadConfig(rawEnv: Env = process.env): Config {
     sitesFile: env.SITES_FILE?.trim() || undefined,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     adminToken,
+    adminPort: parseAdminPort(env),
+    adminHost: env.ADMIN_HOST?.trim() || '127.0.0.1',
+    siteRateLimit: int(env, 'SITE_RATE_LIMIT', DEFAULT_SITE_RATE_LIMIT, 0, 10_000_000),
+    report: { prefix: parseStreamKey(env, 'AGG_PREFIX', 'agg'), minCount: int(env, 'REPORT_MIN_COUNT', 5, 1, 1_000_000) },
     admin: {
       scanMaxEntries: int(env, 'ADMIN_SCAN_MAX_ENTRIES', 5_000_000, 1000, 2 ** 40),
       scanTimeMs: int(env, 'ADMIN_SCAN_TIME_MS', 30_000, 100, 600_000),
@@ -339,6 +352,9 @@ export function loadConfig(rawEnv: Env = process.env): Config {
       timeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     },
   };
+  if (config.adminPort !== undefined && config.adminPort !== 0 && config.adminPort === config.port) {
+    throw new ConfigError('ADMIN_PORT', `must differ from PORT (${config.port}): the operator's listener is never the public one`);
+  }
   if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
     throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', `must not exceed HTTP_REQUEST_TIMEOUT_MS (${config.http.requestTimeoutMs})`);
   }

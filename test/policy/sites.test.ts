@@ -2,8 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/config.js';
-import { loadSites, parseSites } from '../src/sites.js';
+import { ConfigError } from '../../src/errors.js';
+import { loadSites, parseSites } from '../../src/policy/sites.js';
 
 function refusal(json: unknown): string {
   try {
@@ -18,7 +18,7 @@ function refusal(json: unknown): string {
 
 describe('sites file', () => {
   it('loads the shipped example', () => {
-    const sites = loadSites(path.resolve(import.meta.dirname, '../docker/sites.example.json'));
+    const sites = loadSites(path.resolve(import.meta.dirname, '../../docker/sites.example.json'));
     expect(sites.configured).toBe(true);
     const s = sites.get('123456')!;
     expect(s).toMatchObject({ maxMode: 'optin', domains: ['www.example.org', 'example.org', '*.example.net'], gpcIsObjection: true });

@@ -30,17 +30,31 @@ export const EXEMPT_PROPERTIES: readonly string[] = Object.freeze([
   'src_webmail',
 ]);
 
+/**
+ * The client hints the SDK sends (Piano's `ch_ua*` entry in privacy.modes["*"]), by
+ * their exact names: a prefix would let `ch_ua_user_id` or `ch_ua_page_url` through.
+ */
+export const CLIENT_HINT_PROPERTIES: readonly string[] = Object.freeze([
+  'ch_ua',
+  'ch_ua_arch',
+  'ch_ua_bitness',
+  'ch_ua_full_version',
+  'ch_ua_full_version_list',
+  'ch_ua_mobile',
+  'ch_ua_model',
+  'ch_ua_platform',
+  'ch_ua_platform_version',
+]);
+
 /** Allowed in every mode that keeps properties (Piano's privacy.modes["*"]), plus event_name. */
 export const ALWAYS_ALLOWED_PROPERTIES: readonly string[] = Object.freeze([
   'connection_type',
   'device_timestamp_utc',
   'visitor_privacy_consent',
   'visitor_privacy_mode',
+  ...CLIENT_HINT_PROPERTIES,
   'event_name',
 ]);
-
-/** Prefixes allowed in every mode that keeps properties (`ch_ua*`: client hints). */
-export const ALWAYS_ALLOWED_PREFIXES: readonly string[] = Object.freeze(['ch_ua']);
 
 /** Piano's exempt events. */
 export const EXEMPT_EVENTS: readonly string[] = Object.freeze([
@@ -51,7 +65,10 @@ export const EXEMPT_EVENTS: readonly string[] = Object.freeze([
   'click.action',
 ]);
 
-/** URL-valued properties: in exempt mode they lose their query string and fragment. */
+/**
+ * URL-valued properties: in exempt mode they lose their query string, fragment, path
+ * parameters (`;jsessionid=`) and `user:password@`, in arrays too (exempt-values.ts).
+ */
 export const URL_PROPERTIES: readonly string[] = Object.freeze([
   'event_url',
   'event_url_full',
@@ -63,8 +80,58 @@ export const URL_PROPERTIES: readonly string[] = Object.freeze([
   'src_url',
 ]);
 
-/** User ID properties: kept only under explicit opt-in (guide 4.2, 4.7). */
+/** User ID properties: kept only under explicit opt-in (guide 4.2, 4.7); any letter case. */
 export const USER_PROPERTY_PREFIX = 'user_';
+
+// ---------------------------------------------------------------------------------
+// What an exempt *value* may hold. An allowlisted name is not enough: a page script
+// can set any property to anything (SDK 6.14+). The functions that apply these lists
+// are in exempt-values.ts, one small function per rule.
+
+/**
+ * The only structured values an exempt record keeps: the client-hint brand lists,
+ * arrays of `{brand, version}` strings. Every other object, and every array holding
+ * an object or an array, is dropped.
+ */
+export const BRAND_LIST_PROPERTIES: readonly string[] = Object.freeze(['ch_ua', 'ch_ua_full_version_list']);
+
+/** Kept to the UTC day: the time of day narrows a visitor down and outlives a key rotation. */
+export const DAY_PRECISION_PROPERTIES: readonly string[] = Object.freeze(['cookie_creation_date']);
+
+/**
+ * Ids the SDK generates with the visitor id's own base-36 creation time as their first
+ * characters (`pageview_id` "mx1ai3fs5saqoq44" beside visitor "mx1ai3fsjp7z2jhr").
+ * Stored as sent they would tie records to the raw cookie without the key: they are
+ * kept only keyed, like the visitor (pseudonymise.ts).
+ */
+export const SDK_ID_PROPERTIES: readonly string[] = Object.freeze(['pageview_id']);
+
+/**
+ * Campaign parameters and click identifiers. Marketing measurement is outside the
+ * exemption: a `name=value` (or `name: value`) with one of these names is removed from
+ * every kept string, wherever it appears, and a site can never allowlist such a name.
+ * Prefixes end with `_`; case is ignored.
+ */
+export const CAMPAIGN_PARAMETER_PREFIXES: readonly string[] = Object.freeze(['utm_', 'at_', 'pk_', 'mtm_', 'matomo_', 'piwik_', 'hsa_']);
+export const CAMPAIGN_PARAMETERS: readonly string[] = Object.freeze([
+  // AT Internet / Piano campaigns
+  'xtor',
+  // click identifiers of ad platforms
+  'gclid', 'gclsrc', 'gbraid', 'wbraid', 'dclid', 'fbclid', 'msclkid', 'yclid', 'ttclid', 'twclid',
+  'li_fat_id', 'igshid', 'epik', 'sccid', 'rdt_cid', 'srsltid', 'irclickid', 'cjevent', 's_kwcid', 'ef_id',
+  // e-mail and marketing-automation tracking
+  'mc_cid', 'mc_eid', '_hsenc', '_hsmi', 'mkt_tok', 'vero_id', 'oly_enc_id', 'oly_anon_id', 'ml_subscriber',
+  'ml_subscriber_hash', 'ss_email_id', '_kx', 'trk_contact', 'trk_msg', '_branch_match_id', 'wickedid',
+  // cross-domain linkers carry client ids
+  '_ga', '_gl',
+]);
+
+/** What replaces an e-mail address, an IP address or the raw visitor id inside a kept string. */
+export const REDACTION_MARKERS = Object.freeze({
+  email: '[email]',
+  ip: '[ip]',
+  visitorId: '[visitor-id]',
+});
 
 /** Shared, non-identifying visitor ids the SDK sends: never pseudonymised. */
 export const SHARED_VISITOR_IDS: readonly string[] = Object.freeze(['OPT-OUT', 'no-consent', 'no-storage']);

@@ -4,8 +4,9 @@
 // Validated once at start: a bad file stops the service with a message naming it.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from './config.js';
-import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES, USER_PROPERTY_PREFIX } from './pipeline/allowlists.js';
+import { ConfigError } from '../errors.js';
+import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from './allowlists.js';
+import { isCampaignName, isUserProperty } from './exempt-values.js';
 
 export interface SitePolicy {
   readonly site: string;
@@ -20,6 +21,8 @@ export interface SitePolicy {
   readonly additions: { readonly properties: readonly string[]; readonly events: readonly string[] };
   /** `Sec-GPC: 1` makes the hit an opt-out. */
   readonly gpcIsObjection: boolean;
+  /** Events per second per process (0: no limit); undefined: SITE_RATE_LIMIT. */
+  readonly rateLimit: number | undefined;
 }
 
 export interface SitePolicies {
@@ -38,7 +41,8 @@ const hostPattern = z
 const propertyName = z
   .string()
   .regex(/^[A-Za-z0-9_:.$-]{1,128}$/, 'not a property name')
-  .refine((n) => !n.startsWith(USER_PROPERTY_PREFIX), 'user_* properties can never be allowed outside opt-in');
+  .refine((n) => !isUserProperty(n), 'user_* properties (in any letter case) can never be allowed outside opt-in')
+  .refine((n) => !isCampaignName(n), 'campaign parameters and click identifiers (utm_*, at_*, gclid, ...) are outside the exemption and can never be allowed');
 
 const siteSchema = z
   .object({
@@ -52,6 +56,7 @@ const siteSchema = z
       .strict()
       .default({ properties: [], events: [] }),
     gpc: z.enum(['optout', 'ignore']).default('optout'),
+    rateLimit: z.number().int('rateLimit is a whole number of events per second').min(0).max(10_000_000).optional(),
   })
   .strict();
 
@@ -73,6 +78,7 @@ export function compilePolicy(site: string, settings: SiteSettings = {}): SitePo
     exemptEvents: new Set([...EXEMPT_EVENTS, ...s.allow.events]),
     additions: Object.freeze({ properties: Object.freeze(s.allow.properties), events: Object.freeze(s.allow.events) }),
     gpcIsObjection: s.gpc === 'optout',
+    rateLimit: s.rateLimit,
   });
 }
 

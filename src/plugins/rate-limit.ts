@@ -1,0 +1,124 @@
+// Per-site rate limit: events per second per site and process (the site's `rateLimit`
+// in SITES_FILE, else SITE_RATE_LIMIT; 0 = none). Above it, hits get 429 with
+// Retry-After and nothing of them is stored. One token bucket per site, in memory:
+// a flood on one site empties that site's bucket only, and costs no Redis round trip.
+//
+// Why not @fastify/rate-limit: it counts requests per key in fixed windows (bursty at
+// window edges), decides in a hook before the body is read (the events of a request
+// are not known yet), and its Redis store, the only one shared by replicas, would add
+// a round trip per hit. A per-process bucket of events is a few lines; with N replicas
+// behind a balancer, a site's limit is about N × its rate.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../config/index.js';
+import { HttpError } from '../errors.js';
+import type { SitePolicies } from '../policy/sites.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    rateLimit: SiteRateLimiter;
+  }
+}
+
+/** A bucket holds this many seconds of a site's rate: short bursts pass, floods do not. */
+export const BURST_SECONDS = 2;
+/** Buckets kept at most (any site id is accepted without a sites file). */
+const MAX_BUCKETS = 10_000;
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export class SiteRateLimiter {
+  readonly #buckets = new Map<string, Bucket>();
+  readonly #rateOf: (site: string) => number;
+  readonly #now: () => number;
+
+  /** `rateOf(site)`: events per second, 0 for no limit. */
+  constructor(rateOf: (site: string) => number, now: () => number = performance.now.bind(performance)) {
+    this.#rateOf = rateOf;
+    this.#now = now;
+  }
+
+  #bucket(site: string, rate: number): Bucket {
+    const now = this.#now();
+    let b = this.#buckets.get(site);
+    if (!b) {
+      if (this.#buckets.size >= MAX_BUCKETS) this.#prune(now);
+      b = { tokens: rate * BURST_SECONDS, at: now };
+      this.#buckets.set(site, b);
+    } else {
+      b.tokens = Math.min(rate * BURST_SECONDS, b.tokens + ((now - b.at) / 1000) * rate);
+      b.at = now;
+    }
+    return b;
+  }
+
+  /** Forgets the buckets that would be full by now (they hold no state), then the oldest. */
+  #prune(now: number): void {
+    for (const [site, b] of this.#buckets) {
+      const rate = this.#rateOf(site);
+      if (rate === 0 || b.tokens + ((now - b.at) / 1000) * rate >= rate * BURST_SECONDS) this.#buckets.delete(site);
+    }
+    for (const site of this.#buckets.keys()) {
+      if (this.#buckets.size < MAX_BUCKETS) break;
+      this.#buckets.delete(site);
+    }
+  }
+
+  /**
+   * Takes `events` tokens from the site's bucket. Returns 0 when they were there, else
+   * the seconds after which they will be (nothing is taken then). A request with more
+   * events than a whole bucket passes when the bucket is full and leaves it in debt:
+   * otherwise a site with a low limit could never send the SDK's larger batches.
+   */
+  take(site: string, events: number): number {
+    const rate = this.#rateOf(site);
+    if (rate === 0) return 0;
+    const b = this.#bucket(site, rate);
+    const needed = Math.min(events, rate * BURST_SECONDS);
+    if (b.tokens >= needed) {
+      b.tokens -= events;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((needed - b.tokens) / rate));
+  }
+
+  /** Seconds until the site has a token at all, or 0: the check before a body is read. */
+  emptyFor(site: string): number {
+    const rate = this.#rateOf(site);
+    if (rate === 0) return 0;
+    const b = this.#bucket(site, rate);
+    return b.tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - b.tokens) / rate));
+  }
+}
+
+export const rateLimited = (site: string, retryAfterSeconds: number) =>
+  new HttpError(429, 'rate_limited', `site ${site} sends more events than this collector takes for it; retry later`, undefined, {
+    'retry-after': String(retryAfterSeconds),
+  });
+
+export default fp(
+  async (app, opts: { config: Config; sites: SitePolicies }) => {
+    const fallback = opts.config.siteRateLimit;
+    const limiter = new SiteRateLimiter((site) => opts.sites.get(site)?.rateLimit ?? fallback);
+    app.decorate('rateLimit', limiter);
+  },
+  { name: 'rate-limit' },
+);
+
+/**
+ * onRequest hook for a hit route whose site is in the `s` query parameter: a site whose
+ * bucket is empty gets its 429 before its body is read or parsed.
+ */
+export function siteQuotaGuard(limiter: SiteRateLimiter) {
+  return (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    const site = (req.query as Record<string, unknown> | undefined)?.s;
+    if (typeof site === 'string') {
+      const wait = limiter.emptyFor(site);
+      if (wait > 0) return done(rateLimited(site, wait));
+    }
+    done();
+  };
+}

@@ -1,0 +1,261 @@
+// What a hostile or careless site can send, through HTTP into a real Redis: each row is
+// a finding from trying the collector as an attacker would (they were all stored as
+// sent before the exempt value rules), and what the stored record holds now.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXEMPT_EVENTS } from '../../src/policy/allowlists.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+
+/** An SDK-made visitor id (creation time in base 36 + 8 random characters), made now. */
+const VISITOR = `${Date.now().toString(36)}k3j5h7g9`;
+const SITE = '123456';
+
+type Rec = { id: string; event: string; visitor?: string; geo?: Record<string, string>; props: Record<string, unknown> };
+
+interface Row {
+  finding: string;
+  data: Record<string, unknown>;
+  /** Other events in the same request. */
+  more?: { name: string; data: Record<string, unknown> }[];
+  idclient?: string;
+  headers?: Record<string, string>;
+  check: (rec: Rec, raw: string) => void;
+}
+
+const base = { visitor_privacy_mode: 'exempt', visitor_privacy_consent: false };
+const neverInRaw = (...needles: string[]) => (_: Rec, raw: string) => {
+  for (const n of needles) expect(raw.toLowerCase()).not.toContain(n.toLowerCase());
+};
+
+const ROWS: Row[] = [
+  {
+    finding: 'a URL with a query inside an array under page_url',
+    data: { page_url: ['https://shop.example.org/cart?email=alice@example.com'] },
+    check: (r, raw) => {
+      expect(r.props.page_url).toEqual(['https://shop.example.org/cart']);
+      neverInRaw('alice', 'email=')(r, raw);
+    },
+  },
+  {
+    finding: 'an object under previous_url',
+    data: { previous_url: { href: 'https://shop.example.org/?token=SECRET' } },
+    check: (r, raw) => {
+      expect(r.props).not.toHaveProperty('previous_url');
+      neverInRaw('SECRET')(r, raw);
+    },
+  },
+  {
+    finding: 'user_id and an IP nested under page_chapter2',
+    data: { page_chapter2: { user_id: 'u-77', ip: '203.0.113.9' } },
+    check: (r, raw) => {
+      expect(r.props).not.toHaveProperty('page_chapter2');
+      neverInRaw('u-77', '203.0.113.9', 'user_id')(r, raw);
+    },
+  },
+  {
+    finding: 'an e-mail address as the page name',
+    data: { page: 'alice@example.com' },
+    check: (r, raw) => {
+      expect(r.props.page).toBe('[email]');
+      neverInRaw('alice')(r, raw);
+    },
+  },
+  {
+    finding: 'names that only start like a client hint',
+    data: { ch_ua_user_id: 'u-78', ch_uaemail: 'bob@example.com', ch_ua_page_url: 'https://x.test/?q=secret', ch_ua_platform: 'Linux' },
+    check: (r, raw) => {
+      expect(Object.keys(r.props).filter((k) => k.startsWith('ch_ua'))).toEqual(['ch_ua_platform']);
+      neverInRaw('u-78', 'bob@', 'secret')(r, raw);
+    },
+  },
+  {
+    finding: "the SDK's pageview_id, which starts with the visitor id's creation time",
+    data: { pageview_id: `${VISITOR.slice(0, 8)}5saqoq44` },
+    check: (r, raw) => {
+      expect(r.props.pageview_id).toMatch(/^k1\.[A-Za-z0-9_-]{22}$/);
+      neverInRaw(VISITOR.slice(0, 8))(r, raw);
+    },
+  },
+  {
+    finding: 'the raw visitor id copied into a page property, in upper case',
+    data: { page: `profile-${VISITOR.toUpperCase()}`, page_chapter1: VISITOR },
+    check: (r, raw) => {
+      expect(r.props.page).toBe('profile-[visitor-id]');
+      neverInRaw(VISITOR.slice(0, 8))(r, raw);
+    },
+  },
+  ...[1795923480000, '2026-11-29T03:38:00.000Z ', ['2026-11-29'], '2099-01-01T00:00:00Z'].map(
+    (date): Row => ({
+      finding: `cookie_creation_date that cannot be read: ${JSON.stringify(date)}`,
+      data: { cookie_creation_date: date, page: 'p' },
+      check: (r) => {
+        expect(r.visitor).toBeUndefined();
+        expect(r.props).not.toHaveProperty('cookie_creation_date');
+      },
+    }),
+  ),
+  {
+    finding: 'a fresh cookie_creation_date on an id made more than 13 months ago',
+    idclient: `${(Date.now() - 400 * 86_400_000).toString(36)}k3j5h7g9`,
+    data: { cookie_creation_date: new Date().toISOString(), page: 'p' },
+    check: (r) => expect(r.visitor).toBeUndefined(),
+  },
+  {
+    finding: 'cookie_creation_date with its time of day',
+    data: { cookie_creation_date: '2026-11-29T03:38:00.000Z' },
+    check: (r) => {
+      expect(r.props.cookie_creation_date).toBe('2026-11-29');
+      expect(r.visitor).toMatch(/^k1\./);
+    },
+  },
+  {
+    finding: 'queries percent-encoded, as path parameters, and in properties not named as URLs',
+    data: {
+      page_url: 'https://shop.example.org/cart%3Femail%3Dalice%40example.com',
+      event_url_full: 'https://shop.example.org/cart;jsessionid=0A1B2C3D',
+      page: 'checkout?email=carol@example.com',
+      page_full_name: 'cart%3Ftoken%3DSECRET2',
+      event_url_domain: 'shop.example.org/?session=SECRET3',
+      src_detail: 'see https://x.test/a?token=SECRET4',
+    },
+    check: (r, raw) => {
+      expect(r.props).toMatchObject({
+        page_url: 'https://shop.example.org/cart',
+        event_url_full: 'https://shop.example.org/cart',
+        page: 'checkout',
+        page_full_name: 'cart',
+        event_url_domain: 'shop.example.org/',
+        src_detail: 'see https://x.test/a',
+      });
+      neverInRaw('alice', 'carol', '0A1B2C3D', 'SECRET')(r, raw);
+    },
+  },
+  {
+    finding: 'credentials in a referrer URL',
+    data: { src_referrer_url: 'https://bob:hunter2@partner.example.net/landing' },
+    check: (r, raw) => {
+      expect(r.props.src_referrer_url).toBe('https://partner.example.net/landing');
+      neverInRaw('bob', 'hunter2')(r, raw);
+    },
+  },
+  {
+    finding: 'campaign parameters and click ids in kept strings',
+    data: { page: 'landing utm_source=newsletter', src_detail: 'gclid=EAIaIQobChMI', page_chapter3: '{"fbclid":"IwAR0xyz"}', click: 'xtor=AD-3030' },
+    check: (r, raw) => {
+      expect(r.props).toMatchObject({ page: 'landing ', src_detail: '', page_chapter3: '{}', click: '' });
+      neverInRaw('newsletter', 'EAIaIQobChMI', 'IwAR0xyz', 'AD-3030')(r, raw);
+    },
+  },
+  {
+    finding: 'IP addresses and look-alike e-mails in titles and client hints',
+    data: {
+      page_title_html: 'Welcome 203.0.113.9 / 2001:db8:85a3::8a2e:370:7334',
+      page_chapter1: 'alice＠example．com',
+      ch_ua_full_version_list: [{ brand: 'eve@example.com', version: '1.0' }],
+    },
+    check: (r, raw) => {
+      expect(r.props.page_title_html).toBe('Welcome [ip] / [ip]');
+      expect(r.props.page_chapter1).toBe('[email]');
+      expect(r.props.ch_ua_full_version_list).toEqual([{ brand: '[email]', version: '1.0' }]);
+      neverInRaw('203.0.113.9', '8a2e', 'alice', 'eve@')(r, raw);
+    },
+  },
+  {
+    finding: 'user_* in other letter cases, and objects in arrays',
+    data: { User_Id: 'u-79', USER_EMAIL: 'dan@example.com', page_chapter1: ['ok', { user_id: 'u-80' }], page_chapter2: [['nested']] },
+    check: (r, raw) => {
+      expect(Object.keys(r.props).sort()).toEqual(['visitor_privacy_consent', 'visitor_privacy_mode']);
+      neverInRaw('u-79', 'u-80', 'dan@', 'nested')(r, raw);
+    },
+  },
+  {
+    finding: 'an opt-in claim after an opt-out in the same request (the most restrictive wins)',
+    data: { visitor_privacy_mode: 'optin', visitor_privacy_consent: true, user_id: 'u-81' },
+    more: [{ name: 'page.display', data: { visitor_privacy_mode: 'optout' } }],
+    check: () => expect.fail('an opt-out request must store no record'),
+  },
+];
+
+describe('hostile inputs through HTTP and Redis', () => {
+  let t: TestApp;
+  const logs = () => t.logs.join('\n');
+
+  beforeAll(async () => {
+    t = await startTestApp({ TRUST_PROXY: '127.0.0.1' });
+  });
+  afterAll(() => t.close());
+
+  async function send(events: { name: string; data: Record<string, unknown> }[], idclient = VISITOR, headers: Record<string, string> = {}) {
+    const before = new Set((await t.records()).map((r) => r.id));
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/event?s=${SITE}&idclient=${idclient}`,
+      headers: { 'content-type': 'text/plain;charset=UTF-8', ...headers },
+      payload: JSON.stringify({ events }),
+    });
+    expect(res.statusCode, res.body).toBe(204);
+    const all = await t.records();
+    return all.filter((r) => !before.has(r.id as string)) as unknown as Rec[];
+  }
+
+  for (const row of ROWS) {
+    it(row.finding, async () => {
+      const recs = await send([{ name: 'page.display', data: { ...base, ...row.data } }, ...(row.more ?? [])], row.idclient, row.headers);
+      if (row.more) {
+        expect(recs).toEqual([]);
+        return;
+      }
+      expect(recs).toHaveLength(1);
+      row.check(recs[0]!, await t.rawStream());
+    });
+  }
+
+  it('an IPv6 6to4 client address is truncated as the IPv4 address it carries', async () => {
+    const [six] = await send([{ name: 'page.display', data: { ...base, page: '6to4' } }], VISITOR, { 'x-forwarded-for': '2002:1f31:c8:1:2:3:4:5' });
+    const [four] = await send([{ name: 'page.display', data: { ...base, page: 'v4' } }], VISITOR, { 'x-forwarded-for': '31.49.0.77' });
+    const [full] = await send([{ name: 'page.display', data: { ...base, page: 'full' } }], VISITOR, { 'x-forwarded-for': '::ffff:31.49.0.200' });
+    expect(six!.geo).toEqual(four!.geo);
+    expect(full!.geo).toEqual(four!.geo); // truncation first: .200 and .77 are the same /24
+  });
+
+  it('Sec-GPC sent twice is still an objection: counters only', async () => {
+    const recs = await send([{ name: 'page.display', data: { ...base, page: 'gpc' } }], VISITOR, { 'sec-gpc': '1, 1' });
+    expect(recs).toEqual([]);
+  });
+
+  it('never logs a path as sent: a 404 for /c/<id>/<ip>/<e-mail> logs its route only', async () => {
+    const res = await t.app.inject({ method: 'GET', url: `/c/${VISITOR}/203.0.113.9/alice%40example.com?idclient=${VISITOR}` });
+    expect(res.statusCode).toBe(404);
+    expect(res.body).not.toContain(VISITOR);
+    const text = logs();
+    expect(text).toContain('request refused');
+    for (const leak of [VISITOR, '203.0.113.9', 'alice', '/c/']) expect(text).not.toContain(leak);
+  });
+
+  it('keeps the opt-out counters to the event list + 1 fields, whatever events and pages are invented', async () => {
+    const key = `optout:{${SITE}}:${new Date().toISOString().slice(0, 13)}`;
+    const invented = Array.from({ length: 1000 }, (_, i) => ({ name: `made.up${i}`, data: { visitor_privacy_mode: 'optout', page: `page-${i}-alice@example.com` } }));
+    for (let i = 0; i < invented.length; i += 50) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/event?s=${SITE}&idclient=OPT-OUT`,
+        headers: { 'content-type': 'text/plain' },
+        payload: JSON.stringify({ events: [...invented.slice(i, i + 49), { name: 'page.display', data: { visitor_privacy_mode: 'optout', page: 'home' } }] }),
+      });
+      expect(res.statusCode).toBe(204);
+    }
+    const fields = await t.redis.hgetall(key);
+    expect(Object.keys(fields).length).toBeLessThanOrEqual(EXEMPT_EVENTS.length + 1);
+    expect(Object.keys(fields).every((f) => f === 'other' || EXEMPT_EVENTS.includes(f))).toBe(true);
+    expect(Number(fields.other)).toBeGreaterThanOrEqual(980);
+    expect(JSON.stringify(fields)).not.toContain('alice');
+    await t.redis.del(key);
+  });
+
+  it('stores no raw id, raw IP or e-mail anywhere it wrote, and logs none', async () => {
+    const raw = await t.rawStream();
+    for (const leak of [VISITOR, VISITOR.slice(0, 8), '203.0.113.9', 'alice@', '31.49.0.200', '31.49.0.77']) {
+      expect(raw).not.toContain(leak);
+      expect(logs()).not.toContain(leak);
+    }
+  });
+});
