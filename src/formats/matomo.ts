@@ -18,8 +18,9 @@
 // Never mapped: token_auth and what needs it (cip, cdt, cdo, country, region, city, lat,
 // long), campaign parameters (_rcn, _rck, _ref, _refts, pk_*, mtm_*, utm_*), ecommerce
 // (ec_*, _ects, _pk*, idgoal=0 carts and orders), ua, lang, local time, plugins, timings.
-import { stripQuery } from '../pipeline/privacy.js';
-import { LIMITS, type HitEvent, type Properties, type PropertyValue } from '../pipeline/validate.js';
+import type { Properties, PropertyValue } from '../contract/record.js';
+import { LIMITS, type HitEvent } from '../pipeline/validate.js';
+import { stripUrl } from '../policy/exempt-values.js';
 import { checkEvents, isPlainObject, parseJson, refuseOversized } from './common.js';
 import { FormatError, mediaType, type AdaptedHit } from './types.js';
 
@@ -232,9 +233,9 @@ function eventsOf(
   if (params.get('ping') === '1' || params.get('recMode') === '1') return [];
 
   const download = str('download');
-  if (download !== undefined) return [{ name: 'click.download', data: { ...common, click: stripQuery(download) } }];
+  if (download !== undefined) return [{ name: 'click.download', data: { ...common, click: stripUrl(download) } }];
   const link = str('link');
-  if (link !== undefined) return [{ name: 'click.exit', data: { ...common, click: stripQuery(link) } }];
+  if (link !== undefined) return [{ name: 'click.exit', data: { ...common, click: stripUrl(link) } }];
 
   const category = trimmed('e_c');
   const action = trimmed('e_a');
@@ -263,7 +264,7 @@ function eventsOf(
     const piece = trimmed('c_p');
     if (piece !== undefined) data.content_piece = piece;
     const target = trimmed('c_t');
-    if (target !== undefined) data.content_target = stripQuery(target);
+    if (target !== undefined) data.content_target = stripUrl(target);
     const interaction = trimmed('c_i');
     if (interaction !== undefined) data.content_interaction = interaction;
     return [{ name: 'matomo.content', data }];

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { EXEMPT_PROPERTIES } from '../../src/pipeline/allowlists.js';
+import { EXEMPT_PROPERTIES } from '../../src/policy/allowlists.js';
 import { bodySchema, eventSchema, firstProblem, type HitEvent } from '../../src/pipeline/validate.js';
 import { FormatError } from '../../src/formats/types.js';
 

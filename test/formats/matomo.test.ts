@@ -2,9 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MATOMO_MAX_BULK_REQUESTS, MATOMO_TRANSPARENT_GIF, matomoBulkSummary, parseMatomoRequest, type MatomoRequest } from '../../src/formats/matomo.js';
 import { FormatError } from '../../src/formats/types.js';
-import { EXEMPT_EVENTS } from '../../src/pipeline/allowlists.js';
-import { applyPrivacy, trackerExpired } from '../../src/pipeline/privacy.js';
-import { compilePolicy } from '../../src/sites.js';
+import { EXEMPT_EVENTS } from '../../src/policy/allowlists.js';
+import { applyPrivacy } from '../../src/pipeline/privacy.js';
+import { trackerAge } from '../../src/policy/tracker-lifetime.js';
+import { compilePolicy } from '../../src/policy/sites.js';
 import { expectNotExempt, expectValidEvents, fixture, formatError, type FixtureRequest } from './helpers.js';
 
 const FORM = 'application/x-www-form-urlencoded; charset=UTF-8';
@@ -190,8 +191,8 @@ describe('Matomo mapping', () => {
   it('_idts → cookie_creation_date (ISO, to the minute), which the 13-month rule reads', () => {
     const h = one(`${base}&_idts=1600000000`);
     expect(h.events[0]!.data?.cookie_creation_date).toBe('2020-09-13T12:26:00.000Z');
-    expect(trackerExpired(h.events, Date.parse('2026-01-01T00:00:00Z'))).toBe(true);
-    expect(trackerExpired(one(`${base}&_idts=1767225600`).events, Date.parse('2026-03-01T00:00:00Z'))).toBe(false);
+    expect(trackerAge(h.events, h.visitorId, Date.parse('2026-01-01T00:00:00Z'))).toBe('expired');
+    expect(trackerAge(one(`${base}&_idts=1767225600`).events, undefined, Date.parse('2026-03-01T00:00:00Z'))).toBe('ok');
     expect(one(`${base}&_idts=-5`).events[0]!.data).not.toHaveProperty('cookie_creation_date');
   });
 

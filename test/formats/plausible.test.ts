@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PLAUSIBLE_MAX_PROPS, parsePlausibleRequest } from '../../src/formats/plausible.js';
 import { FormatError } from '../../src/formats/types.js';
-import { EXEMPT_EVENTS } from '../../src/pipeline/allowlists.js';
+import { EXEMPT_EVENTS } from '../../src/policy/allowlists.js';
 import { applyPrivacy } from '../../src/pipeline/privacy.js';
-import { compilePolicy } from '../../src/sites.js';
+import { compilePolicy } from '../../src/policy/sites.js';
 import { expectNotExempt, expectValidEvents, fixture, formatError, type FixtureRequest } from './helpers.js';
 
 const parse = (body: unknown, contentType = 'text/plain') => parsePlausibleRequest({ contentType, body: typeof body === 'string' ? body : JSON.stringify(body) });
