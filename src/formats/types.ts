@@ -3,9 +3,10 @@
 // the Piano vocabulary, so the privacy step, the record and every consumer stay unchanged.
 // Adapters are pure: no Fastify, no Redis, no clock, no logging. Research and the mapping
 // tables: docs/trackers-research.md.
+import type { RecordTracker } from '../contract/record.js';
 import type { HitEvent } from '../pipeline/validate.js';
 
-export type Tracker = 'matomo' | 'plausible';
+export type Tracker = RecordTracker;
 
 export interface AdaptedHit {
   tracker: Tracker;
