@@ -21,7 +21,7 @@
 import type { Properties, PropertyValue } from '../contract/record.js';
 import { LIMITS, type HitEvent } from '../pipeline/validate.js';
 import { stripUrl } from '../policy/exempt-values.js';
-import { checkEvents, isPlainObject, parseJson, refuseOversized } from './common.js';
+import { checkEvents, isPlainObject, MAX_INPUT_BYTES, parseJson, refuseOversized } from './common.js';
 import { FormatError, mediaType, type AdaptedHit } from './types.js';
 
 export interface MatomoRequest {
@@ -219,6 +219,7 @@ function adaptOne(params: Params, where: string): AdaptedHit {
     // configHasConsent); the only opt-out signals are headers (DNT, Sec-GPC), the route's job
     optout: false,
     rawBody: canonical(params),
+    replayable: nonEmpty(params.get('r')) || nonEmpty(params.get('rand')),
   };
 }
 
@@ -288,6 +289,8 @@ function eventsOf(
   if (title !== undefined) data.page = title;
   return [{ name: 'page.display', data }];
 }
+
+const nonEmpty = (v: string | undefined): boolean => v !== undefined && v !== '';
 
 function siteOf(raw: string | undefined, where: string): string {
   if (raw === undefined || raw === '') throw new FormatError(400, 'Invalid idSite: idsite is missing', `${where}.idsite`);
@@ -386,4 +389,49 @@ function clientHints(raw: string | undefined): Properties {
     out.ch_ua_form_factors = json.formFactors.filter((f): f is string => typeof f === 'string' && f.length <= 64).slice(0, 10);
   }
   return out;
+}
+
+/**
+ * The site of a tracking request whose query string holds it (`idsite` and `rec=1`: a
+ * GET, matomo.js's sendBeacon), canonical; undefined otherwise (a form body, a bulk).
+ * For the rate limit's check before the body is read.
+ */
+export function matomoSiteOfQuery(query: string): string | undefined {
+  if (query.length * 3 > MAX_INPUT_BYTES) return undefined;
+  const params = parseForm(query);
+  if (params.get('rec') !== '1') return undefined;
+  try {
+    return siteOf(params.get('idsite'), 'query');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Do Not Track as Matomo's server reads it when its DNT support is on
+ * (plugins/PrivacyManager/DoNotTrackHeaderChecker.php): `DNT` starting with `1`, or
+ * `X-Do-Not-Track: 1`. (Matomo ignores it from MSIE/Trident user agents, which sent it
+ * by default; those browsers are gone, and no User-Agent is read here.)
+ */
+export function doNotTrackRequested(dnt: string | string[] | undefined, xDoNotTrack: string | string[] | undefined): boolean {
+  const first = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h)?.trim();
+  return first(dnt)?.startsWith('1') === true || first(xDoNotTrack) === '1';
+}
+
+/**
+ * Matomo's opt-out cookie, set by its opt-out form on the tracker's host
+ * (core/Tracker/IgnoreCookie.php, named by `ignore_visits_cookie_name`: `matomo_ignore`
+ * in Matomo 4 and 5, `piwik_ignore` before). Present under either name: the visitor
+ * opted out on the Matomo this collector replaces (same host name).
+ */
+export const MATOMO_IGNORE_COOKIES: readonly string[] = Object.freeze(['matomo_ignore', 'piwik_ignore']);
+
+export function matomoIgnoreCookie(cookieHeader: string | undefined): boolean {
+  if (!cookieHeader) return false;
+  for (const pair of cookieHeader.split(';')) {
+    const eq = pair.indexOf('=');
+    const name = (eq === -1 ? pair : pair.slice(0, eq)).trim();
+    if (MATOMO_IGNORE_COOKIES.includes(name)) return true;
+  }
+  return false;
 }

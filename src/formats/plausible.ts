@@ -95,7 +95,7 @@ export function parsePlausibleRequest(req: PlausibleRequest): PlausibleParseResu
   const props = propsOf(field(body, 'm', 'meta') ?? field(body, 'p', 'props'));
 
   const events = checkEvents(eventsOf(name, common, props), 'body');
-  return { domains, event: { tracker: 'plausible', events, consent: false, optout: false, rawBody: req.body } };
+  return { domains, event: { tracker: 'plausible', events, consent: false, optout: false, rawBody: req.body, replayable: false } };
 }
 
 function eventsOf(name: string, common: Properties, props: Map<string, string>): HitEvent[] {

@@ -26,6 +26,15 @@ export interface AdaptedHit {
   optout: boolean;
   /** Canonical text of this one hit: the source of the deterministic record id. */
   rawBody: string;
+  /**
+   * Whether `rawBody` tells a resend of this hit apart from another real hit alike: true
+   * when the request carries the tracker's own random cache buster (Matomo `r`, `rand`),
+   * so a resend (matomo.js's image fallback after a failed POST) gets the same record
+   * ids. False otherwise (every Plausible request: two visitors viewing the same page
+   * send the same body): the route then adds a random part, so that two real hits never
+   * share a record id and a consumer never drops one of them as a duplicate.
+   */
+  replayable: boolean;
 }
 
 /** A refused request; the route turns it into the usual JSON error (`invalid_hit`, `body_too_large`, ...). */

@@ -3,10 +3,13 @@
 // request): the site's policy, the one-site check, the rate limit, the pipeline, one
 // sink write for the whole request (2xx only once Redis has all of it, else 503), and
 // the metrics. One place, so that the three routes give the same guarantees.
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
 import type { CounterIncrement, RecordTracker, StreamEntry } from '../contract/record.js';
-import { forbidden, unavailable } from '../errors.js';
+import { badRequest, forbidden, HttpError, unavailable } from '../errors.js';
+import { privacyClaim, withClaim } from '../formats/claim.js';
+import { FormatError, type AdaptedHit } from '../formats/types.js';
 import { createTrustedProxies } from '../pipeline/client-ip.js';
 import { createHitProcessor, type HitOutput } from '../pipeline/hit.js';
 import { originRefusal } from '../pipeline/origin.js';
@@ -139,5 +142,35 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
         app.metrics.optoutCounted(out.counters.length);
       }
     },
+  };
+}
+
+/** Runs a tracker adapter (src/formats): its FormatError becomes the usual JSON refusal. */
+export function adapt<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof FormatError)) throw err;
+    if (err.statusCode === 400) throw badRequest(err.message, err.path);
+    throw new HttpError(err.statusCode, err.statusCode === 413 ? 'body_too_large' : 'unsupported_media_type', err.message, err.path);
+  }
+}
+
+/**
+ * An adapted hit as the pipeline takes it: its privacy claim set in the SDK's words
+ * (src/formats/claim.ts), its raw visitor id as `idclient`, and a record-id source that
+ * is the hit's own text when a resend can be told from a new hit by it, else that text
+ * and a random part (AdaptedHit.replayable). `objection`: an opt-out signal the route
+ * honours whatever the site's `gpc` setting (Matomo's opt-out cookie).
+ */
+export function intakeHitOf(hit: Omit<AdaptedHit, 'site'>, policy: SitePolicy, objection: boolean): IntakeHit {
+  const claim = privacyClaim(hit, policy.maxMode, objection);
+  return {
+    site: policy.site,
+    policy,
+    idclient: hit.visitorId,
+    events: hit.events.length === 0 ? [] : withClaim(hit.events, claim),
+    rawBody: hit.replayable ? hit.rawBody : `${hit.rawBody}\n${randomBytes(12).toString('base64url')}`,
+    tracker: hit.tracker,
   };
 }
