@@ -2,18 +2,10 @@
 // its requests are ones the adapter accepts, so it can drive a later end-to-end test.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMatomoRequest } from '../../src/formats/matomo.js';
+import { MatomoTracker } from '../helpers/trackers.js';
 import { expectValidEvents } from './helpers.js';
-
-interface MatomoTracker {
-  track(options: string | Record<string, string | number>): void;
-  trackBulk(events: Record<string, string | number>[], callback?: (body: string) => void): void;
-  on(event: 'error', listener: (err: unknown) => void): void;
-}
-type MatomoTrackerCtor = new (siteId: number | string, trackerUrl: string, noURLValidation?: boolean) => MatomoTracker;
-const MatomoTracker = createRequire(import.meta.url)('matomo-tracker') as MatomoTrackerCtor;
 
 interface Recorded {
   method: string;

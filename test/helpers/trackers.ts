@@ -1,8 +1,18 @@
 // Shared by the tracker route tests: the Matomo and Plausible fixtures sent through HTTP,
 // and what a request left in Redis (new records, opt-out counter changes).
+import { createRequire } from 'node:module';
 import { optoutCounterKey } from '../../src/contract/keys.js';
 import { fixture, type FixtureRequest } from '../formats/helpers.js';
 import type { TestApp } from './app.js';
+
+/** The Matomo organisation's Node client (npm matomo-tracker 2.2.4, index.js): what the tests use of it. */
+export interface MatomoTracker {
+  track(options: string | Record<string, string | number>): void;
+  trackBulk(events: Record<string, string | number>[], callback?: (body: string) => void): void;
+  on(event: 'error', listener: (err: unknown) => void): void;
+}
+type MatomoTrackerCtor = new (siteId: number | string, trackerUrl: string, noURLValidation?: boolean) => MatomoTracker;
+export const MatomoTracker = createRequire(import.meta.url)('matomo-tracker') as MatomoTrackerCtor;
 
 export type Rec = { id: string; site: string; event: string; mode: string; tracker?: string; visitor?: string; geo?: Record<string, string>; props: Record<string, unknown> };
 

@@ -1,21 +1,12 @@
 // /matomo.php and /piwik.php through the real HTTP server and a real Redis: the requests
 // matomo.js builds (test/fixtures/matomo: GET, sendBeacon, XHR form body, bulk) and the
 // Matomo organisation's own Node client (npm matomo-tracker), checked in the stream.
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MATOMO_TRANSPARENT_GIF } from '../../src/formats/matomo.js';
 import { Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
 import { startTestApp, type TestApp, writeSitesFile } from '../helpers/app.js';
 import { freePort } from '../helpers/net.js';
-import { matomoRequests, type Rec, sample, send, whatChanged } from '../helpers/trackers.js';
-
-interface MatomoTracker {
-  track(options: string | Record<string, string | number>): void;
-  trackBulk(events: Record<string, string | number>[], callback?: (body: string) => void): void;
-  on(event: 'error', listener: (err: unknown) => void): void;
-}
-type MatomoTrackerCtor = new (siteId: number | string, trackerUrl: string, noURLValidation?: boolean) => MatomoTracker;
-const MatomoTracker = createRequire(import.meta.url)('matomo-tracker') as MatomoTrackerCtor;
+import { MatomoTracker, matomoRequests, type Rec, sample, send, whatChanged } from '../helpers/trackers.js';
 
 const PUBLIC_IP = '81.2.69.142'; // GB in the embedded GeoLite2 City data
 const RAW_ID = '5d4f2a9c0b7e13f8'; // the fixtures' _id
