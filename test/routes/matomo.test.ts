@@ -211,6 +211,13 @@ describe('Matomo tracking API through HTTP and Redis', () => {
     expect(cookie).toEqual({ records: [], optouts: { 'page.display': 1 } });
   });
 
+  it('states what the tracker routes honour in /privacy', async () => {
+    const statement = async (site: string) => (await (await fetch(`${base}/privacy?s=${site}`)).json()).conditions.trackers;
+    expect((await statement('3')).matomo).toMatchObject({ optin: expect.stringMatching(/^never/), optout: expect.stringMatching(/^Sec-GPC: 1 and DNT: 1.*opt-out cookie/) });
+    expect((await statement('5')).matomo.optin).toBe('consent=1 claims opt-in');
+    expect((await statement('8')).matomo.optout).toMatch(/^neither Sec-GPC nor DNT.*opt-out cookie \(matomo_ignore, piwik_ignore\) always$/);
+  });
+
   it('a visitor cookie older than 13 months (_idts): the record keeps no visitor', async () => {
     const { records } = await whatChanged(t, '3', async () => {
       expect((await send(base, oldVisitor!)).status).toBe(200); // send_image=1: the GIF
