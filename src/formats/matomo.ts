@@ -1,6 +1,6 @@
 // Matomo's tracking HTTP API (`GET`/`POST /matomo.php`, `/piwik.php`) → Piano events.
 // Pure: one HTTP request in, hits out. The research behind every rule, with its source
-// in matomo-org/matomo, is docs/trackers-research.md ("Matomo").
+// in matomo-org/matomo, is docs/trackers/research.md ("Matomo").
 //
 // What is read, and nothing else (every other parameter is ignored, whatever its name):
 //   idsite → site                       rec=1 required

@@ -1,6 +1,6 @@
 // Plausible's event API (`POST /api/event`) → Piano events. Pure: one body in, one hit out.
 // The research behind every rule, with its source in plausible/analytics and
-// plausible/plausible-tracker, is docs/trackers-research.md ("Plausible").
+// plausible/plausible-tracker, is docs/trackers/research.md ("Plausible").
 //
 //   n|name      required; "pageview" → page.display; "engagement" → no event;
 //               "Outbound Link: Click" → click.exit, "File Download" → click.download

@@ -2,7 +2,7 @@
 // turns one HTTP request of a third-party tracker (Matomo, Plausible) into events named in
 // the Piano vocabulary, so the privacy step, the record and every consumer stay unchanged.
 // Adapters are pure: no Fastify, no Redis, no clock, no logging. Research and the mapping
-// tables: docs/trackers-research.md.
+// tables: docs/trackers/research.md.
 import type { RecordTracker } from '../contract/record.js';
 import type { HitEvent } from '../pipeline/validate.js';
 
