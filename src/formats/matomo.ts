@@ -9,7 +9,7 @@
 //   pv_id → pageview_id                 _idts → cookie_creation_date (ISO, minute)
 //   _id (else cid) → visitorId          uid → user_id (dropped outside opt-in)
 //   uadata → ch_ua*                     consent=1 → consent
-//   dimensionN → matomo_dimensionN      _cvar/cvar/e_cvar → matomo_cvar_<scope>_<i>
+//   dimensionN → dimensionN             _cvar/cvar/e_cvar → cvar_<scope>_<i> ([name, value])
 //   download → click.download           link → click.exit          (click = URL without query)
 //   e_c/e_a/e_n/e_v → matomo.event      (event_category/action/label/value)
 //   search/search_cat/search_count → internal_search_result.display (ise_*)
@@ -202,7 +202,7 @@ function adaptOne(params: Params, where: string): AdaptedHit {
     const m = DIMENSION_RE.exec(k);
     if (m && v !== '') {
       if (v.length > LIMITS.stringLength) throw new FormatError(400, `string longer than ${LIMITS.stringLength} characters`, `${where}.${k}`);
-      common[`matomo_dimension${m[1]}`] = v;
+      common[`dimension${m[1]}`] = v;
     }
   }
   Object.assign(common, customVariables(str('_cvar'), 'visit'), customVariables(str('cvar'), 'page'), customVariables(str('e_cvar'), 'event'));
@@ -275,9 +275,9 @@ function eventsOf(
   if (idgoal !== undefined && idgoal !== '' && idgoal !== '-1') {
     // idgoal=0 is an ecommerce order or cart update: not audience measurement, never mapped
     if (!/^[1-9][0-9]{0,8}$/.test(idgoal)) return [];
-    const data: Properties = { ...common, matomo_goal_id: Number(idgoal) };
+    const data: Properties = { ...common, goal_id: Number(idgoal) };
     const revenue = numeric(params.get('revenue'));
-    if (revenue !== undefined) data.matomo_goal_revenue = revenue;
+    if (revenue !== undefined) data.goal_revenue = revenue;
     return [{ name: 'matomo.goal', data }];
   }
 
@@ -336,7 +336,11 @@ function looseJson(raw: string | undefined): unknown {
   }
 }
 
-/** `{"1":["name","value"], ...}` → `matomo_cvar_<scope>_1: {name, value}`. */
+/**
+ * `{"1":["name","value"], ...}` → `cvar_<scope>_1: ["name", "value"]`: an array of strings,
+ * a shape the exempt value rules can keep where a site adds the name. (No `matomo_` prefix
+ * on these names: it is a campaign prefix, which a site may never add.)
+ */
 function customVariables(raw: string | undefined, scope: 'visit' | 'page' | 'event'): Properties {
   const json = looseJson(raw);
   const out: Properties = {};
@@ -346,7 +350,7 @@ function customVariables(raw: string | undefined, scope: 'visit' | 'page' | 'eve
     const pair = json[index];
     if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') continue;
     if (pair[0] === '' || pair[1] === '') continue;
-    out[`matomo_cvar_${scope}_${index}`] = { name: pair[0], value: pair[1] };
+    out[`cvar_${scope}_${index}`] = [pair[0], pair[1]];
   }
   return out;
 }

@@ -5,6 +5,7 @@ import { FormatError } from '../../src/formats/types.js';
 import { EXEMPT_EVENTS } from '../../src/policy/allowlists.js';
 import { applyPrivacy } from '../../src/pipeline/privacy.js';
 import { trackerAge } from '../../src/policy/tracker-lifetime.js';
+import { isCampaignName } from '../../src/policy/exempt-values.js';
 import { compilePolicy } from '../../src/policy/sites.js';
 import { expectNotExempt, expectValidEvents, fixture, formatError, type FixtureRequest } from './helpers.js';
 
@@ -101,15 +102,15 @@ describe('Matomo fixtures (requests as matomo.js builds them)', () => {
     }
   });
 
-  it('hostile: an ecommerce order yields no event; dimensions and custom variables get matomo_* names', () => {
+  it('hostile: an ecommerce order yields no event; dimensions and custom variables keep Matomo’s names (no campaign prefix)', () => {
     const out = parseMatomoRequest(asRequest(fixture<MatomoFixture>('matomo', 'hostile').requests[1]!));
     expect(out.hits[0]!.events).toEqual([]);
     const q = `${base}&dimension1=premium&dimension2=${enc('jane@example.com')}&cvar=${enc('{"1":["basket","full"]}')}&_cvar=${enc('{"2":["customer_email","jane@example.com"]}')}`;
     expect(event(q).data).toMatchObject({
-      matomo_dimension1: 'premium',
-      matomo_dimension2: 'jane@example.com',
-      matomo_cvar_page_1: { name: 'basket', value: 'full' },
-      matomo_cvar_visit_2: { name: 'customer_email', value: 'jane@example.com' },
+      dimension1: 'premium',
+      dimension2: 'jane@example.com',
+      cvar_page_1: ['basket', 'full'],
+      cvar_visit_2: ['customer_email', 'jane@example.com'],
     });
   });
 
@@ -163,7 +164,7 @@ describe('Matomo mapping', () => {
       name: 'matomo.content',
       data: { content_name: 'Banner', content_piece: '/img.png', content_target: 'https://x.test/l', content_interaction: 'click' },
     });
-    expect(event(`${base}&idgoal=4&revenue=15.5`)).toEqual({ name: 'matomo.goal', data: { matomo_goal_id: 4, matomo_goal_revenue: 15.5 } });
+    expect(event(`${base}&idgoal=4&revenue=15.5`)).toEqual({ name: 'matomo.goal', data: { goal_id: 4, goal_revenue: 15.5 } });
     for (const q of ['idgoal=0&ec_id=1&revenue=10', 'ping=1&url=https%3A%2F%2Fx.test%2F', 'ca=1&cra=error', 'recMode=1&url=x', 'idgoal=abc']) {
       expect(one(`${base}&${q}`).events, q).toEqual([]);
     }
@@ -222,7 +223,9 @@ describe('Matomo mapping', () => {
   });
 
   it('adapter-specific names stay off the exempt allowlist; the mapped events are either exempt or clearly not', () => {
-    expectNotExempt(['event_category', 'event_action', 'event_label', 'event_value', 'ise_keyword', 'ise_category', 'ise_result_count', 'content_name', 'content_piece', 'content_target', 'content_interaction', 'matomo_goal_id', 'matomo_goal_revenue', 'matomo_dimension1', 'matomo_cvar_visit_1', 'user_id']);
+    expectNotExempt(['event_category', 'event_action', 'event_label', 'event_value', 'ise_keyword', 'ise_category', 'ise_result_count', 'content_name', 'content_piece', 'content_target', 'content_interaction', 'goal_id', 'goal_revenue', 'dimension1', 'cvar_visit_1', 'user_id']);
+    // and a site can add every one of them (but user_id) to its allowlist: none is a campaign name
+    for (const n of ['event_category', 'ise_keyword', 'content_name', 'goal_id', 'goal_revenue', 'dimension1', 'cvar_visit_1']) expect(isCampaignName(n), n).toBe(false);
     for (const e of ['page.display', 'click.exit', 'click.download']) expect(EXEMPT_EVENTS).toContain(e);
     for (const e of ['matomo.event', 'matomo.content', 'matomo.goal', 'internal_search_result.display']) expect(EXEMPT_EVENTS).not.toContain(e);
   });

@@ -20,7 +20,7 @@ const SITES = {
   '6': {},
   '7': { domains: ['www.example.org'], rateLimit: 1 },
   '8': { domains: ['www.example.org'], gpc: 'ignore' },
-  '9': { domains: ['www.example.org'], allow: { events: ['matomo.event'], properties: ['event_category', 'event_action'] } },
+  '9': { domains: ['www.example.org'], allow: { events: ['matomo.event', 'matomo.goal'], properties: ['event_category', 'event_action', 'goal_id', 'dimension1'] } },
 };
 const [beacon, image, xhr] = matomoRequests('transports');
 const [accountPage, ecommerce, tokenAuth, oldVisitor, campaignParams, broken] = matomoRequests('hostile');
@@ -183,13 +183,21 @@ describe('Matomo tracking API through HTTP and Redis', () => {
     expect(none).toEqual([]);
   });
 
-  it('a site that allows the Matomo event keeps it, with the names it added', async () => {
+  it('a site that allows Matomo events and goals keeps them, with the names it added', async () => {
     const { records } = await whatChanged(t, '9', async () => {
       const res = await send(base, bulk!, { body: bulk!.body.replaceAll('idsite=3', 'idsite=9') });
       expect(res.status).toBe(204);
     });
     expect(records.map((r) => r.event)).toEqual(['page.display', 'matomo.event']);
     expect(records[1]!.props).toMatchObject({ event_category: 'Video', event_action: 'Play' });
+    // a goal with a custom dimension: the names it added, not the revenue nor the other dimension
+    const goal = matomoRequests('actions')[5]!;
+    const { records: goals } = await whatChanged(t, '9', async () => {
+      expect((await send(base, goal, { query: `${withSite(goal.rawQueryString, '9')}&dimension1=premium&dimension2=secret-dim` })).status).toBe(204);
+    });
+    expect(goals).toMatchObject([{ event: 'matomo.goal', props: { goal_id: 4, dimension1: 'premium' } }]);
+    expect(goals[0]!.props).not.toHaveProperty('goal_revenue');
+    expect(JSON.stringify(goals)).not.toContain('secret-dim');
   });
 
   it('Sec-GPC: 1, DNT: 1 and Matomo’s opt-out cookie: counters only, no record', async () => {
