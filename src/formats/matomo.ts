@@ -10,7 +10,8 @@
 //   _id (else cid) → visitorId          uid → user_id (dropped outside opt-in)
 //   uadata → ch_ua*                     consent=1 → consent
 //   dimensionN → dimensionN             _cvar/cvar/e_cvar → cvar_<scope>_<i> ([name, value])
-//   download → click.download           link → click.exit          (click = URL without query)
+//   download → click.download           link → click.exit          (click = the URL as sent: the
+//                                       exempt value rules cut its query, as for page_url)
 //   e_c/e_a/e_n/e_v → matomo.event      (event_category/action/label/value)
 //   search/search_cat/search_count → internal_search_result.display (ise_*)
 //   c_n/c_p/c_t/c_i → matomo.content    idgoal>0 (+revenue) → matomo.goal
@@ -20,7 +21,6 @@
 // (ec_*, _ects, _pk*, idgoal=0 carts and orders), ua, lang, local time, plugins, timings.
 import type { Properties, PropertyValue } from '../contract/record.js';
 import { LIMITS, type HitEvent } from '../pipeline/validate.js';
-import { stripUrl } from '../policy/exempt-values.js';
 import { checkEvents, isPlainObject, MAX_INPUT_BYTES, parseJson, refuseOversized } from './common.js';
 import { FormatError, mediaType, type AdaptedHit } from './types.js';
 
@@ -234,9 +234,9 @@ function eventsOf(
   if (params.get('ping') === '1' || params.get('recMode') === '1') return [];
 
   const download = str('download');
-  if (download !== undefined) return [{ name: 'click.download', data: { ...common, click: stripUrl(download) } }];
+  if (download !== undefined) return [{ name: 'click.download', data: { ...common, click: download } }];
   const link = str('link');
-  if (link !== undefined) return [{ name: 'click.exit', data: { ...common, click: stripUrl(link) } }];
+  if (link !== undefined) return [{ name: 'click.exit', data: { ...common, click: link } }];
 
   const category = trimmed('e_c');
   const action = trimmed('e_a');
@@ -265,7 +265,7 @@ function eventsOf(
     const piece = trimmed('c_p');
     if (piece !== undefined) data.content_piece = piece;
     const target = trimmed('c_t');
-    if (target !== undefined) data.content_target = stripUrl(target);
+    if (target !== undefined) data.content_target = target;
     const interaction = trimmed('c_i');
     if (interaction !== undefined) data.content_interaction = interaction;
     return [{ name: 'matomo.content', data }];

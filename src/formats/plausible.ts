@@ -15,7 +15,6 @@
 // No visitor id, ever: Plausible sends none, and none is derived here from IP or User-Agent.
 import type { Properties } from '../contract/record.js';
 import { LIMITS, type HitEvent } from '../pipeline/validate.js';
-import { stripUrl } from '../policy/exempt-values.js';
 import { checkEvents, isPlainObject, parseJson, refuseOversized, safeDecode, sanitiseName } from './common.js';
 import { FormatError, type AdaptedHit } from './types.js';
 
@@ -114,7 +113,7 @@ function eventsOf(name: string, common: Properties, props: Map<string, string>):
     case 'File Download': {
       const data: Properties = { ...common, ...propData };
       const target = props.get('url');
-      if (target !== undefined) data.click = stripUrl(target);
+      if (target !== undefined) data.click = target;
       return [{ name: name === 'File Download' ? 'click.download' : 'click.exit', data }];
     }
     default:

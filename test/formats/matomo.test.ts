@@ -132,12 +132,14 @@ describe('Matomo mapping', () => {
     expect(event(`${base}&res=NaNxNaN&pv_id=${enc('<script>')}`).data).toEqual({});
   });
 
-  it('link → click.exit, download → click.download, click without query', () => {
-    expect(event(`${base}&link=${enc('https://out.test/p?email=a@b.c#x')}&url=${enc('https://x.test/')}`)).toEqual({
-      name: 'click.exit',
-      data: { page_url: 'https://x.test/', click: 'https://out.test/p' },
-    });
-    expect(event(`${base}&download=${enc('https://x.test/f.pdf?t=1')}`)).toEqual({ name: 'click.download', data: { click: 'https://x.test/f.pdf' } });
+  it('link → click.exit, download → click.download; the exempt value rules cut the query of click', () => {
+    const link = one(`${base}&link=${enc('https://out.test/p?email=a@b.c#x')}&url=${enc('https://x.test/')}`);
+    expect(link.events).toEqual([{ name: 'click.exit', data: { page_url: 'https://x.test/', click: 'https://out.test/p?email=a@b.c#x' } }]);
+    // in the privacy step, with the whole text: the address is found before anything is cut
+    expect(applyPrivacy({ events: link.events, idclient: undefined, policy: compilePolicy('3'), gpc: false, now: Date.now() }).events[0]!.props).toEqual({ page_url: 'https://x.test/', click: 'https://out.test/p' });
+    const hidden = one(`${base}&download=${enc('https://x.test/f/jane&#64;example.com.pdf')}`).events;
+    expect(applyPrivacy({ events: hidden, idclient: undefined, policy: compilePolicy('3'), gpc: false, now: Date.now() }).events[0]!.props).toEqual({ click: 'https://x.test/f/[email]' });
+    expect(event(`${base}&download=${enc('https://x.test/f.pdf?t=1')}`)).toEqual({ name: 'click.download', data: { click: 'https://x.test/f.pdf?t=1' } });
     expect(event(`${base}&download=${enc('https://x.test/f.pdf')}&link=${enc('https://o.test/')}`).name).toBe('click.download');
   });
 
@@ -162,7 +164,7 @@ describe('Matomo mapping', () => {
   it('content → matomo.content; goal → matomo.goal; ecommerce, ping, ca=1 and recMode=1 → no event', () => {
     expect(event(`${base}&c_n=Banner&c_p=${enc('/img.png')}&c_t=${enc('https://x.test/l?q=1')}&c_i=click`)).toEqual({
       name: 'matomo.content',
-      data: { content_name: 'Banner', content_piece: '/img.png', content_target: 'https://x.test/l', content_interaction: 'click' },
+      data: { content_name: 'Banner', content_piece: '/img.png', content_target: 'https://x.test/l?q=1', content_interaction: 'click' },
     });
     expect(event(`${base}&idgoal=4&revenue=15.5`)).toEqual({ name: 'matomo.goal', data: { goal_id: 4, goal_revenue: 15.5 } });
     for (const q of ['idgoal=0&ec_id=1&revenue=10', 'ping=1&url=https%3A%2F%2Fx.test%2F', 'ca=1&cra=error', 'recMode=1&url=x', 'idgoal=abc']) {

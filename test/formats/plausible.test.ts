@@ -64,7 +64,7 @@ describe('Plausible fixtures', () => {
 
     const out = parsePlausibleRequest({ body: req('outbound-link').body }).event.events[0]!;
     expect(out.name).toBe('click.exit');
-    expect(out.data!.click).toBe('https://partner.example.test/offer');
+    expect(out.data!.click).toBe('https://partner.example.test/offer?ref=shop&email=someone%40example.com'); // the privacy step cuts it
     expect(out.data!.plausible_prop_url).toBe('https://partner.example.test/offer?ref=shop&email=someone%40example.com');
 
     expect(parsePlausibleRequest({ body: req('custom-url').body }).event.events[0]!.data).toMatchObject({ page: '/virtual/page', page_url: 'https://www.example.test/virtual/page?id=42' });
@@ -114,7 +114,7 @@ describe('Plausible mapping', () => {
 
   it('event names: pageview, engagement, outbound link, file download, anything else', () => {
     expect(parse({ ...ok, n: 'engagement', sd: 50, e: 1000 }).event.events).toEqual([]);
-    expect(parse({ ...ok, n: 'File Download', p: { url: 'https://x.test/f.pdf?t=1' } }).event.events[0]).toMatchObject({ name: 'click.download', data: { click: 'https://x.test/f.pdf' } });
+    expect(parse({ ...ok, n: 'File Download', p: { url: 'https://x.test/f.pdf?t=1' } }).event.events[0]).toMatchObject({ name: 'click.download', data: { click: 'https://x.test/f.pdf?t=1' } });
     expect(parse({ ...ok, n: 'Outbound Link: Click' }).event.events[0]!.data).not.toHaveProperty('click');
     expect(parse({ ...ok, n: 404 }).event.events[0]!.name).toBe('plausible.404');
     const e = parse({ ...ok, n: 'Signup: step 2 (email $)' }).event.events[0]!;

@@ -105,7 +105,10 @@ describe('hostile tracker requests through HTTP', () => {
           h: b.h,
           p: b.propsAsString ? JSON.stringify(props) : props,
         };
-        secrets.push({ text: b.q, where: 'query of u' }, { text: b.email, where: 'e-mail in a prop' }, { text: b.path.secret.token.toLowerCase(), where: `${b.path.secret.kind} in u` }, { text: b.r.secret.token.toLowerCase(), where: `${b.r.secret.kind} in r` });
+        secrets.push({ text: b.q, where: 'query of u' }, { text: b.email, where: 'e-mail in a prop' }, { text: b.r.secret.token.toLowerCase(), where: `${b.r.secret.kind} in r` });
+        // In the path of u, `&#64;` is no disguised @: its `#` starts the URL's fragment, so the
+        // page's path ends before it, and what is left (`/x/jane&`) holds no address.
+        if (b.path.disguise !== 'entity') secrets.push({ text: b.path.secret.token.toLowerCase(), where: `${b.path.secret.kind} (${b.path.disguise}) in u` });
         const res = await fetch(`${base}/api/event`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://hostile.test' }, body: JSON.stringify(json) });
         note(res.status);
         expect(res.status, `${res.status} ${await res.text()}`).toBeLessThan(500);
