@@ -15,6 +15,7 @@
 // start + retention), so aggregates are never kept longer than STREAM_RETENTION.
 //
 // Only counts leave this store (src/aggregate/report.ts); pseudonyms stay inside it.
+import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import type { HitRecord } from '../contract/record.js';
 
@@ -58,47 +59,11 @@ export class AggregateKeys {
   }
 }
 
-// Returns 1 applied, 0 duplicate, 2 ignored (visitor erased).
-const APPLY_RECORD = `
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 0 end
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[9])
-local ts = tonumber(ARGV[3])
-local visitor = ARGV[2]
-local newVisit = false
-if visitor ~= '' then
-  local erased = redis.call('GET', KEYS[3])
-  if erased and tonumber(erased) >= ts then return 2 end
-  local last = redis.call('HGET', KEYS[4], visitor)
-  if (not last) or (ts - tonumber(last) > tonumber(ARGV[10])) then newVisit = true end
-  if (not last) or ts > tonumber(last) then redis.call('HSET', KEYS[4], visitor, ARGV[3]) end
-  redis.call('PEXPIREAT', KEYS[4], ARGV[8])
-end
-redis.call('HINCRBY', KEYS[8], 'events', 1)
-if ARGV[4] == '1' then
-  redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
-  redis.call('PEXPIREAT', KEYS[5], ARGV[8])
-  redis.call('HINCRBY', KEYS[8], 'pageviews', 1)
-end
-if newVisit then
-  redis.call('HINCRBY', KEYS[6], ARGV[6], 1)
-  redis.call('PEXPIREAT', KEYS[6], ARGV[8])
-  redis.call('HINCRBY', KEYS[7], ARGV[7], 1)
-  redis.call('PEXPIREAT', KEYS[7], ARGV[8])
-  redis.call('HINCRBY', KEYS[8], 'visits', 1)
-end
-redis.call('PEXPIREAT', KEYS[8], ARGV[8])
-return 1
-`;
-
-// KEYS[1] erased marker, KEYS[2..] the visitor hashes of every day kept; returns members removed.
-const APPLY_TOMBSTONE = `
-local cur = redis.call('GET', KEYS[1])
-if (not cur) or tonumber(cur) < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
-local n = 0
-for i = 2, #KEYS do n = n + redis.call('HDEL', KEYS[i], ARGV[1]) end
-return n
-`;
+// The two atomic updates, read at start: src/aggregate/apply-record.lua returns 1 applied,
+// 0 duplicate, 2 ignored (visitor erased); src/aggregate/apply-tombstone.lua (KEYS[1] the
+// erased marker, KEYS[2..] the visitor hashes of every day kept) returns members removed.
+const APPLY_RECORD = readFileSync(new URL('./apply-record.lua', import.meta.url), 'utf8');
+const APPLY_TOMBSTONE = readFileSync(new URL('./apply-tombstone.lua', import.meta.url), 'utf8');
 
 export type ApplyOutcome = 'applied' | 'duplicate' | 'erased';
 

@@ -27,17 +27,31 @@ export function embeddedIPv4(parts: readonly number[]): number[] | undefined {
   return undefined;
 }
 
-/** Returns the truncated address (e.g. `203.0.113.0`, `2001:db8:85a3::`), or undefined. */
+/** The first `bits` of an IPv4 address (a 32-bit number), the rest zeroed, as text. */
+function truncateIPv4(n: number, bits: number): string {
+  const kept = bits === 0 ? 0 : Math.floor(n / 2 ** (32 - bits)) * 2 ** (32 - bits);
+  return `${Math.floor(kept / 16_777_216)}.${Math.floor(kept / 65_536) % 256}.${Math.floor(kept / 256) % 256}.${kept % 256}`;
+}
+
+/** The first `bits` of an IPv6 address (eight 16-bit groups), the rest zeroed. */
+function truncateIPv6(parts: readonly number[], bits: number): ipaddr.IPv6 {
+  return new ipaddr.IPv6(parts.map((p, i) => (i * 16 >= bits ? 0 : i * 16 + 16 <= bits ? p : p & (0xffff << (i * 16 + 16 - bits)))));
+}
+
+const octetsToNumber = (o: readonly number[]) => ((o[0]! * 256 + o[1]!) * 256 + o[2]!) * 256 + o[3]!;
+
+/**
+ * Returns the truncated address (e.g. `203.0.113.0`, `2001:db8:85a3::`), or undefined.
+ * The prefix lengths are IPV4_PREFIX_BITS and IPV6_PREFIX_BITS, which /privacy states.
+ */
 export function anonymiseIp(address: string | undefined): string | undefined {
-  if (address && canonicalIPv4(address) !== -1) return `${address.slice(0, address.lastIndexOf('.'))}.0`;
+  const n = address ? canonicalIPv4(address) : -1;
+  if (n !== -1) return truncateIPv4(n, IPV4_PREFIX_BITS);
   const addr = parseAddress(address);
   if (!addr) return undefined;
-  if (addr.kind() === 'ipv4') {
-    const o = (addr as ipaddr.IPv4).octets;
-    return `${o[0]}.${o[1]}.${o[2]}.0`;
-  }
+  if (addr.kind() === 'ipv4') return truncateIPv4(octetsToNumber((addr as ipaddr.IPv4).octets), IPV4_PREFIX_BITS);
   const parts = (addr as ipaddr.IPv6).parts;
   const v4 = embeddedIPv4(parts);
-  if (v4) return `${v4[0]}.${v4[1]}.${v4[2]}.0`;
-  return new ipaddr.IPv6([parts[0]!, parts[1]!, parts[2]!, 0, 0, 0, 0, 0]).toString();
+  if (v4) return truncateIPv4(octetsToNumber(v4), IPV4_PREFIX_BITS);
+  return truncateIPv6(parts, IPV6_PREFIX_BITS).toString();
 }

@@ -1,4 +1,4 @@
-// Privacy modes enforced on the server (DESIGN §3, Piano's CNIL guide 4.2, 4.7-4.9).
+// Privacy modes enforced on the server (docs/privacy.md; Piano's CNIL guide 4.2, 4.7-4.9).
 // What the client claims is only ever narrowed, never widened:
 //   optin (with consent true)        → every property, user_* kept, pseudonym, city geo
 //   exempt, custom, no-storage,

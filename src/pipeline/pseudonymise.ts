@@ -69,10 +69,10 @@ const MIN_SCANNED_ID_LENGTH = 8;
  */
 export function hideRawVisitorId(props: Properties, site: string, rawId: string | undefined, pseudonymiser: Pseudonymiser, now: number): Properties {
   // in any letter case: upper-casing an id hides nothing
-  const needles: RegExp[] = [];
+  const needles: string[] = [];
   if (rawId && !SHARED_VISITOR_IDS.includes(rawId)) {
-    if (rawId.length >= MIN_SCANNED_ID_LENGTH) needles.push(anyCase(rawId));
-    if (sdkIdCreatedAt(rawId, now) !== undefined) needles.push(anyCase(rawId.slice(0, 8)));
+    if (rawId.length >= MIN_SCANNED_ID_LENGTH) needles.push(rawId.toLowerCase());
+    if (sdkIdCreatedAt(rawId, now) !== undefined) needles.push(rawId.slice(0, 8).toLowerCase());
   }
   let out: Properties | undefined;
   for (const name in props) {
@@ -89,12 +89,28 @@ export function hideRawVisitorId(props: Properties, site: string, rawId: string 
   return out ?? props;
 }
 
-const anyCase = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
+/** `text` with every occurrence of `needle` (lower case), in any letter case, replaced by the marker. */
+function replaceAnyCase(text: string, needle: string): string {
+  if (text.length < needle.length) return text;
+  const lower = text.toLowerCase();
+  let at = lower.indexOf(needle);
+  if (at === -1) return text;
+  // (a few characters change length when lower-cased: then a case-insensitive expression)
+  if (lower.length !== text.length) return text.replace(new RegExp(needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), REDACTION_MARKERS.visitorId);
+  let out = '';
+  let from = 0;
+  while (at !== -1) {
+    out += text.slice(from, at) + REDACTION_MARKERS.visitorId;
+    from = at + needle.length;
+    at = lower.indexOf(needle, from);
+  }
+  return out + text.slice(from);
+}
 
-function withoutNeedles(v: PropertyValue, needles: readonly RegExp[]): PropertyValue {
+function withoutNeedles(v: PropertyValue, needles: readonly string[]): PropertyValue {
   if (typeof v === 'string') {
     let s = v;
-    for (const n of needles) s = s.replace(n, REDACTION_MARKERS.visitorId);
+    for (const n of needles) s = replaceAnyCase(s, n);
     return s;
   }
   if (v === null || typeof v !== 'object') return v;

@@ -1,6 +1,6 @@
-// The edge: what a hit may look like (DESIGN §2). Everything past this module
+// The edge: what a hit may look like (docs/wire-format.md). Everything past this module
 // works on typed, bounded values. Limits are sized from what piano-analytics-js
-// really sends (see README "Input limits"), with generous headroom.
+// really sends (docs/wire-format.md, "Input limits"), with generous headroom.
 import { z } from 'zod';
 import type { Properties } from '../contract/record.js';
 

@@ -23,7 +23,7 @@ export default fp(
       pending: () => (app.hasDecorator('sink') ? app.sink.pending : 0),
       redisStatus: () => (app.hasDecorator('redis') ? app.redis.status : 'none'),
       geoDatabases: () => (app.hasDecorator('geolocator') ? app.geolocator.databases : []),
-      writesFailing: () => (app.hasDecorator('sink') ? app.sink.failing !== undefined : false),
+      writesFailing: () => (app.hasDecorator('sink') ? app.sink.failing : false),
     });
     app.decorate('metrics', metrics);
     app.decorateRequest('hitMode', undefined);

@@ -3,12 +3,6 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config/index.js';
 import { RetentionTrimmer } from '../sink/retention.js';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    retention: RetentionTrimmer;
-  }
-}
-
 export default fp(
   async (app, opts: { config: Config }) => {
     const trimmer = new RetentionTrimmer(app.redis, {
@@ -18,7 +12,6 @@ export default fp(
       log: app.log.child({ component: 'retention' }),
       onTrimmed: (n) => app.metrics.retentionTrimmed(n),
     });
-    app.decorate('retention', trimmer);
     app.addHook('onReady', async () => trimmer.start());
     app.addHook('onClose', async () => trimmer.stop());
   },

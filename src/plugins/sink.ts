@@ -3,11 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/index.js';
 import { streamKeys } from '../contract/keys.js';
+import type { Sink } from '../sink/sink.js';
 import { StreamSink } from '../sink/stream-sink.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    sink: StreamSink;
+    sink: Sink;
     streamKeys: readonly string[];
     /** What a 2xx waits for; `problem` is set while the durable mode cannot work. */
     durability: { mode: 'ack' | 'aof-fsync'; problem?: string };
@@ -17,7 +18,7 @@ declare module 'fastify' {
 export default fp(
   async (app, opts: { config: Config }) => {
     const { sink: s, streamMaxLen } = opts.config;
-    const sink = new StreamSink(app.redis, {
+    const sink: Sink = new StreamSink(app.redis, {
       maxPending: s.maxPending,
       maxBatch: s.maxBatch,
       timeoutMs: s.timeoutMs,

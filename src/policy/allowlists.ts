@@ -1,4 +1,4 @@
-// What "strictly necessary" means, as data (DESIGN §3, Piano's CNIL guide 4.8).
+// What "strictly necessary" means, as data (docs/privacy.md; Piano's CNIL guide 4.8).
 // Nothing else in the code decides which properties or events an exempt hit keeps:
 // privacy.ts applies these lists, and a site can only add names (SITES_FILE).
 //

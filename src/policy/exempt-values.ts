@@ -70,13 +70,20 @@ const PARAM_NAME = `(?:[\\p{L}\\p{N}_.\\-\\[\\]]|%[0-9A-Fa-f]{2}){1,64}`;
 const URL_CUT = new RegExp(`${QMARK}|${HASH}|${SEMI}`, 'u');
 const USERINFO = new RegExp(`^((?:[a-zA-Z][a-zA-Z0-9+.\\-]{0,31}${COLON})?${SLASH}{2})[^/\\\\?@\\s]{0,256}${AT}`, 'u');
 
+// Each function first looks for a character without which its expression cannot match
+// (an `@` in one of its forms, a `?`, `#`, `;` or `%`, …): most values have none, and
+// skip the expression. The answer is the same either way.
+const MAYBE_USERINFO = /[@%\uFF20\uFE6B&[(]/;
+const MAYBE_CUT = /[?#;%\uFF1F\uFF03\uFF1B]/;
+
 /** A URL without its `user:password@`. (First: the e-mail rule would otherwise take `pw@host` and leave `user:`.) */
 export function stripUserinfo(url: string): string {
-  return url.replace(USERINFO, '$1');
+  return MAYBE_USERINFO.test(url) ? url.replace(USERINFO, '$1') : url;
 }
 
 /** A URL without its query, fragment and path parameters (`;jsessionid=`). */
 export function cutUrl(url: string): string {
+  if (!MAYBE_CUT.test(url)) return url;
   const cut = URL_CUT.exec(url);
   return cut ? url.slice(0, cut.index) : url;
 }
@@ -89,14 +96,19 @@ export const stripUrl = (url: string): string => cutUrl(stripUserinfo(url));
 const EMBEDDED_URL = new RegExp(`${SLASH}{2}\\S*`, 'gu');
 const QUERY_SEGMENT = new RegExp(`(?:${QMARK}|${AMP}|${HASH})${PARAM_NAME}${EQ}\\S*`, 'gu');
 
+const MAYBE_EMBEDDED_URL = /[/\\%]/;
+const MAYBE_QUERY_SEGMENT = /[?&#%\uFF1F\uFF06\uFF03]/;
+
 /** Embedded URLs lose their `user:password@`. */
 export function stripEmbeddedUserinfo(text: string): string {
-  return text.replace(EMBEDDED_URL, stripUserinfo);
+  return MAYBE_EMBEDDED_URL.test(text) && MAYBE_USERINFO.test(text) ? text.replace(EMBEDDED_URL, stripUserinfo) : text;
 }
 
 /** Embedded URLs lose query, fragment and path parameters; `?a=1`, `&a=1`, `#a=1` segments go. */
 export function removeQueries(text: string): string {
-  return text.replace(EMBEDDED_URL, cutUrl).replace(QUERY_SEGMENT, '');
+  if (!MAYBE_QUERY_SEGMENT.test(text) && !text.includes(';')) return text;
+  const cut = MAYBE_EMBEDDED_URL.test(text) ? text.replace(EMBEDDED_URL, cutUrl) : text;
+  return MAYBE_QUERY_SEGMENT.test(cut) ? cut.replace(QUERY_SEGMENT, '') : cut;
 }
 
 // --- campaign -------------------------------------------------------------------
@@ -114,8 +126,11 @@ const CAMPAIGN = new RegExp(
 );
 const CAMPAIGN_SEPARATORS = new RegExp(`(?:${QMARK}|${AMP}|${SEMI}|${HASH})(?=$|\\s)`, 'gu');
 
+const MAYBE_CAMPAIGN = /[=:%\uFF1D\uFF1A]/;
+
 /** `utm_source=news`, `gclid: abc`, `"fbclid":"x"`: removed wherever they appear. */
 export function removeCampaignParameters(text: string): string {
+  if (!MAYBE_CAMPAIGN.test(text)) return text;
   const out = text.replace(CAMPAIGN, '');
   return out === text ? text : out.replace(CAMPAIGN_SEPARATORS, '');
 }
@@ -294,19 +309,35 @@ const FUTURE_TOLERANCE_MS = 86_400_000;
  */
 export function readClientDate(value: unknown, now: number): number | undefined {
   if (typeof value !== 'string') return undefined;
-  const m = ISO_DATE.exec(value);
-  if (!m) return undefined;
-  const t = m[4] === undefined ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T00:00:00Z`) : Date.parse(m[7] === undefined ? `${value}Z` : value);
-  if (!Number.isFinite(t) || t > now + FUTURE_TOLERANCE_MS) return undefined;
-  // Date.parse rolls 2026-02-31 over into March: refuse what it had to repair
-  if (new Date(Date.parse(`${m[1]}-${m[2]}-${m[3]}T12:00:00Z`)).toISOString().slice(0, 10) !== `${m[1]}-${m[2]}-${m[3]}`) return undefined;
-  return t;
+  const t = parsedDate(value)?.t;
+  return t === undefined || t > now + FUTURE_TOLERANCE_MS ? undefined : t;
 }
 
 /** The UTC day of a readable client date (`2026-11-29`), else undefined. */
 export function toDay(value: unknown, now: number): string | undefined {
-  const t = readClientDate(value, now);
-  return t === undefined ? undefined : new Date(t).toISOString().slice(0, 10);
+  if (typeof value !== 'string') return undefined;
+  const p = parsedDate(value);
+  return p === undefined || p.t > now + FUTURE_TOLERANCE_MS ? undefined : p.day;
+}
+
+// A visitor sends the same cookie_creation_date with every hit (and the SDK writes it
+// to the minute): parsed dates are remembered, a few thousand at most.
+const DATES_CACHED = 4096;
+const dates = new Map<string, { t: number; day: string } | undefined>();
+
+function parsedDate(value: string): { t: number; day: string } | undefined {
+  let p = dates.get(value);
+  if (p !== undefined || dates.has(value)) return p;
+  const m = ISO_DATE.exec(value);
+  if (m) {
+    const t = m[4] === undefined ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T00:00:00Z`) : Date.parse(m[7] === undefined ? `${value}Z` : value);
+    // Date.parse rolls 2026-02-31 over into March: refuse what it had to repair
+    const real = new Date(Date.parse(`${m[1]}-${m[2]}-${m[3]}T12:00:00Z`)).toISOString().slice(0, 10) === `${m[1]}-${m[2]}-${m[3]}`;
+    if (Number.isFinite(t) && real) p = { t, day: new Date(t).toISOString().slice(0, 10) };
+  }
+  if (dates.size >= DATES_CACHED) dates.clear();
+  dates.set(value, p);
+  return p;
 }
 
 // --- shape ----------------------------------------------------------------------
@@ -345,13 +376,40 @@ function count(counts: RuleCounts, rule: ExemptRule, before: string, after: stri
   return after;
 }
 
+/**
+ * A plain http(s) URL: host and path of letters, digits and `_.-~/`, nothing else. No
+ * rule but `ip` can change one (no `@`, `?`, `#`, `;`, `%`, `=`, no other `:`), and most
+ * URL-valued properties are like this.
+ */
+const PLAIN_URL = /^https?:\/\/[A-Za-z0-9.-]+(?:\/[A-Za-z0-9_.~/-]*)?$/;
+
 /** Every content rule, in order, on one kept string; DROP when the string cannot be kept. */
 export function sanitiseString(text: string, urlValued: boolean, counts: RuleCounts): string | typeof DROP {
-  if (!urlValued && NOTHING_TO_CHECK.test(text)) {
+  if (NOTHING_TO_CHECK.test(text) || PLAIN_URL.test(text)) {
     if (!/\d\.\d/.test(text)) return text;
     const ips = redactIps(text);
     return ips === undefined ? dropBy(counts, 'ip') : count(counts, 'ip', text, ips);
   }
+  if (text.length > CACHED_LENGTH) return applyRules(text, urlValued, counts);
+  // The same titles, URLs and client hints come back hit after hit: what the rules made
+  // of a short string is remembered (with what they counted), a few thousand at most.
+  const key = urlValued ? `u${text}` : `s${text}`;
+  let cached = sanitised.get(key);
+  if (cached === undefined) {
+    const delta = noRuleCounts();
+    cached = { out: applyRules(text, urlValued, delta), delta: (Object.keys(delta) as ExemptRule[]).filter((r) => delta[r] > 0).map((r) => [r, delta[r]] as const) };
+    if (sanitised.size >= SANITISED_CACHED) sanitised.clear();
+    sanitised.set(key, cached);
+  }
+  for (const [rule, n] of cached.delta) counts[rule] += n;
+  return cached.out;
+}
+
+const CACHED_LENGTH = 256;
+const SANITISED_CACHED = 8192;
+const sanitised = new Map<string, { out: string | typeof DROP; delta: (readonly [ExemptRule, number])[] }>();
+
+function applyRules(text: string, urlValued: boolean, counts: RuleCounts): string | typeof DROP {
   let s = text;
   if (NON_ASCII.test(s)) s = count(counts, 'unicode', s, s.normalize('NFKC').replace(INVISIBLE, ''));
   // credentials first, then addresses (an encoded `@` holds a `#`), then what follows

@@ -19,7 +19,7 @@ import { HttpError } from '../errors.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { firstProblem, querySchema } from '../pipeline/validate.js';
 import { tombstoneFields } from '../contract/record.js';
-import { scanVisitor, type ScanResult } from '../sink/visitor-scan.js';
+import { InvalidCursorError, scanVisitor, type ScanResult } from '../sink/visitor-scan.js';
 import { CONTENT_SECURITY_POLICY, reportHtml } from '../aggregate/report-html.js';
 import { ReportQueryError } from '../aggregate/report.js';
 
@@ -73,7 +73,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
       try {
         result = await scanVisitor(app.redis, app.streamKeys, site, visitors, bounds, { erase: action === 'erase', cursor });
       } catch (err) {
-        if ((err as Error).message === 'invalid cursor') throw new HttpError(400, 'invalid_request', 'invalid cursor', 'body.cursor');
+        if (err instanceof InvalidCursorError) throw new HttpError(400, 'invalid_request', 'invalid cursor', 'body.cursor');
         throw err;
       }
       if (action === 'erase') {

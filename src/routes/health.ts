@@ -35,7 +35,7 @@ export default async function healthRoutes(app: FastifyInstance, opts: { maxPend
       load: app.sink.pending >= opts.maxPending * 0.9 || app.pressure.overloaded() ? 'overloaded' : 'ok',
       durability: app.durability.mode === 'ack' ? 'ack' : app.durability.problem ? 'failing' : 'aof-fsync',
       // Redis answers PING but refuses writes (out of memory, read-only): not ready
-      writes: app.sink.failing === undefined || (await app.sink.probe()) ? 'ok' : 'failing',
+      writes: (await app.sink.isHealthy()) ? 'ok' : 'failing',
     };
     const ready = checks.redis === 'ok' && checks.shutdown === 'ok' && checks.load === 'ok' && checks.durability !== 'failing' && checks.writes === 'ok';
     reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });

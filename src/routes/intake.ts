@@ -17,7 +17,7 @@ import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import type { HitEvent } from '../pipeline/validate.js';
 import { rateLimited } from '../plugins/rate-limit.js';
 import type { SitePolicies, SitePolicy } from '../policy/sites.js';
-import { SinkError } from '../sink/stream-sink.js';
+import { SinkError } from '../sink/sink.js';
 
 export interface IntakeOptions {
   config: Config;

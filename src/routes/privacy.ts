@@ -1,5 +1,5 @@
 // GET /privacy?s=<site> — a machine-readable statement of what the collector does
-// for one site, mapped to the CNIL conditions (DESIGN §1) and the active settings.
+// for one site, mapped to the CNIL conditions (docs/privacy.md) and the active settings.
 // No secret in it: the key id is named, never the key. A site owner can link it
 // from their privacy policy.
 import type { FastifyInstance } from 'fastify';

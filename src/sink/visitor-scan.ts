@@ -26,11 +26,20 @@ export interface ScanResult {
   cursor?: string;
 }
 
-/** `<shard index>:<last stream id read>` */
+/** A cursor this scan did not hand out (malformed, or past the shards): the caller's mistake. */
+export class InvalidCursorError extends Error {
+  readonly code = 'ERR_INVALID_CURSOR';
+  constructor() {
+    super('invalid cursor');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+/** `<shard index>:<last stream id read>`; throws an InvalidCursorError. */
 export function parseCursor(cursor: string | undefined, shards: number): { shard: number; after: string | undefined } {
   if (!cursor) return { shard: 0, after: undefined };
   const m = /^(\d{1,4}):(\d{1,20}-\d{1,20})$/.exec(cursor);
-  if (!m || Number(m[1]) >= shards) throw new Error('invalid cursor');
+  if (!m || Number(m[1]) >= shards) throw new InvalidCursorError();
   return { shard: Number(m[1]), after: m[2] };
 }
 

@@ -23,7 +23,7 @@ const SITES = {
   [CAPPED_SITE]: { domains: ['127.0.0.1'], maxMode: 'exempt' },
   [OTHER_DOMAIN_SITE]: { domains: ['www.example.org', '*.example.org'], maxMode: 'optin' },
 };
-/** The opt-out counter hash of a site for the current UTC hour (DESIGN §5). */
+/** The opt-out counter hash of a site for the current UTC hour (docs/privacy.md, "Opt-out counters"). */
 const optoutKeyPattern = (site: string) => new RegExp(`^optout:\\{${site}\\}:\\d{4}-\\d{2}-\\d{2}T\\d{2}$`);
 
 type Rec = { id: string; site: string; event: string; mode: string; visitor?: string; geo?: Record<string, string>; props: Record<string, unknown> };

@@ -4,7 +4,7 @@
 // the writes fail, and both must come back by themselves once Redis takes writes again.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAILING_AFTER_BATCHES } from '../../src/sink/stream-sink.js';
+import { FAILING_AFTER_BATCHES } from '../../src/sink/batcher.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { type RedisProcess, sleep, startRedis } from '../helpers/fault-processes.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { anonymiseIp } from '../../src/pipeline/anonymise-ip.js';
+import ipaddr from 'ipaddr.js';
+import { anonymiseIp, IPV4_PREFIX_BITS, IPV6_PREFIX_BITS } from '../../src/pipeline/anonymise-ip.js';
 
 describe('anonymiseIp', () => {
   it('zeroes the last IPv4 octet (/24)', () => {
@@ -38,5 +39,19 @@ describe('anonymiseIp', () => {
 
   it('never returns the input address for any host part', () => {
     for (let i = 1; i < 256; i++) expect(anonymiseIp(`192.0.2.${i}`)).toBe('192.0.2.0');
+  });
+});
+
+describe('the prefix lengths /privacy states are the ones applied', () => {
+  it('keeps exactly IPV4_PREFIX_BITS and IPV6_PREFIX_BITS', () => {
+    for (const a of ['203.0.113.197', '255.255.255.255', '1.2.3.4']) {
+      const kept = ipaddr.parse(anonymiseIp(a)!);
+      expect(kept.match(ipaddr.parse(a), IPV4_PREFIX_BITS)).toBe(true);
+      expect((kept as ipaddr.IPv4).octets.slice(IPV4_PREFIX_BITS / 8).every((o) => o === 0)).toBe(true);
+    }
+    const full = 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
+    const kept = ipaddr.parse(anonymiseIp(full)!) as ipaddr.IPv6;
+    expect(kept.match(ipaddr.parse(full), IPV6_PREFIX_BITS)).toBe(true);
+    expect(kept.toNormalizedString().split(':').filter((g) => g === 'ffff').length).toBe(IPV6_PREFIX_BITS / 16);
   });
 });

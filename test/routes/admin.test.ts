@@ -94,6 +94,10 @@ describe('admin access and erasure', () => {
     expect((await post('/admin/access', { site: 'bad site', idclient: PERSON })).status).toBe(400);
     expect((await post('/admin/access', { site: SITE, idclient: PERSON, extra: 1 })).status).toBe(400);
     expect((await post('/admin/access', { site: SITE, idclient: PERSON, cursor: 'nope' })).status).toBe(400);
+    // well formed, but past the shards: the scan's InvalidCursorError, told as a bad cursor
+    const past = await post('/admin/access', { site: SITE, idclient: PERSON, cursor: '99:1-0' });
+    expect(past.status).toBe(400);
+    expect(await past.json()).toMatchObject({ statusCode: 400, error: 'invalid_request', message: 'invalid cursor', path: 'body.cursor' });
   });
 
   it('finds the records made under the old and the new key, and only those', async () => {

@@ -1,4 +1,4 @@
-// DESIGN §3, row by row, with request bodies exactly as the real SDK sent them
+// The privacy modes table of docs/privacy.md, row by row, with request bodies exactly as the real SDK sent them
 // (test/fixtures/sdk), through HTTP into a real Redis. Rows the SDK cannot produce
 // by itself (custom mode sends nothing, a missing or unknown mode, a lying client)
 // are derived from a captured body by changing the one field named in the row.
@@ -51,7 +51,7 @@ const ROWS: Row[] = [
   { row: 'idclient OPT-OUT while claiming optin', requests: optin.map((r) => derive(r, () => undefined, { idclient: 'OPT-OUT' })), expect: { records: 'none', visitor: false, geo: false, counter: true } },
 ];
 
-describe('privacy modes, row by row (DESIGN §3), with real SDK bodies', () => {
+describe('privacy modes, row by row (docs/privacy.md), with real SDK bodies', () => {
   let t: TestApp;
   let base: string;
   const counts: Record<string, { sent: number; kept: number }> = {};

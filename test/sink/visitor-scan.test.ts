@@ -65,5 +65,6 @@ describe('scanVisitor', () => {
 
   it('refuses a malformed cursor', async () => {
     await expect(scanVisitor(redis, keys, 's1', ['k1.TARGET'], bounds, { cursor: '9:1-0' })).rejects.toThrow('invalid cursor');
+    await expect(scanVisitor(redis, keys, 's1', ['k1.TARGET'], bounds, { cursor: 'nope' })).rejects.toMatchObject({ name: 'InvalidCursorError', code: 'ERR_INVALID_CURSOR' });
   });
 });

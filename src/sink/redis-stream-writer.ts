@@ -1,0 +1,206 @@
+// How a batch becomes Redis commands: pure mechanism. Which stream an entry goes to was
+// decided upstream (the entry carries its key); what goes out when, and each hit's
+// deadline, is the batcher's (src/sink/batcher.ts).
+//
+// - Commands are grouped by hash tag: a cluster pipeline must stay on one node (stream
+//   shards and counter keys carry hash tags for that); on a single node, one group.
+// - A group's XADDs go out as one script call (xadd-hits.lua, chunks of XADD_CHUNK
+//   entries), then its counters (HINCRBY + EXPIRE), then in durable mode WAITAOF 1 0,
+//   in one pipeline.
+// - At most MAX_UNSETTLED_PIPELINES unanswered pipelines per node, timed-out ones
+//   included: a single node is then `saturated` (the batcher waits), a cluster node
+//   gets its groups refused (SINK_UNAVAILABLE) while the other nodes are written.
+// - A watchdog drops a connection whose replies stopped (see #send).
+import { readFileSync } from 'node:fs';
+import type { Cluster, Redis } from 'ioredis';
+import type { FastifyBaseLogger } from 'fastify';
+import type { CounterIncrement, StreamEntry } from '../contract/record.js';
+import type { BatchWriter, GroupWrite } from './batcher.js';
+import { asSinkError, SinkError } from './sink.js';
+
+/** The commands of one hit. */
+export interface StreamWrite {
+  readonly entries: readonly StreamEntry[];
+  readonly counters: readonly CounterIncrement[];
+}
+
+export interface RedisStreamWriterOptions {
+  /** MAXLEN ~ of every XADD. */
+  maxLen: number;
+  /**
+   * The sink's per-hit deadline: a pipeline unanswered for stuckAfterMs(timeoutMs)
+   * drops the connection.
+   */
+  timeoutMs: number;
+  /**
+   * Durable mode: each pipeline ends with WAITAOF 1 0, so a write is acknowledged
+   * only once Redis has fsynced it to its append-only file (Redis >= 7.2, appendonly yes).
+   */
+  waitAof?: boolean;
+  /** The stream keys: probe() writes a short-lived key in each one's slot. */
+  probeKeys?: readonly string[];
+  log?: Pick<FastifyBaseLogger, 'warn'>;
+}
+
+/** The XADD loop of one hash-tag group (src/sink/xadd-hits.lua), read at start. */
+export const XADD_SCRIPT = readFileSync(new URL('./xadd-hits.lua', import.meta.url), 'utf8');
+/** ioredis sends the script as EVAL the first time on a connection, then EVALSHA. */
+const XADD_COMMAND = 'exemptXaddHits';
+/** Entries per script call (keeps the argument list of one call bounded). */
+export const XADD_CHUNK = 1000;
+/** Unanswered pipelines per node (hash tag), at most. */
+export const MAX_UNSETTLED_PIPELINES = 2;
+
+/** How long a pipeline may stay unanswered before the watchdog drops the connection. */
+export const stuckAfterMs = (timeoutMs: number): number => Math.max(2000, 4 * timeoutMs);
+
+type Command = [string, ...(string | number)[]];
+
+interface Group {
+  keys: string[];
+  hits: string[];
+  cmds: Command[];
+  jobs: Set<number>;
+}
+
+export class RedisStreamWriter implements BatchWriter<StreamWrite> {
+  readonly #redis: Redis | Cluster;
+  readonly #opts: RedisStreamWriterOptions;
+  readonly #stuckMs: number;
+  /** Pipelines not settled yet, by hash tag ('' on a single node); includes timed-out ones. */
+  readonly #unsettled = new Map<string, number>();
+
+  constructor(redis: Redis | Cluster, opts: RedisStreamWriterOptions) {
+    this.#redis = redis;
+    this.#opts = opts;
+    this.#stuckMs = stuckAfterMs(opts.timeoutMs);
+    if (typeof (redis as unknown as Record<string, unknown>)[XADD_COMMAND] !== 'function') {
+      redis.defineCommand(XADD_COMMAND, { lua: XADD_SCRIPT });
+    }
+  }
+
+  get unavailable(): string | undefined {
+    return this.#redis.status === 'ready' ? undefined : `redis is ${this.#redis.status}`;
+  }
+
+  /** A single node with MAX_UNSETTLED_PIPELINES unanswered pipelines (never on a cluster: see #send). */
+  get saturated(): boolean {
+    return !this.#redis.isCluster && (this.#unsettled.get('') ?? 0) >= MAX_UNSETTLED_PIPELINES;
+  }
+
+  /** Pipelines sent and not answered yet, over every node (timed-out ones included). */
+  get unsettled(): number {
+    let n = 0;
+    for (const v of this.#unsettled.values()) n += v;
+    return n;
+  }
+
+  /**
+   * Tries a write in the slot of every stream key (SET of a key that expires in a
+   * second: Redis refuses it as it refuses XADD when out of memory or read-only).
+   */
+  async probe(): Promise<void> {
+    for (const key of this.#opts.probeKeys ?? []) {
+      await this.#redis.set(key.includes('{') ? `${key}:probe` : `{${key}}:probe`, '1', 'PX', 1000);
+    }
+  }
+
+  /**
+   * Sends a batch, one pipeline per hash-tag group (one group on a single node); each
+   * group's settlement names the jobs (indices into batch) whose commands it carries.
+   */
+  write(batch: readonly StreamWrite[], deadline: number): GroupWrite[] {
+    const cluster = this.#redis.isCluster;
+    const groups = new Map<string, Group>();
+    const group = (job: number, key: string): Group => {
+      const tag = cluster ? slotTag(key) : '';
+      let g = groups.get(tag);
+      if (!g) groups.set(tag, (g = { keys: [], hits: [], cmds: [], jobs: new Set() }));
+      g.jobs.add(job);
+      return g;
+    };
+    batch.forEach((w, job) => {
+      for (const e of w.entries) {
+        const g = group(job, e.key);
+        g.keys.push(e.key);
+        g.hits.push(e.hit);
+      }
+      for (const c of w.counters) group(job, c.key).cmds.push(['hincrby', c.key, c.field, 1], ['expire', c.key, c.ttlSeconds]);
+    });
+    // the XADDs first (in job order), then the counters, then WAITAOF
+    const maxLen = String(this.#opts.maxLen);
+    for (const g of groups.values()) {
+      if (g.keys.length === 0) continue;
+      const scripts: Command[] = [];
+      for (let i = 0; i < g.keys.length; i += XADD_CHUNK) {
+        const keys = g.keys.slice(i, i + XADD_CHUNK);
+        scripts.push([XADD_COMMAND, keys.length, ...keys, maxLen, ...g.hits.slice(i, i + XADD_CHUNK)]);
+      }
+      g.cmds.unshift(...scripts);
+    }
+    if (this.#opts.waitAof === true) {
+      // WAITAOF waits for every earlier write of this connection; its own timeout keeps
+      // Redis from holding the connection past the batch's deadline.
+      const ms = Math.max(1, deadline - Date.now());
+      for (const g of groups.values()) g.cmds.push(['waitaof', 1, 0, ms]);
+    }
+    return [...groups].map(([tag, g]) => ({ jobs: [...g.jobs], done: this.#send(tag, g.cmds) }));
+  }
+
+  /** Sends one group's commands; resolves when Redis acknowledged all of them. */
+  async #send(tag: string, cmds: Command[]): Promise<void> {
+    // (this part runs synchronously in write(), group after group)
+    if ((this.#unsettled.get(tag) ?? 0) >= MAX_UNSETTLED_PIPELINES) {
+      // this node has stopped answering: do not pile more behind it (cluster only; a
+      // single node never gets here, the batcher waits while it is saturated)
+      throw new SinkError('SINK_UNAVAILABLE', 'the redis node of this shard is not answering');
+    }
+    this.#unsettled.set(tag, (this.#unsettled.get(tag) ?? 0) + 1);
+    // Watchdog: a connection whose replies stopped (Redis host gone without a TCP reset,
+    // a half-open socket) would otherwise block the sink until the kernel gives up on
+    // it, many minutes later. Past stuckMs, drop the connection: its commands fail and
+    // the client reconnects by itself. (What was sent may still be applied by Redis:
+    // at-least-once, like any write that timed out.)
+    const stuck = setTimeout(() => {
+      if (this.#redis.status !== 'ready') return;
+      this.#opts.log?.warn({ stuckMs: this.#stuckMs }, 'redis stopped answering: reconnecting');
+      this.#redis.disconnect(true);
+    }, this.#stuckMs);
+    stuck.unref();
+    try {
+      let results: [Error | null, unknown][] | null;
+      if (cmds.length === 1) {
+        // one script call (no counters, no WAITAOF): no pipeline object needed
+        const [name, ...args] = cmds[0]!;
+        const send = (this.#redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[name]!;
+        results = [[null, await send.apply(this.#redis, args)]];
+      } else {
+        results = await this.#redis.pipeline(cmds).exec();
+      }
+      if (!results) throw new SinkError('SINK_FAILED', 'pipeline aborted');
+      for (const [err] of results) if (err) throw new SinkError('SINK_FAILED', err.message);
+      if (this.#opts.waitAof === true) {
+        const synced = results[results.length - 1]![1] as [number, number];
+        if (!Array.isArray(synced) || !(synced[0]! >= 1)) throw new SinkError('SINK_TIMEOUT', 'redis did not fsync in time');
+      }
+    } catch (err) {
+      // Redis's own words (a ReplyError, a closed connection...) stay in `message`
+      throw asSinkError(err);
+    } finally {
+      clearTimeout(stuck);
+      const n = this.#unsettled.get(tag)! - 1;
+      if (n === 0) this.#unsettled.delete(tag);
+      else this.#unsettled.set(tag, n);
+    }
+  }
+}
+
+/** The hash tag of a key (`hits:{3}` → `3`), or the key itself. */
+export function slotTag(key: string): string {
+  const open = key.indexOf('{');
+  if (open !== -1) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
