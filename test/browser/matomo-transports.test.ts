@@ -4,13 +4,9 @@
 // answers as matomo.js needs them (a readable 204 under CORS with credentials, an image
 // that loads), or the tracker would resend. matomo.js itself is served by a Matomo
 // server and ships in no package (docs/trackers/research.md §5).
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp, writeSitesFile } from '../helpers/app.js';
 import { matomoRequests, type Rec } from '../helpers/trackers.js';
-import { CHROMIUM, CHROMIUM_FLAGS } from './harness.js';
+import { startTrackerPage, type TrackerPage } from './tracker-page.js';
 
 const [beacon] = matomoRequests('transports');
 const [bulk] = matomoRequests('bulk');
@@ -19,29 +15,15 @@ const query = (origin: string, r: number, sendImage: 0 | 1) =>
   beacon!.rawQueryString.replaceAll('https%3A%2F%2Fwww.example.org', encodeURIComponent(origin)).replace('r=482913', `r=${r}`).replace('send_image=0', `send_image=${sendImage}`);
 
 describe('matomo.js transports made by Chromium against the collector', () => {
-  let t: TestApp;
-  let collector: string;
-  let pageServer: http.Server;
-  let pageOrigin: string;
-  let browser: Browser;
-
+  let p: TrackerPage;
   beforeAll(async () => {
-    t = await startTestApp({ SITES_FILE: writeSitesFile({ '3': { domains: ['127.0.0.1'] } }) });
-    collector = await t.app.listen({ port: 0, host: '127.0.0.1' });
-    pageServer = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>page</title><p>page</p>'));
-    await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
-    pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, timeout: 30_000 });
+    p = await startTrackerPage({ '3': { domains: ['127.0.0.1'] } }, (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>page</title><p>page</p>'));
   });
-  afterAll(async () => {
-    await browser?.close().catch(() => {});
-    await new Promise<void>((resolve) => pageServer?.close(() => resolve()));
-    await t?.close();
-  });
+  afterAll(() => p?.close());
 
   it('sendBeacon, image, XHR withCredentials and bulk: answers the browser accepts, one page-view record each', async () => {
-    const before = (await t.records()).length;
-    const context = await browser.newContext();
+    const before = (await p.collector.records()).length;
+    const context = await p.browser.newContext();
     try {
       const page = await context.newPage();
       const sent: { method: string; contentType: string | undefined; origin: string | undefined; url: string }[] = [];
@@ -50,8 +32,8 @@ describe('matomo.js transports made by Chromium against the collector', () => {
         const h = await req.allHeaders();
         sent.push({ method: req.method(), contentType: h['content-type'], origin: h.origin, url: req.url() });
       });
-      await page.goto(`${pageOrigin}/blog/article.html`, { waitUntil: 'load' });
-      const url = `${collector}/matomo.php`;
+      await page.goto(`${p.pageOrigin}/blog/article.html`, { waitUntil: 'load' });
+      const url = `${p.collectorUrl}/matomo.php`;
       const result = await page.evaluate(
         async ({ url, q1, q2, q3, bulkBody }) => {
           const form = 'application/x-www-form-urlencoded; charset=UTF-8';
@@ -80,10 +62,10 @@ describe('matomo.js transports made by Chromium against the collector', () => {
         },
         {
           url,
-          q1: query(pageOrigin, 700001, 0),
-          q2: query(pageOrigin, 700002, 1),
-          q3: query(pageOrigin, 700003, 0),
-          bulkBody: bulk!.body.replaceAll('https%3A%2F%2Fwww.example.org', encodeURIComponent(pageOrigin)).replace('r=482913', 'r=700004'),
+          q1: query(p.pageOrigin, 700001, 0),
+          q2: query(p.pageOrigin, 700002, 1),
+          q3: query(p.pageOrigin, 700003, 0),
+          bulkBody: bulk!.body.replaceAll('https%3A%2F%2Fwww.example.org', encodeURIComponent(p.pageOrigin)).replace('r=482913', 'r=700004'),
         },
       );
       expect(result.beaconQueued).toBe(true);
@@ -93,18 +75,18 @@ describe('matomo.js transports made by Chromium against the collector', () => {
       const end = Date.now() + 8000;
       let records: Rec[] = [];
       while (Date.now() < end) {
-        records = (await t.records()).slice(before) as Rec[];
+        records = (await p.collector.records()).slice(before) as Rec[];
         if (records.length >= 4) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(records).toHaveLength(4);
       for (const rec of records) {
-        expect(rec).toMatchObject({ site: '3', event: 'page.display', tracker: 'matomo', props: { page_url: `${pageOrigin}/blog/article.html` } });
+        expect(rec).toMatchObject({ site: '3', event: 'page.display', tracker: 'matomo', props: { page_url: `${p.pageOrigin}/blog/article.html` } });
       }
       // what Chromium put on the wire: the beacon carries the Blob's type (lower-cased by Blob) although it is empty
       const beaconSent = sent.find((s) => s.url.includes('r=700001'));
-      expect(beaconSent).toMatchObject({ method: 'POST', contentType: 'application/x-www-form-urlencoded; charset=utf-8', origin: pageOrigin });
-      console.info(`Chromium ${browser.version()}: ${JSON.stringify(sent.map((s) => [s.method, s.contentType ?? '-', s.origin ?? '-']))}`);
+      expect(beaconSent).toMatchObject({ method: 'POST', contentType: 'application/x-www-form-urlencoded; charset=utf-8', origin: p.pageOrigin });
+      console.info(`Chromium ${p.browser.version()}: ${JSON.stringify(sent.map((s) => [s.method, s.contentType ?? '-', s.origin ?? '-']))}`);
     } finally {
       await context.close();
     }

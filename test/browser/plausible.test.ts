@@ -4,15 +4,12 @@
 // Checked in the stream: a record per page view, `tracker: "plausible"`, no visitor, no
 // query string, props dropped unless the site adds them.
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp, writeSitesFile } from '../helpers/app.js';
 import type { Rec } from '../helpers/trackers.js';
-import { CHROMIUM, CHROMIUM_FLAGS } from './harness.js';
+import { startTrackerPage, type TrackerPage } from './tracker-page.js';
 
 const require = createRequire(import.meta.url);
 const trackerDir = path.join(path.dirname(require.resolve('plausible-tracker/package.json')), 'build/module');
@@ -33,16 +30,10 @@ const html = `<!doctype html><html><head><meta charset="utf-8"><title>Plausible 
 </head><body><a id="out" href="https://partner.example.test/offer?ref=shop&amp;email=jane.doe%40example.com">partner</a></body></html>`;
 
 describe(`plausible-tracker@${trackerVersion} in Chromium against the collector`, () => {
-  let t: TestApp;
-  let collector: string;
-  let pageServer: http.Server;
-  let pageOrigin: string;
-  let browser: Browser;
+  let p: TrackerPage;
 
   beforeAll(async () => {
-    t = await startTestApp({ SITES_FILE: writeSitesFile(SITES) });
-    collector = await t.app.listen({ port: 0, host: '127.0.0.1' });
-    pageServer = http.createServer((req, res) => {
+    p = await startTrackerPage(SITES, (req, res) => {
       const u = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (u.pathname.startsWith('/plausible-tracker/')) {
         // the package's own files; `./lib/tracker` is imported without its .js
@@ -58,21 +49,14 @@ describe(`plausible-tracker@${trackerVersion} in Chromium against the collector`
       if (u.pathname === '/shop/article.html') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
       res.writeHead(404).end();
     });
-    await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
-    pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, timeout: 30_000 });
-    console.info(`plausible-tracker@${trackerVersion}, Chromium ${browser.version()}; page ${pageOrigin}, apiHost ${collector}`);
+    console.info(`plausible-tracker@${trackerVersion}, Chromium ${p.browser.version()}; page ${p.pageOrigin}, apiHost ${p.collectorUrl}`);
   });
-  afterAll(async () => {
-    await browser?.close().catch(() => {});
-    await new Promise<void>((resolve) => pageServer?.close(() => resolve()));
-    await t?.close();
-  });
+  afterAll(() => p?.close());
 
   /** Opens the page, runs `script` with the tracker loaded, waits for `requests` answers; returns them and the new records. */
   async function runCase(script: (args: { apiHost: string }) => void, requests: number) {
-    const before = (await t.records()).length;
-    const context = await browser.newContext();
+    const before = (await p.collector.records()).length;
+    const context = await p.browser.newContext();
     try {
       const page: Page = await context.newPage();
       const errors: string[] = [];
@@ -82,13 +66,13 @@ describe(`plausible-tracker@${trackerVersion} in Chromium against the collector`
         if (!res.url().endsWith('/api/event')) return;
         answers.push({ status: res.status(), body: await res.text().catch(() => ''), request: res.request().postData() ?? '', contentType: res.request().headers()['content-type'] });
       });
-      await page.goto(`${pageOrigin}${PAGE}`, { waitUntil: 'load', referer: REFERRER, timeout: 15_000 });
+      await page.goto(`${p.pageOrigin}${PAGE}`, { waitUntil: 'load', referer: REFERRER, timeout: 15_000 });
       await page.waitForFunction(() => typeof (window as { Plausible?: unknown }).Plausible === 'function', null, { timeout: 10_000 });
-      await page.evaluate(script, { apiHost: collector });
+      await page.evaluate(script, { apiHost: p.collectorUrl });
       const end = Date.now() + 8000;
       while (answers.length < requests && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 300)); // nothing more is sent
-      const records = (await t.records()).slice(before) as Rec[];
+      const records = (await p.collector.records()).slice(before) as Rec[];
       return { answers, records, errors };
     } finally {
       await context.close();
@@ -108,12 +92,12 @@ describe(`plausible-tracker@${trackerVersion} in Chromium against the collector`
     ]);
     expect(r.answers[0]!.contentType).toBe('text/plain');
     const sent = JSON.parse(r.answers[0]!.request) as Record<string, unknown>;
-    expect(sent).toMatchObject({ n: 'pageview', u: `${pageOrigin}${PAGE}`, d: '127.0.0.1', r: REFERRER }); // what the tracker put on the wire
+    expect(sent).toMatchObject({ n: 'pageview', u: `${p.pageOrigin}${PAGE}`, d: '127.0.0.1', r: REFERRER }); // what the tracker put on the wire
     expect(r.records).toHaveLength(1); // Signup is not on the site's event list
     const rec = r.records[0]!;
     expect(rec).toMatchObject({ site: 'pl-a', event: 'page.display', mode: 'exempt', tracker: 'plausible' });
     expect(rec).not.toHaveProperty('visitor');
-    expect(rec.props).toMatchObject({ page_url: `${pageOrigin}/shop/article.html`, page: '/shop/article.html', previous_url: 'https://search.example.test/results' });
+    expect(rec.props).toMatchObject({ page_url: `${p.pageOrigin}/shop/article.html`, page: '/shop/article.html', previous_url: 'https://search.example.test/results' });
     expect(typeof rec.props.device_display_width).toBe('number');
     expect(JSON.stringify(r.records)).not.toMatch(/\?|#|utm_|newsletter|jane|shoes|plan/);
   });
