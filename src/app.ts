@@ -19,7 +19,9 @@ import sinkPlugin from './plugins/sink.js';
 import adminRoutes from './routes/admin.js';
 import collectRoutes from './routes/collect.js';
 import healthRoutes from './routes/health.js';
+import matomoRoutes from './routes/matomo.js';
 import metricsRoutes from './routes/metrics.js';
+import plausibleRoutes from './routes/plausible.js';
 import privacyRoutes from './routes/privacy.js';
 import { loadSites, type SitePolicies } from './policy/sites.js';
 
@@ -75,7 +77,9 @@ function answerAlike(app: FastifyInstance, logger: Logger): void {
       body = { statusCode: 500, error: 'internal_error', message: 'internal error' };
     }
     if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
-    if (req.routeOptions.url === '/event' && req.method === 'POST') app.metrics.hitRefused(body.error, req.hitMode);
+    const tracker = req.routeOptions.config?.tracker;
+    if (tracker) app.metrics.hitRefused(body.error, req.hitMode, tracker);
+    else if (req.routeOptions.url === '/event' && req.method === 'POST') app.metrics.hitRefused(body.error, req.hitMode);
     reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
@@ -143,6 +147,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // The public listener: what browsers reach through the load balancer.
   await app.register(healthRoutes, { maxPending: config.sink.maxPending });
   await app.register(collectRoutes, { config, pseudonymiser, sites });
+  // Third-party trackers, adapted to the same events and the same pipeline (issue 13)
+  await app.register(matomoRoutes, { config, pseudonymiser, sites });
+  await app.register(plausibleRoutes, { config, pseudonymiser, sites });
   await app.register(privacyRoutes, { config, pseudonymiser, sites });
 
   // The operator's listener (ADMIN_PORT on ADMIN_HOST): metrics and data-subject

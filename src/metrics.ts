@@ -10,6 +10,9 @@ export function modeLabel(mode: string | undefined): string {
   return KNOWN_MODES.has(mode) ? mode : 'other';
 }
 
+/** The third-party trackers a hit route adapts (src/formats): the `tracker` label's only values. */
+export type TrackerLabel = 'matomo' | 'plausible';
+
 export interface MetricsSources {
   /** Events waiting for Redis (queued + in flight). */
   pending(): number;
@@ -25,6 +28,8 @@ export class Metrics {
   readonly registry = new Registry();
   readonly #accepted: Counter<'mode'>;
   readonly #refused: Counter<'reason' | 'mode'>;
+  readonly #trackerAccepted: Counter<'tracker' | 'mode'>;
+  readonly #trackerRefused: Counter<'tracker' | 'reason' | 'mode'>;
   readonly #stored: Counter<'mode'>;
   readonly #droppedEvents: Counter;
   readonly #droppedProps: Counter<'mode'>;
@@ -52,9 +57,21 @@ export class Metrics {
       labelNames: ['reason', 'mode'],
       registers,
     });
+    this.#trackerAccepted = new Counter({
+      name: 'collector_tracker_hits_accepted_total',
+      help: 'Matomo and Plausible hits answered 2xx (each item of a Matomo bulk is a hit), by tracker and privacy mode (unknown for a hit that writes nothing: heartbeat, ecommerce, engagement)',
+      labelNames: ['tracker', 'mode'],
+      registers,
+    });
+    this.#trackerRefused = new Counter({
+      name: 'collector_tracker_hits_refused_total',
+      help: 'Matomo and Plausible requests refused (a whole bulk counts once), by tracker, error code and privacy mode (unknown when not parsed)',
+      labelNames: ['tracker', 'reason', 'mode'],
+      registers,
+    });
     this.#stored = new Counter({
       name: 'collector_records_stored_total',
-      help: 'Records (one per kept event) appended to the stream, by privacy mode',
+      help: 'Records (one per kept event) appended to the stream, by privacy mode, whichever route took them',
       labelNames: ['mode'],
       registers,
     });
@@ -164,13 +181,16 @@ export class Metrics {
     });
   }
 
-  hitAccepted(mode: string | undefined, records: number): void {
-    this.#accepted.inc({ mode: modeLabel(mode) });
+  /** One hit stored: the Piano SDK's (no tracker) or an adapted tracker's. */
+  hitAccepted(mode: string | undefined, records: number, tracker?: TrackerLabel): void {
+    if (tracker) this.#trackerAccepted.inc({ tracker, mode: modeLabel(mode) });
+    else this.#accepted.inc({ mode: modeLabel(mode) });
     if (records > 0) this.#stored.inc({ mode: modeLabel(mode) }, records);
   }
 
-  hitRefused(reason: string, mode: string | undefined): void {
-    this.#refused.inc({ reason, mode: modeLabel(mode) });
+  hitRefused(reason: string, mode: string | undefined, tracker?: TrackerLabel): void {
+    if (tracker) this.#trackerRefused.inc({ tracker, reason, mode: modeLabel(mode) });
+    else this.#refused.inc({ reason, mode: modeLabel(mode) });
   }
 
   /** What the privacy step (src/pipeline/privacy.ts) dropped from one hit. */

@@ -18,6 +18,9 @@ export interface RecordGeo {
   city?: string;
 }
 
+/** The third-party tracker a record came from (absent for the Piano SDK's /event). */
+export type RecordTracker = 'matomo' | 'plausible';
+
 export interface HitRecord {
   /** Unique per event: the downstream dedupe key (delivery is at-least-once). */
   id: string;
@@ -25,6 +28,12 @@ export interface HitRecord {
   event: string;
   /** The mode applied: optin or exempt (opt-out hits never become records). */
   mode: string;
+  /**
+   * The tracker whose request the record was adapted from (`/matomo.php`, `/api/event`);
+   * absent for the Piano SDK. The event and its properties are in the Piano vocabulary
+   * either way: a consumer that ignores this field counts every record alike.
+   */
+  tracker?: RecordTracker;
   /** Server receive time, epoch milliseconds. */
   ts: number;
   /** `<keyId>.<pseudonym>`; absent when there is none. */

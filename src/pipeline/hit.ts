@@ -2,7 +2,7 @@
 // geolocation → pseudonym → records, encoded for their stream (or anonymous opt-out
 // counters). Each step lives in its own module; this file only chains them.
 import { optoutCounterKey } from '../contract/keys.js';
-import type { CounterIncrement, StreamEntry } from '../contract/record.js';
+import type { CounterIncrement, RecordTracker, StreamEntry } from '../contract/record.js';
 import type { SitePolicy } from '../policy/sites.js';
 import { anonymiseIp } from './anonymise-ip.js';
 import { extractClientIp, type TrustedProxies } from './client-ip.js';
@@ -25,6 +25,8 @@ export interface HitInput {
   /** `Sec-GPC: 1` was sent. */
   gpc: boolean;
   receivedAt: number;
+  /** The third-party tracker whose request was adapted (src/formats); absent for the Piano SDK. */
+  tracker?: RecordTracker;
 }
 
 export interface HitOutput {
@@ -68,6 +70,7 @@ export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutpu
         site: input.site,
         event: e.name,
         mode: decision.mode,
+        tracker: input.tracker,
         ts: input.receivedAt,
         visitor,
         geo,

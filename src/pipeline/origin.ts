@@ -47,3 +47,44 @@ export function originRefusal(policy: SitePolicy, origin: string | undefined, re
   if (hostAllowed(host, policy.domains)) return undefined;
   return `site ${policy.site} does not list the domain ${host}`;
 }
+
+interface HostIndex {
+  exact: Map<string, SitePolicy>;
+  /** `*.base` entries, the longest base first. */
+  wildcards: { base: string; policy: SitePolicy }[];
+}
+const hostIndexes = new WeakMap<readonly SitePolicy[], HostIndex>();
+
+function hostIndex(sites: readonly SitePolicy[]): HostIndex {
+  let index = hostIndexes.get(sites);
+  if (index) return index;
+  index = { exact: new Map(), wildcards: [] };
+  for (const policy of sites) {
+    for (const d of policy.domains) {
+      if (d.startsWith('*.')) index.wildcards.push({ base: d.slice(2), policy });
+      else {
+        const host = d.replace(/^\[|\]$/g, '');
+        if (!index.exact.has(host)) index.exact.set(host, policy); // listed twice: the first site in the file
+      }
+    }
+  }
+  // stable: sites of equal base length keep the file's order
+  index.wildcards.sort((a, b) => b.base.length - a.base.length);
+  hostIndexes.set(sites, index);
+  return index;
+}
+
+/**
+ * The site whose domains hold `host`, compared as the origin check compares host names:
+ * a site listing the host itself first, then the most specific `*.` entry that covers
+ * it; a host listed by two sites belongs to the first in the sites file. For trackers
+ * that name their site by domain (Plausible's `d`) instead of by site id.
+ */
+export function siteForHost(sites: readonly SitePolicy[], host: string): SitePolicy | undefined {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  const index = hostIndex(sites);
+  const exact = index.exact.get(h);
+  if (exact) return exact;
+  for (const w of index.wildcards) if (h === w.base || h.endsWith(`.${w.base}`)) return w.policy;
+  return undefined;
+}

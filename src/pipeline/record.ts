@@ -33,6 +33,7 @@ export function buildRecord(id: string, fields: Omit<HitRecord, 'id'>): HitRecor
     site: fields.site,
     event: fields.event,
     mode: fields.mode,
+    ...(fields.tracker ? { tracker: fields.tracker } : {}),
     ts: fields.ts,
     ...(fields.visitor ? { visitor: fields.visitor } : {}),
     ...(fields.geo ? { geo: fields.geo } : {}),

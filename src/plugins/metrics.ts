@@ -1,6 +1,6 @@
 // The Prometheus registry, opened first so that the sink and the routes can count.
 import fp from 'fastify-plugin';
-import { Metrics } from '../metrics.js';
+import { Metrics, type TrackerLabel } from '../metrics.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -9,6 +9,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The privacy mode of the hit, once its body is parsed (a metrics label). */
     hitMode: string | undefined;
+  }
+  interface FastifyContextConfig {
+    /** Set on a tracker's hit routes (/matomo.php, /api/event): their refusals are counted by tracker. */
+    tracker?: TrackerLabel;
   }
 }
 

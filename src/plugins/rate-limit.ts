@@ -108,13 +108,17 @@ export default fp(
   { name: 'rate-limit' },
 );
 
+/** The site of a Piano SDK hit: the `s` query parameter. */
+const siteParam = (req: FastifyRequest): unknown => (req.query as Record<string, unknown> | undefined)?.s;
+
 /**
- * onRequest hook for a hit route whose site is in the `s` query parameter: a site whose
- * bucket is empty gets its 429 before its body is read or parsed.
+ * onRequest hook for a hit route whose site can be read from the request line (the
+ * Piano SDK's `s` query parameter by default; Matomo's `idsite`): a site whose bucket
+ * is empty gets its 429 before its body is read or parsed.
  */
-export function siteQuotaGuard(limiter: SiteRateLimiter) {
+export function siteQuotaGuard(limiter: SiteRateLimiter, siteOf: (req: FastifyRequest) => unknown = siteParam) {
   return (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
-    const site = (req.query as Record<string, unknown> | undefined)?.s;
+    const site = siteOf(req);
     if (typeof site === 'string') {
       const wait = limiter.emptyFor(site);
       if (wait > 0) return done(rateLimited(site, wait));

@@ -29,6 +29,8 @@ export interface SitePolicies {
   /** True when a sites file is in force (unknown sites are then refused). */
   readonly configured: boolean;
   get(site: string): SitePolicy | undefined;
+  /** The sites of the sites file, in its order; empty without one (any site id is then taken). */
+  list(): readonly SitePolicy[];
 }
 
 const hostPattern = z
@@ -87,6 +89,7 @@ export function defaultPolicies(): SitePolicies {
   const cache = new Map<string, SitePolicy>();
   return {
     configured: false,
+    list: () => [],
     get(site) {
       let p = cache.get(site);
       if (!p) {
@@ -105,7 +108,8 @@ export function parseSites(json: unknown): SitePolicies {
     throw new ConfigError('SITES_FILE', `${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`);
   }
   const policies = new Map(Object.entries(parsed.data.sites).map(([site, settings]) => [site, compilePolicy(site, settings)]));
-  return { configured: true, get: (site) => policies.get(site) };
+  const all = Object.freeze([...policies.values()]);
+  return { configured: true, get: (site) => policies.get(site), list: () => all };
 }
 
 export function loadSites(file: string | undefined): SitePolicies {

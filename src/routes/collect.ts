@@ -1,17 +1,11 @@
 // POST /event?s=<site>&idclient=<id> — the endpoint the Piano Analytics SDK posts to.
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
-import type { Config } from '../config/index.js';
-import { badRequest, forbidden, unavailable } from '../errors.js';
-import { originRefusal } from '../pipeline/origin.js';
-import type { SitePolicies } from '../policy/sites.js';
-import { createTrustedProxies } from '../pipeline/client-ip.js';
-import { createHitProcessor } from '../pipeline/hit.js';
+import { badRequest } from '../errors.js';
 import { gpcRequested } from '../pipeline/privacy.js';
-import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { bodySchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
-import { SinkError } from '../sink/sink.js';
-import { rateLimited, siteQuotaGuard } from '../plugins/rate-limit.js';
+import { siteQuotaGuard } from '../plugins/rate-limit.js';
+import { createIntake, type IntakeOptions } from './intake.js';
 
 /** JSON, whatever the content type says, refusing prototype-poisoning keys. */
 export function parseJsonBody(text: string): unknown {
@@ -50,18 +44,8 @@ const PREFLIGHT_HEADERS = {
   'access-control-max-age': '86400',
 };
 
-export default async function collectRoutes(app: FastifyInstance, opts: { config: Config; pseudonymiser: Pseudonymiser; sites: SitePolicies }) {
-  const { sites } = opts;
-  const processHit = createHitProcessor({
-    geolocator: app.geolocator,
-    pseudonymiser: opts.pseudonymiser,
-    isTrustedProxy: createTrustedProxies(opts.config.trustProxy),
-    recordIdSecret: opts.config.pseudonymKeys[0]!.secret,
-    streamKeys: app.streamKeys,
-    // An hour's counter is refreshed until that hour ends: retention − 1 h from the last
-    // increment keeps every counted hit at most STREAM_RETENTION.
-    counterTtlSeconds: Math.max(60, Math.floor(opts.config.streamRetentionMs / 1000) - 3600),
-  });
+export default async function collectRoutes(app: FastifyInstance, opts: IntakeOptions) {
+  const intake = createIntake(app, opts);
 
   // The SDK sends text/plain;charset=UTF-8 (sendBeacon, fetch and XHR alike).
   app.removeAllContentTypeParsers();
@@ -95,10 +79,8 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       throw badRequest(p.message, `query.${p.path}`);
     }
     const site = query.data.s;
-    const policy = sites.get(site);
-    if (!policy) throw forbidden('unknown_site', `site ${site} is not configured on this collector`);
-    const refusal = originRefusal(policy, req.headers.origin, req.headers.referer);
-    if (refusal) throw forbidden('origin_not_allowed', refusal);
+    const policy = intake.policyOf(site);
+    intake.checkOrigin(policy, req);
     if (!req.body) throw badRequest('empty body', 'body');
     req.hitMode = claimedMode(req.body.json);
     const body = bodySchema.safeParse(req.body.json);
@@ -106,37 +88,9 @@ export default async function collectRoutes(app: FastifyInstance, opts: { config
       const p = firstProblem(body.error);
       throw badRequest(p.message, p.path ? `body.${p.path}` : 'body');
     }
-    const wait = app.rateLimit.take(site, body.data.events.length);
-    if (wait > 0) {
-      app.metrics.rateLimited(body.data.events.length);
-      throw rateLimited(site, wait);
-    }
-    const { entries, counters, mode, dropped, rules } = processHit({
-      site,
-      policy,
-      idclient: query.data.idclient,
-      events: body.data.events,
-      rawBody: req.body.raw,
-      peer: req.socket.remoteAddress,
-      forwardedFor: req.headers['x-forwarded-for'],
-      gpc: gpcRequested(req.headers['sec-gpc']),
-      receivedAt: Date.now(),
-    });
-    req.hitMode = mode;
-    // Only the encoded entries wait for Redis: the parsed body would otherwise live
-    // through the wait, survive a scavenge and be copied by the garbage collector.
-    req.body = undefined;
-    try {
-      await app.sink.write(entries, counters);
-    } catch (err) {
-      // the cause in the collector's words; Redis's own text is in the sink's log line
-      if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.publicMessage}`);
-      throw err;
-    }
-    app.metrics.hitAccepted(mode, entries.length);
-    app.metrics.privacyDropped(mode, dropped);
-    app.metrics.exemptRules(rules);
-    app.metrics.optoutCounted(counters.length);
+    const hit = { site, policy, idclient: query.data.idclient, events: body.data.events, rawBody: req.body.raw };
+    intake.takeQuota([hit]);
+    await intake.store(req, [hit], gpcRequested(req.headers['sec-gpc']));
     reply.code(204).send();
   });
 }

@@ -85,6 +85,23 @@ export function privacyStatement(policy: SitePolicy, config: Config, pseudonymis
       },
       oneSite: { guide: '4.6', allowedDomains: policy.domains.length > 0 ? policy.domains : 'any (no domains listed for this site)', check: 'Origin, or Referer without Origin, compared by host name' },
       globalPrivacyControl: policy.gpcIsObjection ? 'Sec-GPC: 1 is an objection: the hit is counted as opt-out' : 'ignored',
+      trackers: {
+        rule: 'Matomo and Plausible requests become the same events and go through the same steps; their records say which tracker sent them',
+        matomo: {
+          endpoints: ['/matomo.php', '/piwik.php'],
+          site: 'idsite',
+          visitorId: '_id (else cid), pseudonymised as above; never uid, never derived from the IP address or User-Agent',
+          optin: policy.maxMode === 'optin' ? 'consent=1 claims opt-in' : 'never: consent=1 is ignored (this site caps its mode at exempt)',
+          optout: `${policy.gpcIsObjection ? 'Sec-GPC: 1 and DNT: 1 (X-Do-Not-Track: 1)' : 'neither Sec-GPC nor DNT (this site ignores them)'}; Matomo's opt-out cookie (matomo_ignore, piwik_ignore) always`,
+          neverRead: 'token_auth and what it unlocks (cip, cdt, country, region, city, lat, long), campaign parameters, ecommerce',
+        },
+        plausible: {
+          endpoint: '/api/event',
+          site: "the site whose domains hold the hit's domain (d)",
+          visitorId: 'none: no visitor, never derived from the IP address or User-Agent',
+          optout: policy.gpcIsObjection ? 'Sec-GPC: 1' : 'none (this site ignores Sec-GPC)',
+        },
+      },
       trackerLifetime: {
         days: TRACKER_LIFETIME_DAYS,
         rule: "the tracker's age is read from cookie_creation_date and from an SDK-made visitor id's own creation time; older than this, or a date that cannot be read, and the hit is kept without visitor",
