@@ -1,15 +1,18 @@
-// The pipeline, one step after the other: client IP → truncation → privacy mode →
-// geolocation → pseudonym → records, encoded for their stream (or anonymous opt-out
-// counters). Each step lives in its own module; this file only chains them.
-import { optoutCounterKey } from '../contract/keys.js';
+// The pipeline, one step after the other: privacy mode → the properties, checked,
+// filtered and encoded in one walk per event → client IP → truncation → geolocation →
+// pseudonym → records, encoded for their stream (or anonymous opt-out counters). Each
+// step lives in its own module; this file only chains them.
+import { optoutCounterKey, shardKey } from '../contract/keys.js';
+import { noRuleCounts } from '../policy/exempt-values.js';
 import type { CounterIncrement, RecordTracker, StreamEntry } from '../contract/record.js';
 import type { SitePolicy } from '../policy/sites.js';
 import { anonymiseIp } from './anonymise-ip.js';
 import { extractClientIp, type TrustedProxies } from './client-ip.js';
 import type { Geolocator } from './geolocate.js';
-import { applyPrivacy, type PrivacyDecision } from './privacy.js';
-import { hideRawVisitorId, type Pseudonymiser } from './pseudonymise.js';
-import { buildRecord, createRecordIds, toEntry } from './record.js';
+import { encodeRecord, type PropertyWalk, walkProperties } from './encode.js';
+import { decidePrivacy, type PrivacyDecision } from './privacy.js';
+import { type Pseudonymiser, rawIdNeedles } from './pseudonymise.js';
+import { createRecordIds } from './record.js';
 import type { HitEvent } from './validate.js';
 
 export interface HitInput {
@@ -38,6 +41,11 @@ export interface HitOutput {
   rules: PrivacyDecision['rules'];
 }
 
+/** A property the edge refuses: its path from the request's events (`events.0.data.page`). */
+export interface HitProblem {
+  problem: { path: (string | number)[]; message: string };
+}
+
 export interface HitDeps {
   geolocator: Geolocator;
   pseudonymiser: Pseudonymiser;
@@ -49,35 +57,53 @@ export interface HitDeps {
   counterTtlSeconds: number;
 }
 
-export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutput {
+export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutput | HitProblem {
   const recordIds = createRecordIds(deps.recordIdSecret);
   return (input) => {
-    const decision = applyPrivacy({ events: input.events, idclient: input.idclient, policy: input.policy, gpc: input.gpc, now: input.receivedAt });
+    const now = input.receivedAt;
+    const verdict = decidePrivacy({ events: input.events, idclient: input.idclient, policy: input.policy, gpc: input.gpc, now });
+    const optout = verdict.mode === 'optout';
+    const dropped = { events: verdict.droppedEvents, properties: 0 };
+    const rules = noRuleCounts();
+    const walk: PropertyWalk = {
+      keep: 'none',
+      countDropped: optout,
+      policy: input.policy,
+      site: input.site,
+      now,
+      needles: optout ? [] : rawIdNeedles(input.idclient, now),
+      pseudonymiser: deps.pseudonymiser,
+      rules,
+      dropped,
+    };
+    // one walk per event: every property checked, the kept ones filtered and encoded
+    const props: (string | undefined)[] = [];
+    for (let i = 0; i < input.events.length; i++) {
+      walk.keep = !verdict.kept[i] ? 'none' : verdict.mode === 'optin' ? 'all' : 'exempt';
+      const out = walkProperties(input.events[i]!.data, walk);
+      if (typeof out !== 'string') return { problem: { path: ['events', i, 'data', ...out.path], message: out.message } };
+      props.push(verdict.kept[i] ? out : undefined);
+    }
 
-    if (decision.mode === 'optout') {
-      const key = optoutCounterKey(input.site, input.receivedAt);
-      const counters = decision.optoutEvents.map((field) => ({ key, field, ttlSeconds: deps.counterTtlSeconds }));
-      return { entries: [], counters, mode: decision.mode, dropped: decision.dropped, rules: decision.rules };
+    if (optout) {
+      const key = optoutCounterKey(input.site, now);
+      const counters = verdict.optoutEvents.map((field) => ({ key, field, ttlSeconds: deps.counterTtlSeconds }));
+      return { entries: [], counters, mode: verdict.mode, dropped, rules };
     }
 
     // the raw address lives only in this expression
     const truncatedIp = anonymiseIp(extractClientIp(input.peer, input.forwardedFor, deps.isTrustedProxy));
-    const geo = decision.keepGeo ? deps.geolocator.lookup(truncatedIp) : undefined;
-    const visitor = decision.visitorId ? deps.pseudonymiser.pseudonymise(input.site, decision.visitorId) : undefined;
+    const geo = verdict.keepGeo ? deps.geolocator.lookup(truncatedIp) : undefined;
+    const visitor = verdict.visitorId ? deps.pseudonymiser.pseudonymise(input.site, verdict.visitorId) : undefined;
     const idOf = recordIds(input.site, input.idclient, input.rawBody);
-    const entries = decision.events.map((e) => {
-      const record = buildRecord(idOf(e.index), {
-        site: input.site,
-        event: e.name,
-        mode: decision.mode,
-        tracker: input.tracker,
-        ts: input.receivedAt,
-        visitor,
-        geo,
-        props: hideRawVisitorId(e.props, input.site, input.idclient, deps.pseudonymiser, input.receivedAt),
-      });
-      return toEntry(record, deps.streamKeys);
-    });
-    return { entries, counters: [], mode: decision.mode, dropped: decision.dropped, rules: decision.rules };
+    const entries: StreamEntry[] = [];
+    for (let i = 0; i < input.events.length; i++) {
+      const propsJson = props[i];
+      if (propsJson === undefined) continue;
+      const id = idOf(i);
+      const record = { id, site: input.site, event: input.events[i]!.name, mode: verdict.mode, ...(input.tracker ? { tracker: input.tracker } : {}), ts: now, visitor, geo };
+      entries.push({ key: shardKey(deps.streamKeys, visitor, id), hit: encodeRecord(record, propsJson) });
+    }
+    return { entries, counters: [], mode: verdict.mode, dropped, rules };
   };
 }

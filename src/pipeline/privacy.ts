@@ -123,27 +123,50 @@ function exemptProps(data: Properties | undefined, policy: SitePolicy, dropped: 
   return out;
 }
 
-export function applyPrivacy(input: PrivacyInput): PrivacyDecision {
-  const { mode, cause } = resolveMode(input);
-  const dropped = { events: 0, properties: 0 };
-  const rules = noRuleCounts();
-  const visitor = visitorFor(input, mode);
+/** What the privacy step decides for a request before looking at any property's value. */
+export interface PrivacyVerdict extends Omit<PrivacyDecision, 'events' | 'dropped' | 'rules'> {
+  /** For each event of the request: whether it becomes a record. */
+  kept: boolean[];
+  /** Events dropped for not being on the mode's event list. */
+  droppedEvents: number;
+}
 
+/**
+ * The mode, the visitor, the events kept, the opt-out counter fields: everything but
+ * the properties (the hot path filters those in its one walk, src/pipeline/encode.ts;
+ * applyPrivacy below spells the same rules out on objects).
+ */
+export function decidePrivacy(input: PrivacyInput): PrivacyVerdict {
+  const { mode, cause } = resolveMode(input);
+  const visitor = visitorFor(input, mode);
   if (mode === 'optout') {
     const optoutEvents = input.events.map((e) => (input.policy.exemptEvents.has(e.name) ? e.name : OTHER_EVENT));
-    for (const e of input.events) for (const _ in e.data ?? {}) dropped.properties++;
-    return { mode, cause, ...visitor, visitorId: undefined, keepGeo: false, events: [], optoutEvents, dropped, rules };
+    return { mode, cause, ...visitor, visitorId: undefined, keepGeo: false, kept: input.events.map(() => false), droppedEvents: 0, optoutEvents };
   }
+  const kept = input.events.map((e) => mode === 'optin' || input.policy.exemptEvents.has(e.name));
+  return {
+    mode,
+    cause,
+    visitorId: visitor.visitorId,
+    ...(visitor.noVisitor ? { noVisitor: visitor.noVisitor } : {}),
+    keepGeo: true,
+    kept,
+    droppedEvents: kept.filter((k) => !k).length,
+    optoutEvents: [],
+  };
+}
 
+/** The privacy step on objects: the kept events with their filtered properties. */
+export function applyPrivacy(input: PrivacyInput): PrivacyDecision {
+  const { kept, droppedEvents, ...verdict } = decidePrivacy(input);
+  const dropped = { events: droppedEvents, properties: 0 };
+  const rules = noRuleCounts();
   const events: KeptEvent[] = [];
   input.events.forEach((e, index) => {
-    if (mode === 'optin') {
-      events.push({ index, name: e.name, props: e.data ?? {} });
-    } else if (input.policy.exemptEvents.has(e.name)) {
-      events.push({ index, name: e.name, props: exemptProps(e.data, input.policy, dropped, rules, input.now) });
-    } else {
-      dropped.events++;
-    }
+    if (verdict.mode === 'optout') for (const _ in e.data ?? {}) dropped.properties++;
+    else if (!kept[index]) return;
+    else if (verdict.mode === 'optin') events.push({ index, name: e.name, props: e.data ?? {} });
+    else events.push({ index, name: e.name, props: exemptProps(e.data, input.policy, dropped, rules, input.now) });
   });
-  return { mode, cause, visitorId: visitor.visitorId, ...(visitor.noVisitor ? { noVisitor: visitor.noVisitor } : {}), keepGeo: true, events, optoutEvents: [], dropped, rules };
+  return { ...verdict, events, dropped, rules };
 }

@@ -68,18 +68,11 @@ const MIN_SCANNED_ID_LENGTH = 8;
  * any kept string becomes "[visitor-id]". Returns `props` itself when nothing changed.
  */
 export function hideRawVisitorId(props: Properties, site: string, rawId: string | undefined, pseudonymiser: Pseudonymiser, now: number): Properties {
-  // in any letter case: upper-casing an id hides nothing
-  const needles: string[] = [];
-  if (rawId && !SHARED_VISITOR_IDS.includes(rawId)) {
-    if (rawId.length >= MIN_SCANNED_ID_LENGTH) needles.push(rawId.toLowerCase());
-    if (sdkIdCreatedAt(rawId, now) !== undefined) needles.push(rawId.slice(0, 8).toLowerCase());
-  }
+  const needles = rawIdNeedles(rawId, now);
   let out: Properties | undefined;
   for (const name in props) {
     const v = props[name]!;
-    let w: PropertyValue | undefined;
-    if (SDK_IDS.has(name)) w = typeof v === 'string' ? pseudonymiser.keyedId(site, name, v) : undefined;
-    else w = needles.length > 0 ? withoutNeedles(v, needles) : v;
+    const w = withoutRawId(name, v, site, needles, pseudonymiser);
     if (w !== v) {
       out ??= { ...props };
       if (w === undefined) delete out[name];
@@ -87,6 +80,25 @@ export function hideRawVisitorId(props: Properties, site: string, rawId: string 
     }
   }
   return out ?? props;
+}
+
+/**
+ * What to look for in a kept string (lower case; searched in any letter case, since
+ * upper-casing an id hides nothing): the raw id, and an SDK-made id's creation-time prefix.
+ */
+export function rawIdNeedles(rawId: string | undefined, now: number): string[] {
+  const needles: string[] = [];
+  if (rawId && !SHARED_VISITOR_IDS.includes(rawId)) {
+    if (rawId.length >= MIN_SCANNED_ID_LENGTH) needles.push(rawId.toLowerCase());
+    if (sdkIdCreatedAt(rawId, now) !== undefined) needles.push(rawId.slice(0, 8).toLowerCase());
+  }
+  return needles;
+}
+
+/** One property's value without the raw id: keyed for an SDK id, markers in strings; undefined: dropped. */
+export function withoutRawId(name: string, v: PropertyValue, site: string, needles: readonly string[], pseudonymiser: Pseudonymiser): PropertyValue | undefined {
+  if (SDK_IDS.has(name)) return typeof v === 'string' ? pseudonymiser.keyedId(site, name, v) : undefined;
+  return needles.length > 0 ? withoutNeedles(v, needles) : v;
 }
 
 /** `text` with every occurrence of `needle` (lower case), in any letter case, replaced by the marker. */

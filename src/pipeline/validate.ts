@@ -27,7 +27,12 @@ const KEY_RE = /^[A-Za-z0-9_:.$-]+$/;
  * union so that the message says what is wrong (a union only says "invalid input")
  * and so that it stays cheap on the hot path.
  */
-function valueProblem(value: unknown, depth: number, path: (string | number)[]): { path: (string | number)[]; message: string } | undefined {
+export interface PropertyProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+export function valueProblem(value: unknown, depth: number, path: (string | number)[]): PropertyProblem | undefined {
   switch (typeof value) {
     case 'string':
       return value.length > LIMITS.stringLength ? { path, message: `string longer than ${LIMITS.stringLength} characters` } : undefined;
@@ -53,40 +58,58 @@ function valueProblem(value: unknown, depth: number, path: (string | number)[]):
   }
 }
 
-function objectProblem(obj: Record<string, unknown>, depth: number, path: (string | number)[]) {
+/** Why the n-th name `k` of an object is refused, or undefined. */
+export function nameProblem(k: string, n: number, path: (string | number)[]): PropertyProblem | undefined {
+  if (n > LIMITS.propertiesPerEvent) return { path, message: `more than ${LIMITS.propertiesPerEvent} properties` };
+  if (k.length === 0 || k.length > LIMITS.keyLength) return { path: [...path, k], message: `property name must be 1-${LIMITS.keyLength} characters` };
+  if (!KEY_RE.test(k)) return { path: [...path, k], message: 'property name may only hold letters, digits and _ : . $ -' };
+  return undefined;
+}
+
+function objectProblem(obj: Record<string, unknown>, depth: number, path: (string | number)[]): PropertyProblem | undefined {
   let n = 0;
   for (const k in obj) {
-    if (++n > LIMITS.propertiesPerEvent) return { path, message: `more than ${LIMITS.propertiesPerEvent} properties` };
-    if (k.length === 0 || k.length > LIMITS.keyLength) return { path: [...path, k], message: `property name must be 1-${LIMITS.keyLength} characters` };
-    if (!KEY_RE.test(k)) return { path: [...path, k], message: 'property name may only hold letters, digits and _ : . $ -' };
-    const p = valueProblem(obj[k], depth, [...path, k]);
+    const p = nameProblem(k, ++n, path) ?? valueProblem(obj[k], depth, [...path, k]);
     if (p) return p;
   }
   return undefined;
 }
 
-const properties = z.custom<Properties>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'data must be an object').check((ctx) => {
+const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const properties = z.custom<Properties>(isObject, 'data must be an object').check((ctx) => {
   const p = objectProblem(ctx.value as Record<string, unknown>, 1, []);
   if (p) ctx.issues.push({ code: 'custom', message: p.message, path: p.path, input: ctx.value });
 });
 
-export const eventSchema = z.object({
-  name: z
-    .string()
-    .min(1, 'empty event name')
-    .max(LIMITS.eventNameLength, `event name longer than ${LIMITS.eventNameLength} characters`)
-    .regex(/^[A-Za-z0-9_.:-]+$/, 'event name may only hold letters, digits and _ . : -'),
-  data: properties.optional(),
-});
+const eventName = z
+  .string()
+  .min(1, 'empty event name')
+  .max(LIMITS.eventNameLength, `event name longer than ${LIMITS.eventNameLength} characters`)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'event name may only hold letters, digits and _ . : -');
+
+export const eventSchema = z.object({ name: eventName, data: properties.optional() });
 export type HitEvent = z.infer<typeof eventSchema>;
 
-export const bodySchema = z.object({
-  events: z
-    .array(eventSchema, 'events must be an array')
-    .min(1, 'no event')
-    .max(LIMITS.eventsPerRequest, `more than ${LIMITS.eventsPerRequest} events`),
-});
+const eventsOf = <E extends z.ZodType>(event: E) =>
+  z.object({
+    events: z
+      .array(event, 'events must be an array')
+      .min(1, 'no event')
+      .max(LIMITS.eventsPerRequest, `more than ${LIMITS.eventsPerRequest} events`),
+  });
+
+/** A hit's body, every property checked. */
+export const bodySchema = eventsOf(eventSchema);
 export type HitBody = z.infer<typeof bodySchema>;
+
+/**
+ * The body's envelope only (events, names, data an object): the hot path checks the
+ * properties in the same walk that filters and encodes them (src/pipeline/encode.ts),
+ * with the same problems. When the envelope is refused, bodySchema says which problem
+ * comes first, as it always did.
+ */
+export const envelopeSchema = eventsOf(z.object({ name: eventName, data: z.custom<Properties>(isObject, 'data must be an object').optional() }));
 
 export const querySchema = z.object({
   s: z

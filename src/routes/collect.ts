@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
 import { badRequest } from '../errors.js';
 import { gpcRequested } from '../pipeline/privacy.js';
-import { bodySchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
+import { bodySchema, envelopeSchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
 import { siteQuotaGuard } from '../plugins/rate-limit.js';
 import { createIntake, type IntakeOptions } from './intake.js';
 
@@ -83,13 +83,13 @@ export default async function collectRoutes(app: FastifyInstance, opts: IntakeOp
     intake.checkOrigin(policy, req);
     if (!req.body) throw badRequest('empty body', 'body');
     req.hitMode = claimedMode(req.body.json);
-    const body = bodySchema.safeParse(req.body.json);
+    // the envelope here; every property in the pipeline's one walk (same problems)
+    const body = envelopeSchema.safeParse(req.body.json);
     if (!body.success) {
-      const p = firstProblem(body.error);
+      const p = firstProblem(bodySchema.safeParse(req.body.json).error ?? body.error);
       throw badRequest(p.message, p.path ? `body.${p.path}` : 'body');
     }
     const hit = { site, policy, idclient: query.data.idclient, events: body.data.events, rawBody: req.body.raw };
-    intake.takeQuota([hit]);
     await intake.store(req, [hit], gpcRequested(req.headers['sec-gpc']));
     reply.code(204).send();
   });

@@ -43,13 +43,12 @@ export interface Intake {
   policyOf(site: string): SitePolicy;
   /** 403 `origin_not_allowed` unless the request's Origin (or Referer) is one of the site's domains. */
   checkOrigin(policy: SitePolicy, req: FastifyRequest): void;
-  /** Takes each site's events from its rate-limit bucket, or 429 with Retry-After. */
-  takeQuota(hits: readonly IntakeHit[]): void;
   /**
-   * Runs the pipeline over every hit, then writes all their entries and counters in
-   * one sink write: resolves once Redis has all of them, else throws the 503. Drops
-   * `req.body` before waiting. `gpc`: the request carries an objection the site's
-   * `gpc` setting decides on.
+   * Runs the pipeline over every hit (a property it refuses: 400), takes each site's
+   * events from its rate-limit bucket (429 with Retry-After), then writes all their
+   * entries and counters in one sink write: resolves once Redis has all of them, else
+   * throws the 503. Drops `req.body` before waiting. `gpc`: the request carries an
+   * objection the site's `gpc` setting decides on.
    */
   store(req: FastifyRequest, hits: readonly IntakeHit[], gpc: boolean): Promise<void>;
 }
@@ -66,6 +65,22 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
     counterTtlSeconds: Math.max(60, Math.floor(opts.config.streamRetentionMs / 1000) - 3600),
   });
 
+  /** Takes each site's events from its rate-limit bucket, or 429 with Retry-After. */
+  function takeQuota(hits: readonly IntakeHit[]): void {
+    const perSite = new Map<string, number>();
+    for (const h of hits) perSite.set(h.site, (perSite.get(h.site) ?? 0) + h.events.length);
+    // (a Matomo bulk naming several sites: a site refused after another was served
+    // leaves that one's tokens taken; bulks of several sites are rare)
+    for (const [site, events] of perSite) {
+      if (events === 0) continue;
+      const wait = app.rateLimit.take(site, events);
+      if (wait > 0) {
+        app.metrics.rateLimited(events);
+        throw rateLimited(site, wait);
+      }
+    }
+  }
+
   return {
     policyOf(site) {
       const policy = opts.sites.get(site);
@@ -76,21 +91,6 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
     checkOrigin(policy, req) {
       const refusal = originRefusal(policy, req.headers.origin, req.headers.referer);
       if (refusal) throw forbidden('origin_not_allowed', refusal);
-    },
-
-    takeQuota(hits) {
-      const perSite = new Map<string, number>();
-      for (const h of hits) perSite.set(h.site, (perSite.get(h.site) ?? 0) + h.events.length);
-      // (a Matomo bulk naming several sites: a site refused after another was served
-      // leaves that one's tokens taken; bulks of several sites are rare)
-      for (const [site, events] of perSite) {
-        if (events === 0) continue;
-        const wait = app.rateLimit.take(site, events);
-        if (wait > 0) {
-          app.metrics.rateLimited(events);
-          throw rateLimited(site, wait);
-        }
-      }
     },
 
     async store(req, hits, gpc) {
@@ -116,12 +116,14 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
                 receivedAt,
                 ...(h.tracker ? { tracker: h.tracker } : {}),
               });
+        if (out && 'problem' in out) throw badRequest(out.problem.message, `body.${out.problem.path.join('.')}`);
         results.push({ out, tracker: h.tracker });
         if (out) {
           entries.push(...out.entries);
           counters.push(...out.counters);
         }
       }
+      takeQuota(hits);
       req.hitMode = results.find((r) => r.out)?.out?.mode;
       // Only the encoded entries wait for Redis: the parsed body (and `hits`, not read
       // after this line) would otherwise live through the wait, survive a scavenge and

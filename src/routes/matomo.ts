@@ -81,7 +81,6 @@ export default async function matomoRoutes(app: FastifyInstance, opts: IntakeOpt
           intake.checkOrigin(policy, req);
           return intakeHitOf(h, policy, optedOut);
         });
-        intake.takeQuota(hits);
         const objection = gpcRequested(req.headers['sec-gpc']) || doNotTrackRequested(req.headers.dnt, req.headers['x-do-not-track']);
         await intake.store(req, hits, objection);
 

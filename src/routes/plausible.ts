@@ -60,7 +60,6 @@ export default async function plausibleRoutes(app: FastifyInstance, opts: Intake
       const policy = siteOf(parsed.domains);
       intake.checkOrigin(policy, req);
       const hit = intakeHitOf(parsed.event, policy, false);
-      intake.takeQuota([hit]);
       await intake.store(req, [hit], gpcRequested(req.headers['sec-gpc']));
       // what Plausible answers, and what its trackers expect
       reply.code(202).header('content-type', 'text/plain; charset=utf-8').send('ok');
