@@ -97,13 +97,9 @@ describe('fuzz: hostile bodies through the whole app', () => {
     const seed = SEED + n;
     it(`${contentType}: ${RUNS} bodies, zero 5xx, every refusal a 4xx JSON error (seed ${seed})`, async () => {
       const statuses: Record<number, number> = {};
-      let injectMs = 0;
-      const started = performance.now();
       await fc.assert(
         fc.asyncProperty(body, query, async (payload, q) => {
-          const t0 = performance.now();
           const res = await t.app.inject({ method: 'POST', url: `/event?${q}`, headers: { 'content-type': contentType, origin: 'https://example.com' }, payload });
-          injectMs += performance.now() - t0;
           statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
           if (res.statusCode >= 500) throw new Error(`${res.statusCode}: ${res.body}`);
           if (res.statusCode >= 400) {
@@ -114,11 +110,10 @@ describe('fuzz: hostile bodies through the whole app', () => {
         }),
         { numRuns: RUNS, seed, endOnFailure: false },
       );
-      const ms = performance.now() - started;
-      console.log(`fuzz ${contentType}: ${RUNS} cases in ${Math.round(ms)} ms (${Math.round((ms * 1000) / RUNS)} µs/case, inject ${Math.round(injectMs)} ms), statuses ${JSON.stringify(statuses)}`);
-      expect(Object.keys(statuses).every((s) => Number(s) < 500)).toBe(true);
-      expect(statuses[204]).toBeGreaterThan(0); // the generator does produce valid hits
-      expect(statuses[400]).toBeGreaterThan(0);
+      const seen = `statuses ${JSON.stringify(statuses)}`;
+      expect(Object.keys(statuses).every((s) => Number(s) < 500), seen).toBe(true);
+      expect(statuses[204], seen).toBeGreaterThan(0); // the generator does produce valid hits
+      expect(statuses[400], seen).toBeGreaterThan(0);
       expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(protoBefore);
     });
   }

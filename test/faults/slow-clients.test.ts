@@ -1,43 +1,19 @@
-// Slowloris: a client that sends its headers, or its body, a byte at a time is cut
-// off once HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS have passed (checked every
-// HTTP_TIMEOUT_CHECK_MS), while normal clients keep being served.
+// Slowloris: a client that sends its headers, or its body, a byte at a time is cut off
+// once HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS have passed (Node checks every
+// HTTP_TIMEOUT_CHECK_MS), never before, while normal clients keep being served. When
+// exactly it is cut (timeout + up to one check interval on a quiet machine) is a figure
+// of bench/faults.ts; here the bound is the one that matters and cannot flake: cut off
+// long before the client would have finished (it drips for 20 s or more).
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { dripClient, SLOW_BODY, SLOW_HEADERS } from '../helpers/scenarios.js';
 
 const HEADERS_MS = 1000;
 const REQUEST_MS = 2000;
 const CHECK_MS = 200;
-// generous slack for a loaded machine: the bound we promise is timeout + check interval
-const SLACK_MS = 1500;
-
-/** Opens a socket, writes `first`, then one byte of `drip` every 100 ms; resolves when the server closes it. */
-function dripClient(port: number, first: string, drip: string): Promise<{ ms: number; response: string }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const sock = net.connect(port, '127.0.0.1');
-    let response = '';
-    let i = 0;
-    let timer: NodeJS.Timeout | undefined;
-    sock.on('connect', () => {
-      sock.write(first);
-      timer = setInterval(() => {
-        if (i < drip.length && !sock.destroyed) sock.write(drip[i++]!);
-      }, 100);
-    });
-    sock.on('data', (d) => (response += String(d)));
-    sock.on('error', () => undefined); // a reset also counts as cut off
-    sock.on('close', () => {
-      clearInterval(timer);
-      resolve({ ms: performance.now() - started, response });
-    });
-    // bounded: the test never waits on its own more than 10 s
-    setTimeout(() => {
-      sock.destroy();
-      reject(new Error('the server did not cut the slow client off within 10 s'));
-    }, 10_000).unref();
-  });
-}
+/** The clients give up (and the test fails) if the server has not cut them off by then. */
+const GIVE_UP_MS = 10_000;
 
 describe('slow clients are cut off', () => {
   let t: TestApp;
@@ -54,26 +30,20 @@ describe('slow clients are cut off', () => {
   });
   afterAll(() => t?.close());
 
-  it('slow headers: disconnected after the headers timeout', async () => {
-    const { ms, response } = await dripClient(port, 'POST /event?s=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: ' + 'a'.repeat(200));
-    console.log(`slow headers cut after ${Math.round(ms)} ms (timeout ${HEADERS_MS} ms, check every ${CHECK_MS} ms)`);
-    expect(ms).toBeGreaterThanOrEqual(HEADERS_MS - 50);
-    expect(ms).toBeLessThan(HEADERS_MS + CHECK_MS + SLACK_MS);
+  it('slow headers: disconnected with a 408 once the headers timeout has passed', async () => {
+    const { ms, response } = await dripClient(port, SLOW_HEADERS.first, SLOW_HEADERS.drip, { giveUpMs: GIVE_UP_MS });
+    expect(ms).toBeGreaterThanOrEqual(HEADERS_MS - 50); // never before its timeout
     expect(response).toMatch(/^HTTP\/1\.1 408/);
   });
 
-  it('slow body: disconnected after the request timeout', async () => {
-    const body = '{"events":[{"name":"page.display","data":{"page":"' + 'a'.repeat(200) + '"}}]}';
-    const head = `POST /event?s=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n`;
-    const { ms, response } = await dripClient(port, head, body);
-    console.log(`slow body cut after ${Math.round(ms)} ms (timeout ${REQUEST_MS} ms, check every ${CHECK_MS} ms)`);
+  it('slow body: disconnected once the request timeout has passed', async () => {
+    const { ms, response } = await dripClient(port, SLOW_BODY.first, SLOW_BODY.drip, { giveUpMs: GIVE_UP_MS });
     expect(ms).toBeGreaterThanOrEqual(REQUEST_MS - 50);
-    expect(ms).toBeLessThan(REQUEST_MS + CHECK_MS + SLACK_MS);
     expect(response === '' || /^HTTP\/1\.1 408/.test(response)).toBe(true);
   });
 
   it('a normal client is served meanwhile', async () => {
-    const slow = dripClient(port, 'POST /event?s=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: ' + 'a'.repeat(200));
+    const slow = dripClient(port, SLOW_HEADERS.first, SLOW_HEADERS.drip, { giveUpMs: GIVE_UP_MS });
     const res = await fetch(`http://127.0.0.1:${port}/event?s=1&idclient=abc`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
