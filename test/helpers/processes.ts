@@ -1,7 +1,7 @@
 // Real processes, for the tests that need them and for bench/faults.ts, all on 127.0.0.1:
 // - the collector: src/server.ts through tsx (as `npm run dev` runs it), on a free PORT
 //   and a free ADMIN_PORT unless told which, in a clean environment (nothing leaks in
-//   from the shell that runs the tests);
+//   from the shell that runs the tests); the aggregator and the report CLI likewise;
 // - a private redis-server (or a WAITAOF-capable valkey-server) on a free port;
 // - Debian's haproxy with docker/haproxy.cfg, and its stats socket.
 // Every wait is bounded and says what it waited for; stop() never leaves a process behind.
@@ -49,9 +49,9 @@ export interface Proc {
 
 const MAX_LINES = 20_000;
 
-export function startProcess(cmd: string, args: readonly string[], env: Record<string, string>, opts: { inheritEnv?: boolean } = {}): Proc {
-  const base = opts.inheritEnv ? process.env : { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
-  const proc = spawn(cmd, args, { cwd: root, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** A process in `root`, with PATH, HOME and `env` as its whole environment. */
+export function startProcess(cmd: string, args: readonly string[], env: Record<string, string>): Proc {
+  const proc = spawn(cmd, args, { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   for (const stream of [proc.stdout!, proc.stderr!]) {
     let partial = '';
@@ -77,6 +77,30 @@ export function startProcess(cmd: string, args: readonly string[], env: Record<s
       return exit;
     },
   };
+}
+
+/** A script of src/ through tsx (the collector, the aggregator), running until stopped. */
+export function startScript(script: string, env: Record<string, string>): Proc {
+  return startProcess(process.execPath, ['--import', 'tsx', script], env);
+}
+
+/** A one-shot script of src/ through tsx (the report CLI), run to its end: killed past `ms`. */
+export function runScript(script: string, args: readonly string[], env: Record<string, string>, ms = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} ${args.join(' ')} did not end within ${ms} ms:\n${stderr}`));
+    }, ms);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 // ---------------------------------------------------------------- the collector
@@ -120,7 +144,7 @@ export interface CollectorProcess extends Proc {
 export async function startCollector(env: Record<string, string>, opts: CollectorOptions = {}): Promise<CollectorProcess> {
   const port = opts.port ?? (await freePort());
   const adminPort = opts.adminPort ?? (await freePort());
-  const p = startProcess(process.execPath, ['--import', 'tsx', 'src/server.ts'], { ...COLLECTOR_ENV, PORT: String(port), ADMIN_PORT: String(adminPort), ...env });
+  const p = startScript('src/server.ts', { ...COLLECTOR_ENV, PORT: String(port), ADMIN_PORT: String(adminPort), ...env });
   const base = `http://127.0.0.1:${port}`;
   const c: CollectorProcess = {
     ...p,

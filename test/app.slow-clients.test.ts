@@ -6,8 +6,8 @@
 // long before the client would have finished (it drips for 20 s or more).
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { dripClient, SLOW_BODY, SLOW_HEADERS } from '../helpers/scenarios.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { dripClient, SLOW_BODY, SLOW_HEADERS } from './helpers/scenarios.js';
 
 const HEADERS_MS = 1000;
 const REQUEST_MS = 2000;

@@ -2,11 +2,11 @@
 // queued behind a slow write still get their 204 and are in the stream.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/index.js';
-import { createLogger } from '../../src/logger.js';
-import { TEST_KEYS } from '../helpers/app.js';
-import { type RedisProcess, sleep, startRedis, until } from '../helpers/processes.js';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config/index.js';
+import { createLogger } from '../src/logger.js';
+import { TEST_KEYS } from './helpers/app.js';
+import { type RedisProcess, sleep, startRedis, until } from './helpers/processes.js';
 
 describe('close order', () => {
   let redis: RedisProcess;
