@@ -22,6 +22,11 @@ export default defineConfig({
           name: 'suite',
           include: ['test/**/*.test.ts'],
           exclude: ['test/browser/**', 'test/faults/**'],
+          // Vitest's default is one worker fewer than the cores: on the 2-core machines
+          // here, one file at a time. Many files mostly wait (processes starting, a
+          // Redis Cluster failing over, haproxy noticing a dead replica) while the fuzz
+          // and the property tests keep a core busy: three at a time fill both cores.
+          maxWorkers: 3,
           sequence: { groupOrder: 0 },
         },
       },
