@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FAULT_SECONDS=${FAULT_SECONDS:-60} FAULT_RATE=${FAULT_RATE:-3000} npx tsx bench/faults.ts --only kill,freeze,sigterm
-FUZZ_RUNS=${FUZZ_RUNS:-500000} npx vitest run --project suite --testTimeout=1800000 test/routes/collect.fuzz.test.ts
+FUZZ_RUNS=${FUZZ_RUNS:-500000} npx vitest run --project suite --testTimeout=1800000 test/routes/collect.fuzz-text.test.ts test/routes/collect.fuzz-json.test.ts

@@ -1,9 +1,11 @@
-// Hostile input: generated bodies for both content types the SDK uses, through the
-// whole app (app.inject: routing, parser, validation, pipeline, real Redis sink).
-// Zero 5xx, every refusal a 4xx JSON error, no prototype pollution, no crash.
+// The fuzz of POST /event (test/routes/collect.fuzz-*.test.ts): generated hostile bodies
+// through the whole app (app.inject: routing, parser, validation, pipeline, real Redis
+// sink). Zero 5xx, every refusal a 4xx JSON error, no prototype pollution, no crash.
+// One file per content type the SDK uses, so that the two halves (~30 s of CPU each)
+// run side by side.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from './app.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 50_000); // per content type
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -84,20 +86,21 @@ const query = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('', 's=', 's=a%ZZ', 's=fuzz&s=two', 'idclient=x', 's=fuzz&idclient=%00', `s=fuzz&idclient=${'x'.repeat(300)}`, 's=__proto__&idclient=constructor') },
 );
 
-describe('fuzz: hostile bodies through the whole app', () => {
-  let t: TestApp;
-  const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort();
-  beforeAll(async () => {
-    // the event-loop guard is off here: this loop keeps the loop busy on purpose, and
-    // a shed 503 would hide what is being tested (parsing and validation); likewise the
-    // sink timeout is long, so a Redis slowed by a busy CI machine cannot give a 503
-    t = await startTestApp({ MAX_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: 'warn', STREAM_MAXLEN: '1000', SINK_TIMEOUT_MS: '10000' });
-  });
-  afterAll(() => t?.close());
+/** Defines the fuzz of one content type: RUNS bodies (seed FUZZ_SEED + seedOffset), then a check that the app still works. */
+export function describeFuzz(contentType: string, seedOffset: number): void {
+  describe(`fuzz: hostile ${contentType} bodies through the whole app`, () => {
+    let t: TestApp;
+    const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort();
+    beforeAll(async () => {
+      // the event-loop guard is off here: this loop keeps the loop busy on purpose, and
+      // a shed 503 would hide what is being tested (parsing and validation); likewise the
+      // sink timeout is long, so a Redis slowed by a busy CI machine cannot give a 503
+      t = await startTestApp({ MAX_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: 'warn', STREAM_MAXLEN: '1000', SINK_TIMEOUT_MS: '10000' });
+    });
+    afterAll(() => t?.close());
 
-  for (const [n, contentType] of ['text/plain;charset=UTF-8', 'application/json'].entries()) {
     // a different seed per content type: 2 x RUNS distinct bodies
-    const seed = SEED + n;
+    const seed = SEED + seedOffset;
     it(`${contentType}: ${RUNS} bodies, zero 5xx, every refusal a 4xx JSON error (seed ${seed})`, async () => {
       const statuses: Record<number, number> = {};
       await fc.assert(
@@ -119,12 +122,12 @@ describe('fuzz: hostile bodies through the whole app', () => {
       expect(statuses[400], seen).toBeGreaterThan(0);
       expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(protoBefore);
     }, FUZZ_TIMEOUT_MS);
-  }
 
-  it('the app still works after the fuzz, and records carry no polluted key', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/event?s=fuzz&idclient=abc', headers: { 'content-type': 'text/plain' }, payload: '{"events":[{"name":"page.display","data":{"page":"after"}}]}' });
-    expect(res.statusCode).toBe(204);
-    const raw = await t.rawStream();
-    expect(raw).not.toContain('polluted');
+    it('the app still works after the fuzz, and records carry no polluted key', async () => {
+      const res = await t.app.inject({ method: 'POST', url: '/event?s=fuzz&idclient=abc', headers: { 'content-type': 'text/plain' }, payload: '{"events":[{"name":"page.display","data":{"page":"after"}}]}' });
+      expect(res.statusCode).toBe(204);
+      const raw = await t.rawStream();
+      expect(raw).not.toContain('polluted');
+    });
   });
-});
+}
