@@ -11,7 +11,7 @@ import { type RedisProcess, startRedis, until, waitAofServer } from '../helpers/
 const HIT = { method: 'POST' as const, url: '/event?s=1&idclient=abc', headers: { 'content-type': 'text/plain' }, payload: '{"events":[{"name":"page.display","data":{"page":"p"}}]}' };
 
 async function appOn(redis: RedisProcess) {
-  const config = loadConfig({ REDIS_URL: redis.url, PSEUDONYM_KEYS: TEST_KEYS, GEOIP_DB: 'off', SINK_WAIT_AOF: 'on', SINK_TIMEOUT_MS: '2000', STREAM_KEY: 'durable' });
+  const config = loadConfig({ REDIS_URL: redis.url, PSEUDONYM_KEYS: TEST_KEYS, GEOIP_DB: 'off', SINK_WAIT_AOF: 'on', SINK_TIMEOUT_MS: '2000', STREAM_KEY: 'durable', MAX_EVENT_LOOP_DELAY_MS: '0' });
   const app = await buildApp(config, { logger: createLogger('silent') });
   await app.ready();
   return app;
