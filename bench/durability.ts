@@ -4,8 +4,8 @@
 // Needs scripts/fetch-valkey.sh (or WAITAOF_REDIS_SERVER). Bounded: 3 s or 30k writes each.
 import { Redis } from 'ioredis';
 import { StreamSink } from '../src/sink/stream-sink.js';
-import { percentile } from '../test/helpers/fault-load.js';
-import { startRedis, waitAofServer } from '../test/helpers/fault-processes.js';
+import { percentile } from '../test/helpers/load.js';
+import { startRedis, waitAofServer } from '../test/helpers/processes.js';
 
 const bin = waitAofServer();
 if (!bin) {

@@ -1,7 +1,7 @@
 // A report made the whole way: the real SDK's requests (test/fixtures/sdk) posted to
 // the collector (with the client addresses a load balancer would give), opt-out hits
 // among them, the records counted by the reference aggregator, then the report. Used
-// by test/aggregate/report-pipeline.test.ts and the browser test of the HTML page.
+// by test/aggregate/report-html.pipeline.test.ts and the browser test of the HTML page.
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { Aggregator } from '../../src/aggregate/consumer.js';

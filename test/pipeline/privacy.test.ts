@@ -36,9 +36,17 @@ describe('applyPrivacy', () => {
     expect(d.events[0]!.props.user_id).toBeUndefined();
   });
 
-  it('takes the most restrictive mode when events disagree', () => {
-    const d = applyPrivacy(input([pv({ visitor_privacy_mode: 'optin', visitor_privacy_consent: true }), pv({ visitor_privacy_mode: 'optout' })]));
-    expect(d.mode).toBe('optout');
+  it('takes the most restrictive mode when events disagree, wherever it stands in the request', () => {
+    const optin = pv({ visitor_privacy_mode: 'optin', visitor_privacy_consent: true, user_id: 'u1' });
+    expect(applyPrivacy(input([optin, pv({ visitor_privacy_mode: 'optout' })])).mode).toBe('optout');
+    // the opt-out first: still nothing stored, only counted
+    const d = applyPrivacy(input([pv({ visitor_privacy_mode: 'optout' }), optin]));
+    expect(d).toMatchObject({ mode: 'optout', events: [], visitorId: undefined, optoutEvents: ['page.display', 'page.display'] });
+    // exempt first, opt-in last: exempt, for every event
+    const e = applyPrivacy(input([pv({ visitor_privacy_mode: 'exempt' }), optin]));
+    expect(e.mode).toBe('exempt');
+    expect(e.events[1]!.props.user_id).toBeUndefined();
+    expect(applyPrivacy(input([pv({ visitor_privacy_mode: 'optout' }), pv({ visitor_privacy_mode: 'exempt' })])).mode).toBe('optout');
   });
 
   it('filters exempt hits to the allowlists and strips URL queries', () => {

@@ -60,7 +60,8 @@ describe('per-site rate limit over HTTP', () => {
     t = await startTestApp({
       SITES_FILE: writeSitesFile({ flood: { rateLimit: 20 }, calm: { rateLimit: 20 }, free: { rateLimit: 0 }, other: {} }),
       SITE_RATE_LIMIT: '5',
-      // 210 requests at once: a busy machine must not turn the accepted ones into 503s
+      // what is tested is the rate limit, not the sink's timeout: 200 hits at once on a
+      // busy machine must not turn into 503s while they wait for Redis
       SINK_TIMEOUT_MS: '10000',
     });
   });
@@ -88,10 +89,15 @@ describe('per-site rate limit over HTTP', () => {
       }),
     );
     const calm = Array.from({ length: 10 }, (_, i) => hit('calm', `c${i}`).then((r) => calmStatuses.push(r.statusCode)));
+    const started = performance.now();
     await Promise.all([...flood, ...calm]);
+    const seconds = (performance.now() - started) / 1000;
     const accepted = floodStatuses.filter((s) => s === 204).length;
-    expect(floodStatuses.filter((s) => s === 429).length).toBeGreaterThan(100);
-    expect(accepted).toBeGreaterThanOrEqual(40); // the burst: 2 s of 20/s
+    // every flood hit is taken or refused with 429; taken: the burst (2 s of 20/s), plus
+    // at most what the bucket refilled while they were answered (on any machine)
+    expect(floodStatuses.filter((s) => s === 429).length).toBe(200 - accepted);
+    expect(accepted).toBeGreaterThanOrEqual(40);
+    expect(accepted).toBeLessThanOrEqual(40 + Math.ceil(20 * seconds));
     expect(calmStatuses).toEqual(Array(10).fill(204));
     const recs = await t.records();
     expect(recs.filter((r) => r.site === 'flood').length).toBe(accepted);

@@ -1,7 +1,7 @@
 // The reference aggregator in-process against a real Redis: erasure tombstones,
 // duplicate record ids, and the report's small-cell suppression. The runs as real
 // processes (a consumer SIGKILLed mid-way, the report CLI) are in
-// test/faults/aggregator-processes.test.ts.
+// test/aggregate/main.test.ts and test/aggregate/report-cli.test.ts.
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, describe, expect, inject, it } from 'vitest';

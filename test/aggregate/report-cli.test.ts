@@ -1,23 +1,26 @@
-// `npm run report -- --format html [--out FILE]` as a real process (in the faults group
-// with the other process tests), and its refusals of a bad request.
-import { spawn } from 'node:child_process';
+// `npm run report` (src/aggregate/report-cli.ts) as a real process: a table or JSON,
+// `--format html [--out FILE]`, and its refusals of a bad request.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import pino from 'pino';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { Aggregator } from '../../src/aggregate/consumer.js';
 import { AggregateStore, DAY_MS, utcDay } from '../../src/aggregate/store.js';
+import { loadAggregateConfig } from '../../src/config/index.js';
 import { optoutCounterKey } from '../../src/contract/keys.js';
 import { uniquePrefix } from '../helpers/app.js';
 import { record, todayStart } from '../helpers/aggregate.js';
+import { runScript } from '../helpers/processes.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const redis = new Redis(inject('redisUrl'));
 const prefix = uniquePrefix('repcli');
 const site = prefix.replace(/[^A-Za-z0-9]/g, '').slice(-20);
+const tablePrefix = uniquePrefix('aggcli');
 const dir = mkdtempSync(path.join(tmpdir(), 'report-cli-'));
 afterAll(async () => {
-  for (const pattern of [`${prefix}*`, `optout:{${site}}:*`]) {
+  for (const pattern of [`${prefix}*`, `optout:{${site}}:*`, `${tablePrefix}*`]) {
     const keys = await redis.keys(pattern);
     if (keys.length) await redis.del(...keys);
   }
@@ -25,19 +28,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function report(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/aggregate/report-cli.ts', ...args], {
-      cwd: root,
-      env: { ...process.env, REDIS_URL: inject('redisUrl'), AGG_PREFIX: prefix },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += String(d)));
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const report = (args: string[], aggPrefix = prefix) => runScript('src/aggregate/report-cli.ts', args, { REDIS_URL: inject('redisUrl'), AGG_PREFIX: aggPrefix });
 
 describe('npm run report -- --format html', () => {
   const day = utcDay(todayStart);
@@ -85,5 +76,40 @@ describe('npm run report -- --format html', () => {
       expect(r.stderr).toContain('usage: npm run report');
     }
     expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe('npm run report', () => {
+  const base = tablePrefix;
+  const day = utcDay(todayStart);
+
+  it('counts a few records in-process first', async () => {
+    const cfg = loadAggregateConfig({ REDIS_URL: inject('redisUrl'), STREAM_KEY: base, ERASURE_STREAM: `${base}:erasures`, AGG_PREFIX: `${base}:agg`, AGG_CONSUMER: 'solo' });
+    const agg = new Aggregator(redis, cfg, pino({ level: 'silent' }));
+    await agg.ensureGroups();
+    // home 8, news 6, contact 1 (visitors v0..v7)
+    let n = 0;
+    for (let v = 0; v < 8; v++) {
+      await redis.xadd(base, '*', 'v', '1', 'hit', JSON.stringify(record(n++, { site: 'sB', visitor: `k1.v${v}`, props: { page: 'home' } })));
+      if (v < 6) await redis.xadd(base, '*', 'v', '1', 'hit', JSON.stringify(record(n++, { site: 'sB', visitor: `k1.v${v}`, props: { page: 'news' } })));
+    }
+    await redis.xadd(base, '*', 'v', '1', 'hit', JSON.stringify(record(n++, { site: 'sB', visitor: 'k1.v0', props: { page: 'contact' } })));
+    while ((await agg.step(false)) > 0);
+    expect(agg.stats.applied).toBe(15);
+  });
+
+  it('npm run report prints it as JSON or a table', async () => {
+    const run = async (format: string) => {
+      const r = await report(['--site', 'sB', '--from', day, '--to', day, '--format', format], `${base}:agg`);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    const json = JSON.parse(await run('json'));
+    expect(json.pages.rows).toEqual([{ label: 'home', count: 8 }]);
+    expect(json.minCount).toBe(5);
+    const text = await run('table');
+    expect(text).toContain('Page views by page');
+    expect(text).toMatch(/home\s+8/);
+    expect(text).toContain('(other): 2 cell(s) suppressed');
   });
 });
