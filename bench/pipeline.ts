@@ -11,7 +11,7 @@ import { createTrustedProxies } from '../src/pipeline/client-ip.js';
 import { Geolocator } from '../src/pipeline/geolocate.js';
 import { createHitProcessor } from '../src/pipeline/hit.js';
 import { Pseudonymiser } from '../src/pipeline/pseudonymise.js';
-import { bodySchema } from '../src/pipeline/validate.js';
+import { envelopeSchema } from '../src/pipeline/validate.js';
 import { compilePolicy } from '../src/policy/sites.js';
 import { parseJsonBody } from '../src/routes/collect.js';
 
@@ -60,7 +60,7 @@ console.log(`µs per hit (tight loop, ${SECONDS} s per figure, Node ${process.ve
 console.log('case'.padEnd(32), 'JSON.parse', 'validate', 'process+encode', 'all');
 for (const [name, c] of Object.entries(CASES)) {
   const json = JSON.parse(c.body);
-  const events = bodySchema.parse(json).events;
+  const events = envelopeSchema.parse(json).events;
   const input = (evs: typeof events) => ({
     site: '123456',
     policy: policies[c.site],
@@ -73,9 +73,9 @@ for (const [name, c] of Object.entries(CASES)) {
     receivedAt: Date.now(),
   });
   const parse = time(() => parseJsonBody(c.body));
-  const validate = time(() => bodySchema.safeParse(json));
+  const validate = time(() => envelopeSchema.safeParse(json));
   const proc = time(() => processHit(input(events)));
-  const all = time(() => processHit(input(bodySchema.parse(parseJsonBody(c.body)).events)));
+  const all = time(() => processHit(input(envelopeSchema.parse(parseJsonBody(c.body)).events)));
   console.log(name.padEnd(32), parse.toFixed(2).padStart(10), validate.toFixed(2).padStart(8), proc.toFixed(2).padStart(14), all.toFixed(2).padStart(5));
 }
 geolocator.close();

@@ -125,9 +125,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     await app.close();
   });
-  app.addHook('onSend', async (_req, reply, payload) => {
+  // (callback hooks, not async ones, on every request: no promise per hook)
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (app.lifecycle.closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 
   if (config.pseudonymKeyGenerated) {

@@ -181,11 +181,21 @@ export class Metrics {
     });
   }
 
+  // Counters bumped on every hit keep their labelled children: prom-client would
+  // otherwise hash the label values on each increment.
+  readonly #children = new Map<string, { inc(n?: number): void }>();
+  #child(counter: Counter<string>, key: string, labels: Record<string, string>): { inc(n?: number): void } {
+    let c = this.#children.get(key);
+    if (!c) this.#children.set(key, (c = counter.labels(labels)));
+    return c;
+  }
+
   /** One hit stored: the Piano SDK's (no tracker) or an adapted tracker's. */
   hitAccepted(mode: string | undefined, records: number, tracker?: TrackerLabel): void {
-    if (tracker) this.#trackerAccepted.inc({ tracker, mode: modeLabel(mode) });
-    else this.#accepted.inc({ mode: modeLabel(mode) });
-    if (records > 0) this.#stored.inc({ mode: modeLabel(mode) }, records);
+    const m = modeLabel(mode);
+    if (tracker) this.#child(this.#trackerAccepted, `ta|${tracker}|${m}`, { tracker, mode: m }).inc();
+    else this.#child(this.#accepted, `a|${m}`, { mode: m }).inc();
+    if (records > 0) this.#child(this.#stored, `s|${m}`, { mode: m }).inc(records);
   }
 
   hitRefused(reason: string, mode: string | undefined, tracker?: TrackerLabel): void {
@@ -196,12 +206,15 @@ export class Metrics {
   /** What the privacy step (src/pipeline/privacy.ts) dropped from one hit. */
   privacyDropped(mode: string | undefined, dropped: { events: number; properties: number }): void {
     if (dropped.events > 0) this.#droppedEvents.inc(dropped.events);
-    if (dropped.properties > 0) this.#droppedProps.inc({ mode: modeLabel(mode) }, dropped.properties);
+    if (dropped.properties > 0) {
+      const m = modeLabel(mode);
+      this.#child(this.#droppedProps, `dp|${m}`, { mode: m }).inc(dropped.properties);
+    }
   }
 
   /** What the exempt value rules (src/pipeline/exempt-values.ts) changed or dropped in one hit. */
   exemptRules(counts: Readonly<Record<string, number>>): void {
-    for (const rule in counts) if (counts[rule]! > 0) this.#exemptRules.inc({ rule }, counts[rule]);
+    for (const rule in counts) if (counts[rule]! > 0) this.#child(this.#exemptRules, `r|${rule}`, { rule }).inc(counts[rule]);
   }
 
   rateLimited(events: number): void {

@@ -5,7 +5,7 @@
 // 6to4 (2002:AABB:CCDD::/48, whose /48 would otherwise keep the whole IPv4 address,
 // and which GeoLite2 maps onto IPv4 space).
 import ipaddr from 'ipaddr.js';
-import { canonicalIPv4, parseAddress } from './client-ip.js';
+import { canonicalIPv4, formatIPv6, parseAddress, plainIPv6Groups } from './client-ip.js';
 
 export const IPV4_PREFIX_BITS = 24;
 export const IPV6_PREFIX_BITS = 48;
@@ -33,9 +33,9 @@ function truncateIPv4(n: number, bits: number): string {
   return `${Math.floor(kept / 16_777_216)}.${Math.floor(kept / 65_536) % 256}.${Math.floor(kept / 256) % 256}.${kept % 256}`;
 }
 
-/** The first `bits` of an IPv6 address (eight 16-bit groups), the rest zeroed. */
-function truncateIPv6(parts: readonly number[], bits: number): ipaddr.IPv6 {
-  return new ipaddr.IPv6(parts.map((p, i) => (i * 16 >= bits ? 0 : i * 16 + 16 <= bits ? p : p & (0xffff << (i * 16 + 16 - bits)))));
+/** The first `bits` of an IPv6 address (eight 16-bit groups), the rest zeroed, as text. */
+function truncateIPv6(parts: readonly number[], bits: number): string {
+  return formatIPv6(parts.map((p, i) => (i * 16 >= bits ? 0 : i * 16 + 16 <= bits ? p : p & (0xffff << (i * 16 + 16 - bits)))));
 }
 
 const octetsToNumber = (o: readonly number[]) => ((o[0]! * 256 + o[1]!) * 256 + o[2]!) * 256 + o[3]!;
@@ -47,11 +47,16 @@ const octetsToNumber = (o: readonly number[]) => ((o[0]! * 256 + o[1]!) * 256 + 
 export function anonymiseIp(address: string | undefined): string | undefined {
   const n = address ? canonicalIPv4(address) : -1;
   if (n !== -1) return truncateIPv4(n, IPV4_PREFIX_BITS);
+  const plain = address?.includes(':') ? plainIPv6Groups(address) : undefined;
+  if (plain) {
+    const v4 = embeddedIPv4(plain);
+    return v4 ? truncateIPv4(octetsToNumber(v4), IPV4_PREFIX_BITS) : truncateIPv6(plain, IPV6_PREFIX_BITS);
+  }
   const addr = parseAddress(address);
   if (!addr) return undefined;
   if (addr.kind() === 'ipv4') return truncateIPv4(octetsToNumber((addr as ipaddr.IPv4).octets), IPV4_PREFIX_BITS);
   const parts = (addr as ipaddr.IPv6).parts;
   const v4 = embeddedIPv4(parts);
   if (v4) return truncateIPv4(octetsToNumber(v4), IPV4_PREFIX_BITS);
-  return truncateIPv6(parts, IPV6_PREFIX_BITS).toString();
+  return truncateIPv6(parts, IPV6_PREFIX_BITS);
 }

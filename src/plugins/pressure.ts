@@ -21,7 +21,7 @@ export interface Pressure {
   /** Why new hits are refused right now, or undefined. */
   overloaded(): string | undefined;
   /** onRequest hook for the routes to protect: counts the request, or refuses it. */
-  guard(req: FastifyRequest, reply: FastifyReply): Promise<void>;
+  guard(req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void;
 }
 
 const SAMPLE_MS = 250;
@@ -53,12 +53,13 @@ export default fp(
         if (inFlight >= maxInFlightRequests) return `${inFlight} requests in flight`;
         return undefined;
       },
-      async guard(_req, reply) {
+      guard(_req, reply, done) {
         const why = pressure.overloaded();
-        if (why) throw unavailable('overloaded', `hit not stored: ${why}`);
+        if (why) return done(unavailable('overloaded', `hit not stored: ${why}`));
         inFlight++;
         // 'close' fires once per response, answered or aborted
         reply.raw.once('close', () => inFlight--);
+        done();
       },
     };
     app.decorate('pressure', pressure);

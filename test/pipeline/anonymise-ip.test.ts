@@ -55,3 +55,36 @@ describe('the prefix lengths /privacy states are the ones applied', () => {
     expect(kept.toNormalizedString().split(':').filter((g) => g === 'ffff').length).toBe(IPV6_PREFIX_BITS / 16);
   });
 });
+
+describe('the plain IPv6 path gives what ipaddr.js gives', () => {
+  it('for every form of random addresses', async () => {
+    const fc = (await import('fast-check')).default;
+    const { embeddedIPv4 } = await import('../../src/pipeline/anonymise-ip.js');
+    const { extractClientIp, parseAddress } = await import('../../src/pipeline/client-ip.js');
+    // the library's reading, as the collector did before the plain path
+    const reference = (a: string) => {
+      const addr = parseAddress(a);
+      if (!addr) return undefined;
+      if (addr.kind() === 'ipv4') return `${(addr as ipaddr.IPv4).octets.slice(0, 3).join('.')}.0`;
+      const p = (addr as ipaddr.IPv6).parts;
+      const v4 = embeddedIPv4(p);
+      return v4 ? `${v4[0]}.${v4[1]}.${v4[2]}.0` : new ipaddr.IPv6([p[0]!, p[1]!, p[2]!, 0, 0, 0, 0, 0]).toString();
+    };
+    const group = fc.oneof(fc.constant(0), fc.constant(0xffff), fc.integer({ min: 0, max: 0xffff }));
+    const addrArb = fc.tuple(fc.array(group, { minLength: 8, maxLength: 8 }), fc.constantFrom('short', 'normalized', 'upper', 'padded')).map(([g, form]) => {
+      const a = new ipaddr.IPv6(g);
+      if (form === 'normalized') return a.toNormalizedString();
+      if (form === 'upper') return a.toString().toUpperCase();
+      if (form === 'padded') return a.toFixedLengthString();
+      return a.toString();
+    });
+    const none = () => false;
+    fc.assert(
+      fc.property(fc.oneof(addrArb, fc.constantFrom('::', '::1', '::ffff:1.2.3.4', '2002:1f31:c8::1', '64:ff9b::cb00:71c5', '::cb00:71c5', '1:2:3:4:5:6:7::', ':::', '1::2::3', 'g::1')), (a) => {
+        expect(anonymiseIp(a)).toBe(reference(a));
+        expect(extractClientIp(a, undefined, none)).toBe(parseAddress(a)?.toString());
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
