@@ -9,7 +9,12 @@ export class HttpError extends Error {
     readonly path?: string,
     readonly headers: Record<string, string> = {},
   ) {
+    // An expected refusal, not a bug: no stack trace, whose capture was most of what a
+    // 429 or a shed 503 cost (a flood of them must stay cheap).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'HttpError';
   }
 }

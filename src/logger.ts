@@ -89,23 +89,29 @@ export class LazyChildLogger {
   bindings(): Record<string, unknown> {
     return (this.#get().bindings as () => Record<string, unknown>)();
   }
+  // A line below the level makes no child either (a flood of refused hits logs nothing
+  // at LOG_LEVEL=warn, and must not pay for a child per request).
+  #log(level: string, args: unknown[]): void {
+    if (this.#child === undefined && !(this.#parent.isLevelEnabled as (l: string) => boolean)(level)) return;
+    (this.#get()[level] as Log)(...args);
+  }
   fatal(...args: unknown[]): void {
-    (this.#get().fatal as Log)(...args);
+    this.#log('fatal', args);
   }
   error(...args: unknown[]): void {
-    (this.#get().error as Log)(...args);
+    this.#log('error', args);
   }
   warn(...args: unknown[]): void {
-    (this.#get().warn as Log)(...args);
+    this.#log('warn', args);
   }
   info(...args: unknown[]): void {
-    (this.#get().info as Log)(...args);
+    this.#log('info', args);
   }
   debug(...args: unknown[]): void {
-    (this.#get().debug as Log)(...args);
+    this.#log('debug', args);
   }
   trace(...args: unknown[]): void {
-    (this.#get().trace as Log)(...args);
+    this.#log('trace', args);
   }
   silent(): void {}
   child(bindings: Record<string, unknown>, opts?: object): ChildCapable {

@@ -199,8 +199,9 @@ export class Metrics {
   }
 
   hitRefused(reason: string, mode: string | undefined, tracker?: TrackerLabel): void {
-    if (tracker) this.#trackerRefused.inc({ tracker, reason, mode: modeLabel(mode) });
-    else this.#refused.inc({ reason, mode: modeLabel(mode) });
+    const m = modeLabel(mode);
+    if (tracker) this.#child(this.#trackerRefused, `tr|${tracker}|${reason}|${m}`, { tracker, reason, mode: m }).inc();
+    else this.#child(this.#refused, `refused|${reason}|${m}`, { reason, mode: m }).inc();
   }
 
   /** What the privacy step (src/pipeline/privacy.ts) dropped from one hit. */
@@ -214,7 +215,7 @@ export class Metrics {
 
   /** What the exempt value rules (src/pipeline/exempt-values.ts) changed or dropped in one hit. */
   exemptRules(counts: Readonly<Record<string, number>>): void {
-    for (const rule in counts) if (counts[rule]! > 0) this.#child(this.#exemptRules, `r|${rule}`, { rule }).inc(counts[rule]);
+    for (const rule in counts) if (counts[rule]! > 0) this.#child(this.#exemptRules, `rule|${rule}`, { rule }).inc(counts[rule]);
   }
 
   rateLimited(events: number): void {
