@@ -131,10 +131,10 @@ const ROWS: Row[] = [
   },
   {
     finding: 'credentials in a referrer URL',
-    data: { src_referrer_url: 'https://bob:hunter2@partner.example.net/landing' },
+    data: { src_referrer_url: 'https://bobuser:hunter2@partner.example.net/landing' },
     check: (r, raw) => {
       expect(r.props.src_referrer_url).toBe('https://partner.example.net/landing');
-      neverInRaw('bob', 'hunter2')(r, raw);
+      neverInRaw('bobuser', 'hunter2')(r, raw);
     },
   },
   {
