@@ -17,19 +17,17 @@ describe('pressure', () => {
   it('sheds hits while the event loop lags, and takes them again after', async () => {
     t = await startTestApp({ MAX_EVENT_LOOP_DELAY_MS: '50', LOG_LEVEL: 'warn' });
     expect((await t.app.inject(HIT)).statusCode).toBe(204);
-    // block the loop 300 ms out of every ~310 ms, for a bounded 1.2 s
-    const until = Date.now() + 1200;
-    await new Promise<void>((resolve) => {
-      const block = () => {
+    // block the loop 300 ms out of every ~310 ms until a hit is shed (at most 10 times:
+    // on a busy machine the 250 ms sampling window may need more than one block to see it)
+    let res = await t.app.inject(HIT);
+    for (let i = 0; i < 10 && res.statusCode !== 503; i++) {
+      await new Promise<void>((resolve) => {
         const end = Date.now() + 300;
         while (Date.now() < end);
-        if (Date.now() < until) setTimeout(block, 10);
-        else resolve();
-      };
-      block();
-    });
-    expect(t.app.pressure.eventLoopDelayMs).toBeGreaterThan(50);
-    const res = await t.app.inject(HIT);
+        setTimeout(resolve, 10);
+      });
+      if (t.app.pressure.eventLoopDelayMs > 50) res = await t.app.inject(HIT);
+    }
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
     expect(res.json()).toMatchObject({ statusCode: 503, error: 'overloaded' });
