@@ -213,7 +213,7 @@ export class Metrics {
     }
   }
 
-  /** What the exempt value rules (src/pipeline/exempt-values.ts) changed or dropped in one hit. */
+  /** What the exempt value rules (src/policy/exempt-values.ts) changed or dropped in one hit. */
   exemptRules(counts: Readonly<Record<string, number>>): void {
     for (const rule in counts) if (counts[rule]! > 0) this.#child(this.#exemptRules, `rule|${rule}`, { rule }).inc(counts[rule]);
   }

@@ -74,15 +74,37 @@ export class SiteRateLimiter {
    * otherwise a site with a low limit could never send the SDK's larger batches.
    */
   take(site: string, events: number): number {
+    const wait = this.#waitFor(site, events);
+    if (wait === 0) this.#deduct(site, events);
+    return wait;
+  }
+
+  /**
+   * Takes every site's events of one request (a Matomo bulk may name several sites), or
+   * none: the first site short of tokens and its wait, and no bucket touched.
+   */
+  takeAll(demand: ReadonlyMap<string, number>): { site: string; wait: number } | undefined {
+    for (const [site, events] of demand) {
+      const wait = this.#waitFor(site, events);
+      if (wait > 0) return { site, wait };
+    }
+    for (const [site, events] of demand) this.#deduct(site, events);
+    return undefined;
+  }
+
+  /** Seconds until the site's bucket holds `events` tokens (0: it does now); takes nothing. */
+  #waitFor(site: string, events: number): number {
     const rate = this.#rateOf(site);
-    if (rate === 0) return 0;
+    if (rate === 0 || events <= 0) return 0;
     const b = this.#bucket(site, rate);
     const needed = Math.min(events, rate * BURST_SECONDS);
-    if (b.tokens >= needed) {
-      b.tokens -= events;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((needed - b.tokens) / rate));
+    return b.tokens >= needed ? 0 : Math.max(1, Math.ceil((needed - b.tokens) / rate));
+  }
+
+  #deduct(site: string, events: number): void {
+    const rate = this.#rateOf(site);
+    if (rate === 0 || events <= 0) return;
+    this.#bucket(site, rate).tokens -= events;
   }
 
   /** Seconds until the site has a token at all, or 0: the check before a body is read. */

@@ -69,15 +69,14 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
   function takeQuota(hits: readonly IntakeHit[]): void {
     const perSite = new Map<string, number>();
     for (const h of hits) perSite.set(h.site, (perSite.get(h.site) ?? 0) + h.events.length);
-    // (a Matomo bulk naming several sites: a site refused after another was served
-    // leaves that one's tokens taken; bulks of several sites are rare)
-    for (const [site, events] of perSite) {
-      if (events === 0) continue;
-      const wait = app.rateLimit.take(site, events);
-      if (wait > 0) {
-        app.metrics.rateLimited(events);
-        throw rateLimited(site, wait);
-      }
+    // all or nothing: a Matomo bulk naming several sites takes no site's tokens when one is short
+    const short = app.rateLimit.takeAll(perSite);
+    if (short) {
+      // (every event of the request is refused, not only the short site's)
+      let events = 0;
+      for (const n of perSite.values()) events += n;
+      app.metrics.rateLimited(events);
+      throw rateLimited(short.site, short.wait);
     }
   }
 

@@ -36,6 +36,19 @@ describe('SiteRateLimiter', () => {
     expect(limiter.take('a', 1)).toBe(24); // 46 owed + 1, at 2/s
   });
 
+  it('takeAll: every site of a request or none, the first short site named, no bucket touched then', () => {
+    let now = 0;
+    const limiter = new SiteRateLimiter((site) => (site === 'free' ? 0 : 2), () => now);
+    expect(limiter.take('short', 4)).toBe(0); // emptied
+    expect(limiter.takeAll(new Map([['full', 3], ['free', 100], ['short', 1]]))).toEqual({ site: 'short', wait: 1 });
+    expect(limiter.take('full', 4)).toBe(0); // still full: none of the 3 was taken
+    now += 2000;
+    expect(limiter.takeAll(new Map([['full', 3], ['short', 4], ['free', 100]]))).toBeUndefined();
+    expect(limiter.take('full', 2)).toBe(1); // 1 token left after the 3
+    expect(limiter.take('short', 1)).toBe(1); // emptied again
+    expect(limiter.takeAll(new Map())).toBeUndefined();
+  });
+
   it('does not limit a site whose rate is 0', () => {
     const limiter = new SiteRateLimiter((site) => (site === 'free' ? 0 : 1), () => 0);
     for (let i = 0; i < 1000; i++) expect(limiter.take('free', 50)).toBe(0);
