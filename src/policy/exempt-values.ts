@@ -13,12 +13,13 @@
 //              `&name=value`, `#name=value` segments are removed
 //   campaign   campaign parameters and click ids (`utm_*`, `gclid`, ...) are removed
 //   email      e-mail addresses become "[email]"
-//   ip         IPv4/IPv6 addresses become "[ip]" (unless no finer than what the
-//              collector keeps itself: an IPv4 /24 or IPv6 /48 network address)
+//   ip         IPv4/IPv6 addresses become "[ip]", IPv4 also joined by `-` or `_` as in
+//              host names (unless no finer than what the collector keeps itself: an
+//              IPv4 /24 or IPv6 /48 network address)
 //   day        cookie_creation_date is cut to the UTC day; unreadable → dropped
 //
 // Hiding a delimiter does not help: `%3F`, `%253F` count as `?`, `%40`, `&#64;`,
-// ` [at] ` as `@`, and so on. Percent-encoding is kept as the client sent it: only
+// `\u0040`, ` [at] ` as `@`, and so on. Percent-encoding is kept as the client sent it: only
 // the parts the rules remove are gone.
 import {
   BRAND_LIST_PROPERTIES,
@@ -36,8 +37,8 @@ export const EXEMPT_VALUE_RULES = Object.freeze({
   shape: 'a kept value is a string, number, boolean or null, or an array of those; the client-hint brand lists (ch_ua, ch_ua_full_version_list) are the one structured exception, as arrays of {brand, version} strings; any other value is dropped',
   unicode: 'strings are stored in Unicode compatibility form (NFKC) without invisible format characters, so look-alike or zero-width characters cannot hide what the rules below remove',
   url: 'URL-valued properties, in arrays too, lose their user:password@, query string, fragment and path parameters (;jsessionid=...)',
-  email: 'e-mail addresses in any kept string, also percent-encoded or written with look-alike @ signs, become "[email]"',
-  ip: 'IPv4 and IPv6 addresses in any kept string become "[ip]", unless they are no finer than what the collector keeps itself (an IPv4 /24 or IPv6 /48 network address) or loopback (127.0.0.0/8, ::1)',
+  email: 'e-mail addresses in any kept string, also percent-encoded, escaped (\\u0040, \\x40, &#64;) or written with look-alike @ signs or words ([at], {at}, <at>), become "[email]"',
+  ip: 'IPv4 and IPv6 addresses in any kept string become "[ip]", IPv4 also as host names write them (203-0-113-9, ip_203_0_113_9), unless they are no finer than what the collector keeps itself (an IPv4 /24 or IPv6 /48 network address) or loopback (127.0.0.0/8, ::1)',
   query: 'in every other string, embedded URLs lose the same parts as URL-valued properties, and ?name=value, &name=value and #name=value segments are removed',
   campaign: 'campaign parameters and click identifiers (utm_*, at_*, xtor, gclid, fbclid, msclkid, ...) are removed wherever they appear, with their value',
   day: 'cookie_creation_date is kept to the UTC day; a date that cannot be read is dropped (and the hit gets no visitor pseudonym)',
@@ -61,8 +62,10 @@ const AMP = `(?:&|${pct('26')}|\uFF06)`;
 const EQ = `(?:=|${pct('3[dD]')}|\uFF1D)`;
 const COLON = `(?::|${pct('3[aA]')}|\uFF1A)`;
 const SLASH = `(?:/|\\\\|${pct('2[fF]')}|${pct('5[cC]')})`;
-const AT = `(?:@|${pct('40')}|\uFF20|\uFE6B|&#0*64;|&#[xX]0*40;|&commat;|[ \\t]{0,3}[\\[(]at[\\])][ \\t]{0,3})`;
-const DOT = `(?:\\.|${pct('2[eE]')}|\uFF0E|[ \\t]{0,3}[\\[(]dot[\\])][ \\t]{0,3})`;
+// `@` as sent, percent-encoded, look-alike, as an HTML entity or a `\u0040`/`\x40`
+// escape left in the text, or as a bracketed word (`[at]`, `(AT)`, `{at}`, `<at>`)
+const AT = `(?:@|${pct('40')}|\uFF20|\uFE6B|&#0*64;|&#[xX]0*40;|&commat;|\\\\[uU]0*40|\\\\[xX]40|[ \\t]{0,3}[\\[({<][aA][tT][\\])}>][ \\t]{0,3})`;
+const DOT = `(?:\\.|${pct('2[eE]')}|\uFF0E|\\\\[uU]0*2[eE]|\\\\[xX]2[eE]|[ \\t]{0,3}[\\[({<][dD][oO][tT][\\])}>][ \\t]{0,3})`;
 /** A `name` in `name=value`: letters, digits, `_.-[]`, or percent-escapes of anything. */
 const PARAM_NAME = `(?:[\\p{L}\\p{N}_.\\-\\[\\]]|%[0-9A-Fa-f]{2}){1,64}`;
 
@@ -73,7 +76,7 @@ const USERINFO = new RegExp(`^((?:[a-zA-Z][a-zA-Z0-9+.\\-]{0,31}${COLON})?${SLAS
 // Each function first looks for a character without which its expression cannot match
 // (an `@` in one of its forms, a `?`, `#`, `;` or `%`, …): most values have none, and
 // skip the expression. The answer is the same either way.
-const MAYBE_USERINFO = /[@%\uFF20\uFE6B&[(]/;
+const MAYBE_USERINFO = /[@%\uFF20\uFE6B&[({<\\]/;
 const MAYBE_CUT = /[?#;%\uFF1F\uFF03\uFF1B]/;
 
 /** A URL without its `user:password@`. (First: the e-mail rule would otherwise take `pw@host` and leave `user:`.) */
@@ -172,7 +175,7 @@ const LOCAL_WALK_MAX = 256;
 const LABEL = `(?:[\\p{L}\\p{N}\\p{M}\\p{Cf}_\\-]|%[0-9A-Fa-f]{2}){1,63}`;
 const AT_SIGN = new RegExp(AT, 'gu');
 const DOMAIN = new RegExp(`${LABEL}(?:${DOT}${LABEL}){0,8}`, 'uy');
-const MAYBE_EMAIL = /[@%\uFF20\uFE6B]|&#|&commat;|[[(]at[\])]/i;
+const MAYBE_EMAIL = /[@%\uFF20\uFE6B]|&#|&commat;|[[({<]at[\])}>]|\\[ux]0*40/i;
 
 /** The start of the local part ending at `end`, not going below `floor`. */
 function localPartStart(text: string, end: number, floor: number): number {
@@ -228,6 +231,10 @@ export function redactEmails(text: string): string | undefined {
 const OCTET = '0{0,2}(?:25[0-5]|2[0-4]\\d|1\\d\\d|\\d?\\d)';
 const V4_DOT = `(?:\\.|${pct('2[eE]')})`;
 const IPV4 = new RegExp(`(?<![\\p{N}.])(${OCTET})${V4_DOT}${OCTET}${V4_DOT}${OCTET}${V4_DOT}(${OCTET})(?![\\p{N}]|${V4_DOT}\\d)`, 'gu');
+// `203-0-113-9`, `203_0_113_9`: the address as reverse-DNS and cloud host names write it
+// (`203-0-113-9.dsl.example.net`, `ip-203-0-113-9.ec2.internal`); no part of a longer run
+// of numbers (`06-12-34-56-78`, a phone number)
+const IPV4_JOINED = new RegExp(`(?<!\\p{N}|\\p{N}[._\\-])(${OCTET})(?<sep>[-_])${OCTET}\\k<sep>${OCTET}\\k<sep>(${OCTET})(?!\\p{N}|[._\\-]\\p{N})`, 'gu');
 const IPV6 = new RegExp(`(?<![\\p{L}\\p{N}_.\\-])(?:[0-9A-Fa-f]{0,4}${COLON}){2,7}(?:(?:\\d{1,3}\\.){3}\\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\\p{L}\\p{N}_\\-])`, 'gu');
 const HEX_COLON = new RegExp(pct('3[aA]'), 'g');
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
@@ -286,8 +293,13 @@ function replaceFindings(text: string, re: RegExp, marker: string, keep: (m: Reg
  */
 export function redactIps(text: string): string | undefined {
   let out: string | undefined = text;
+  const keepV4 = (m: RegExpExecArray) => Number(m[m.length - 1]) === 0 || Number(m[1]) === 127;
   if (/\d(?:\.|%)/.test(out)) {
-    out = replaceFindings(out, IPV4, REDACTION_MARKERS.ip, (m) => Number(m[2]) === 0 || Number(m[1]) === 127);
+    out = replaceFindings(out, IPV4, REDACTION_MARKERS.ip, keepV4);
+    if (out === undefined) return undefined;
+  }
+  if (/\d[-_]\d/.test(out)) {
+    out = replaceFindings(out, IPV4_JOINED, REDACTION_MARKERS.ip, keepV4);
     if (out === undefined) return undefined;
   }
   // an address finer than /48 has a hex digit beside a colon
@@ -386,7 +398,7 @@ const PLAIN_URL = /^https?:\/\/[A-Za-z0-9.-]+(?:\/[A-Za-z0-9_.~/-]*)?$/;
 /** Every content rule, in order, on one kept string; DROP when the string cannot be kept. */
 export function sanitiseString(text: string, urlValued: boolean, counts: RuleCounts): string | typeof DROP {
   if (NOTHING_TO_CHECK.test(text) || PLAIN_URL.test(text)) {
-    if (!/\d\.\d/.test(text)) return text;
+    if (!/\d[._-]\d/.test(text)) return text;
     const ips = redactIps(text);
     return ips === undefined ? dropBy(counts, 'ip') : count(counts, 'ip', text, ips);
   }

@@ -35,6 +35,11 @@ const secretArb: fc.Arbitrary<Secret> = fc.oneof(
   ),
   fc.tuple(tokenArb, fc.constantFrom('gclid', 'utm_term')).map(([t, name]) => ({ text: `{"${name}":"${t}"}`, token: t, kind: 'campaign-json' })),
   ipv4Arb.map((ip) => ({ text: ip, token: ip, kind: 'ipv4' })),
+  // as reverse-DNS and cloud host names write it
+  fc.tuple(ipv4Arb, fc.constantFrom(['', '-', '.dsl.example.net'], ['ip-', '-', '.ec2.internal'], ['host_', '_', ''])).map(([ip, [before, sep, after]]) => {
+    const joined = ip.replace(/\./g, sep);
+    return { text: `${before}${joined}${after}`, token: joined, kind: 'ipv4-host' };
+  }),
   ipv6Arb.map((ip) => ({ text: ip, token: ip, kind: 'ipv6' })),
 );
 
@@ -48,6 +53,10 @@ const disguiseArb = fc.constantFrom<[string, (s: string) => string]>(
   ['fullwidth', (s) => s.replace(/@/g, '＠').replace(/\./g, '．').replace(/\?/g, '？').replace(/=/g, '＝')],
   ['entity', (s) => s.replace(/@/g, '&#64;')],
   ['at-word', (s) => s.replace(/@/g, ' [at] ')],
+  // (the dots of an address's domain only: an IP address written 203{dot}0… is no address the rules know)
+  ['at-word-other', (s) => s.replace(/@([^@]*)$/, (_, domain: string) => ` <AT> ${domain.replace(/\./g, '{dot}')}`)],
+  ['escape', (s) => s.replace(/@/g, '\\u0040')],
+  ['hex-escape', (s) => s.replace(/@([^@]*)$/, (_, domain: string) => `\\x40${domain.replace(/\./g, '\\x2e')}`)],
   ['zero-width', (s) => s.replace(/([@.:])/g, '\u200b$1\u200b')],
   ['upper', (s) => s.toUpperCase()],
 );

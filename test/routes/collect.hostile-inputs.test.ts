@@ -160,6 +160,19 @@ const ROWS: Row[] = [
     },
   },
   {
+    finding: 'the client IP as a host name writes it, and e-mails left as escapes or in other bracket words',
+    data: {
+      page: 'Welcome ip-203-0-113-9.ec2.internal',
+      page_chapter1: '81-2-69-142.dsl.example.net',
+      page_chapter2: 'contact alice\\u0040example.com',
+      page_chapter3: 'BOB {AT} EXAMPLE {DOT} ORG',
+    },
+    check: (r, raw) => {
+      expect(r.props).toMatchObject({ page: 'Welcome ip-[ip].ec2.internal', page_chapter1: '[ip].dsl.example.net', page_chapter2: 'contact [email]', page_chapter3: '[email]' });
+      neverInRaw('203-0-113-9', '81-2-69-142', 'alice', 'bob')(r, raw);
+    },
+  },
+  {
     finding: 'user_* in other letter cases, and objects in arrays',
     data: { User_Id: 'u-79', USER_EMAIL: 'dan@example.com', page_chapter1: ['ok', { user_id: 'u-80' }], page_chapter2: [['nested']] },
     check: (r, raw) => {

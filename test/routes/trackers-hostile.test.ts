@@ -109,8 +109,11 @@ describe('hostile tracker requests through HTTP', () => {
         };
         secrets.push({ text: b.q, where: 'query of u' }, { text: b.email, where: 'e-mail in a prop' }, { text: b.r.secret.token.toLowerCase(), where: `${b.r.secret.kind} in r` });
         // In the path of u, `&#64;` is no disguised @: its `#` starts the URL's fragment, so the
-        // page's path ends before it, and what is left (`/x/jane&`) holds no address.
-        if (b.path.disguise !== 'entity') secrets.push({ text: b.path.secret.token.toLowerCase(), where: `${b.path.secret.kind} (${b.path.disguise}) in u` });
+        // page's path ends before it, and what is left (`/x/jane&`) holds no address. Nor is
+        // `\u0040` or `\x40`: the URL parser reads a `\` in an http(s) URL as `/`, so the page
+        // is `/x/jane/u0040example.com`, path segments (as `/x/jane/at/example.com` would be,
+        // which no rule can tell from any other path).
+        if (!['entity', 'escape', 'hex-escape'].includes(b.path.disguise)) secrets.push({ text: b.path.secret.token.toLowerCase(), where: `${b.path.secret.kind} (${b.path.disguise}) in u` });
         const res = await fetch(`${base}/api/event`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://hostile.test' }, body: JSON.stringify(json) });
         note(res.status);
         expect(res.status, `${res.status} ${await res.text()}`).toBeLessThan(500);
