@@ -64,7 +64,7 @@ const MIN_SCANNED_ID_LENGTH = 8;
  * The raw visitor id never leaves the request, whatever property a page script puts it
  * in, and in every mode: SDK-made ids that share its creation-time prefix
  * (`pageview_id`) are replaced by keyed ones (`<keyId>.<22 chars>`, per site, not the
- * visitor's pseudonym), and the raw id, or an SDK id's 8-character time prefix, inside
+ * visitor's pseudonym), and the raw id, or either 8-character half of an SDK id, inside
  * any kept string becomes "[visitor-id]". Returns `props` itself when nothing changed.
  */
 export function hideRawVisitorId(props: Properties, site: string, rawId: string | undefined, pseudonymiser: Pseudonymiser, now: number): Properties {
@@ -84,13 +84,15 @@ export function hideRawVisitorId(props: Properties, site: string, rawId: string 
 
 /**
  * What to look for in a kept string (lower case; searched in any letter case, since
- * upper-casing an id hides nothing): the raw id, and an SDK-made id's creation-time prefix.
+ * upper-casing an id hides nothing): the raw id, and an SDK-made id's two halves, its
+ * creation-time prefix and its 8 random characters (either alone narrows the visitor
+ * down to one browser).
  */
 export function rawIdNeedles(rawId: string | undefined, now: number): string[] {
   const needles: string[] = [];
   if (rawId && !SHARED_VISITOR_IDS.includes(rawId)) {
     if (rawId.length >= MIN_SCANNED_ID_LENGTH) needles.push(rawId.toLowerCase());
-    if (sdkIdCreatedAt(rawId, now) !== undefined) needles.push(rawId.slice(0, 8).toLowerCase());
+    if (sdkIdCreatedAt(rawId, now) !== undefined) needles.push(rawId.slice(0, 8).toLowerCase(), rawId.slice(8, 16).toLowerCase());
   }
   return needles;
 }

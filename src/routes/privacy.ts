@@ -49,7 +49,7 @@ export function privacyStatement(policy: SitePolicy, config: Config, pseudonymis
         scope: 'per site: the same browser on two sites gets two unrelated pseudonyms',
         activeKeyId: pseudonymiser.activeKeyId,
         sharedIdsNeverPseudonymised: SHARED_VISITOR_IDS,
-        rawIdNeverStored: `in every mode: ids the SDK makes from the visitor id's creation time (${SDK_ID_PROPERTIES.join(', ')}) are stored keyed, never as sent, and the raw visitor id (or such an id's time prefix) inside any stored string becomes "${REDACTION_MARKERS.visitorId}"`,
+        rawIdNeverStored: `in every mode: ids the SDK makes from the visitor id's creation time (${SDK_ID_PROPERTIES.join(', ')}) are stored keyed, never as sent, and the raw visitor id (or either 8-character half of an SDK-made id: its creation time, its random part) inside any stored string becomes "${REDACTION_MARKERS.visitorId}"`,
       },
       userId: { guide: '4.2, 4.7', rule: 'user_* properties, in any letter case, are dropped in every mode but explicit opt-in' },
       modes: {

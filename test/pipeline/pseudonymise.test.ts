@@ -65,16 +65,19 @@ describe('hideRawVisitorId', () => {
     expect(hideRawVisitorId({ pageview_id: 42 }, '123', ID, p, NOW)).toEqual({});
   });
 
-  it('replaces the raw id, or an SDK id creation-time prefix, inside any kept value, at any depth', () => {
+  it('replaces the raw id, or either half of an SDK id (creation time, random part), inside any kept value, at any depth', () => {
     const out = hideRawVisitorId(
-      { page: `user-${ID}`, page_chapter1: 'mx1ai3fs', custom: { nested: [`x ${ID.toUpperCase()} ${ID}`] } },
+      { page: `user-${ID}`, page_chapter1: 'mx1ai3fs', page_chapter2: 'code JP7Z2JHR', custom: { nested: [`x ${ID.toUpperCase()} ${ID}`] } },
       '123',
       ID,
       p,
       NOW,
     );
-    expect(out).toEqual({ page: 'user-[visitor-id]', page_chapter1: '[visitor-id]', custom: { nested: ['x [visitor-id] [visitor-id]'] } });
+    expect(out).toEqual({ page: 'user-[visitor-id]', page_chapter1: '[visitor-id]', page_chapter2: 'code [visitor-id]', custom: { nested: ['x [visitor-id] [visitor-id]'] } });
     expect(JSON.stringify(out)).not.toContain('mx1ai3fs');
+    expect(JSON.stringify(out).toLowerCase()).not.toContain('jp7z2jhr');
+    // a custom id (setVisitorId) has no halves: only the whole id is searched
+    expect(hideRawVisitorId({ page: 'my-visitor and 42' }, '123', 'my-visitor-42', p, NOW)).toEqual({ page: 'my-visitor and 42' });
   });
 
   it('leaves values alone for shared ids and short custom ids, and returns the same object when nothing changed', () => {

@@ -83,6 +83,14 @@ const ROWS: Row[] = [
       neverInRaw(VISITOR.slice(0, 8))(r, raw);
     },
   },
+  {
+    finding: 'the random half of the SDK visitor id alone, in a page property',
+    data: { page: `order code ${VISITOR.slice(8)}` },
+    check: (r, raw) => {
+      expect(r.props.page).toBe('order code [visitor-id]');
+      neverInRaw(VISITOR.slice(8))(r, raw);
+    },
+  },
   ...[1795923480000, '2026-11-29T03:38:00.000Z ', ['2026-11-29'], '2099-01-01T00:00:00Z'].map(
     (date): Row => ({
       finding: `cookie_creation_date that cannot be read: ${JSON.stringify(date)}`,
@@ -266,7 +274,7 @@ describe('hostile inputs through HTTP and Redis', () => {
 
   it('stores no raw id, raw IP or e-mail anywhere it wrote, and logs none', async () => {
     const raw = await t.rawStream();
-    for (const leak of [VISITOR, VISITOR.slice(0, 8), '203.0.113.9', 'alice@', '31.49.0.200', '31.49.0.77']) {
+    for (const leak of [VISITOR, VISITOR.slice(0, 8), VISITOR.slice(8), '203.0.113.9', 'alice@', '31.49.0.200', '31.49.0.77']) {
       expect(raw).not.toContain(leak);
       expect(logs()).not.toContain(leak);
     }
