@@ -1,24 +1,14 @@
 // app.close() lets the sink write everything it accepted before Redis quits: hits
 // queued behind a slow write still get their 204 and are in the stream.
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/logger.js';
-import { TEST_KEYS } from './helpers/app.js';
-import { type RedisProcess, sleep, startRedis, until } from './helpers/processes.js';
+import { TEST_KEYS, usePrivateRedis } from './helpers/app.js';
+import { sleep, until } from './helpers/processes.js';
 
 describe('close order', () => {
-  let redis: RedisProcess;
-  let client: Redis;
-  beforeAll(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    client?.disconnect();
-    await redis?.stop();
-  });
+  const redis = usePrivateRedis();
 
   it('drains the sink before quitting Redis', async () => {
     const config = loadConfig({ REDIS_URL: redis.url, PSEUDONYM_KEYS: TEST_KEYS, GEOIP_DB: 'off', SINK_TIMEOUT_MS: '20000', STREAM_KEY: 'close-order', MAX_EVENT_LOOP_DELAY_MS: '0', STREAM_TRIM_INTERVAL: 'off' });
@@ -28,7 +18,7 @@ describe('close order', () => {
     const app = await buildApp(config, { logger: createLogger('silent') });
     await app.ready();
     // writes wait in Redis until CLIENT UNPAUSE below (the pause itself is only a bound)
-    await client.client('PAUSE', 20_000, 'WRITE');
+    await redis.client.client('PAUSE', 20_000, 'WRITE');
     try {
       const hit = (i: number) =>
         app.inject({ method: 'POST', url: `/event?s=1&idclient=v${i}`, headers: { 'content-type': 'text/plain' }, payload: `{"events":[{"name":"page.display","data":{"page":"${i}"}}]}` });
@@ -41,16 +31,16 @@ describe('close order', () => {
       const closed = app.close();
       await sleep(100);
       expect(app.sink.pending).toBe(60); // nothing acknowledged yet, and close is waiting
-      await client.client('UNPAUSE');
+      await redis.client.client('UNPAUSE');
       await closed;
       const statuses = (await Promise.all(replies)).map((r) => r.statusCode);
       expect(statuses).toEqual(statuses.map(() => 204));
-      expect(await client.xlen('close-order')).toBe(60);
+      expect(await redis.client.xlen('close-order')).toBe(60);
       // and Redis was quit after that (bounded wait for the socket to close)
       await new Promise((r) => (app.redis.status === 'end' ? r(undefined) : (app.redis.once('end', r), setTimeout(r, 2000))));
       expect(app.redis.status).toBe('end');
     } finally {
-      await client.client('UNPAUSE');
+      await redis.client.client('UNPAUSE');
     }
   });
 });

@@ -2,10 +2,9 @@
 // one that turns the collector not ready, made real (a Redis holding writes, a
 // shutdown under way). Redis refusing writes is test/faults/redis-oom.test.ts; no Redis
 // at all is test/routes/collect.test.ts; event-loop lag is test/plugins/pressure.test.ts.
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp } from '../helpers/app.js';
-import { type RedisProcess, startRedis, until } from '../helpers/processes.js';
+import { describe, expect, it } from 'vitest';
+import { startTestApp, usePrivateRedis } from '../helpers/app.js';
+import { until } from '../helpers/processes.js';
 
 const hit = (i: number) => ({
   method: 'POST' as const,
@@ -65,20 +64,11 @@ describe('health checks', () => {
   });
 
   describe('with a Redis that holds writes', () => {
-    let redis: RedisProcess;
-    let client: Redis;
-    beforeAll(async () => {
-      redis = await startRedis();
-      client = new Redis(redis.url);
-    });
-    afterAll(async () => {
-      client?.disconnect();
-      await redis?.stop();
-    });
+    const redis = usePrivateRedis();
 
     it('not ready ("overloaded") once the events waiting reach 90 % of SINK_MAX_PENDING, ready again when they are written', async () => {
       const t = await startTestApp({ REDIS_URL: redis.url, SINK_MAX_PENDING: '10', SINK_TIMEOUT_MS: '20000', STREAM_TRIM_INTERVAL: 'off' });
-      await client.client('PAUSE', 20_000, 'WRITE');
+      await redis.client.client('PAUSE', 20_000, 'WRITE');
       try {
         const replies = Array.from({ length: 9 }, (_, i) => t.app.inject(hit(i)));
         await until('9 events waiting for Redis', () => t.app.sink.pending === 9, 10_000, 10);
@@ -93,14 +83,14 @@ describe('health checks', () => {
         const eleventh = await t.app.inject(hit(10));
         expect(eleventh.statusCode).toBe(503);
         expect(eleventh.headers['retry-after']).toBeDefined();
-        await client.client('UNPAUSE');
+        await redis.client.client('UNPAUSE');
         expect((await Promise.all([...replies, tenth])).map((r) => r.statusCode)).toEqual(Array(10).fill(204));
         expect(t.app.sink.pending).toBe(0);
         const calm = await t.app.inject('/readyz');
         expect(calm.statusCode).toBe(200);
         expect((await t.records()).length).toBe(10);
       } finally {
-        await client.client('UNPAUSE');
+        await redis.client.client('UNPAUSE');
         await t.close();
       }
     });
