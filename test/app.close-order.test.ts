@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/logger.js';
-import { TEST_KEYS, usePrivateRedis } from './helpers/app.js';
+import { TEST_KEYS } from './helpers/app.js';
+import { usePrivateRedis } from './helpers/private-redis.js';
 import { sleep, until } from './helpers/processes.js';
 
 describe('close order', () => {

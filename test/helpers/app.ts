@@ -7,11 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
-import { type RedisProcess, startRedis } from './processes.js';
 
 export const TEST_KEYS = 'k1:0123456789abcdef0123456789abcdef,k0:fedcba9876543210fedcba9876543210';
 
@@ -98,29 +97,4 @@ export function writeSitesFile(sites: Record<string, unknown>): string {
   const file = path.join(dir, 'sites.json');
   writeFileSync(file, JSON.stringify({ sites }));
   return file;
-}
-
-/**
- * A redis-server of the calling describe block's own, with a client to it: started
- * before its tests, stopped after them (for tests that pause, fill or stop Redis).
- */
-export function usePrivateRedis(): { readonly url: string; readonly client: Redis } {
-  let redis: RedisProcess | undefined;
-  let client: Redis | undefined;
-  beforeAll(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    client?.disconnect();
-    await redis?.stop();
-  });
-  return {
-    get url() {
-      return redis!.url;
-    },
-    get client() {
-      return client!;
-    },
-  };
 }

@@ -3,7 +3,8 @@
 // shutdown under way). Redis refusing writes is test/faults/redis-oom.test.ts; no Redis
 // at all is test/routes/collect.test.ts; event-loop lag is test/plugins/pressure.test.ts.
 import { describe, expect, it } from 'vitest';
-import { startTestApp, usePrivateRedis } from '../helpers/app.js';
+import { startTestApp } from '../helpers/app.js';
+import { usePrivateRedis } from '../helpers/private-redis.js';
 import { until } from '../helpers/processes.js';
 
 const hit = (i: number) => ({
