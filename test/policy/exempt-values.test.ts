@@ -127,6 +127,10 @@ describe('content of every kept string', () => {
     expect(clean(Array.from({ length: MAX_FINDINGS }, (_, i) => `a${i}@example.com`).join(' '))).not.toBe(DROP);
     expect(clean('@'.repeat(8192))).toBe(DROP);
     expect(clean('1.2.3.4 '.repeat(1000))).toBe(DROP);
+    // the same in the forms this rule also reads: joined like a host name, escaped, in words
+    expect(clean('ip-1-2-3-4 '.repeat(1000))).toBe(DROP);
+    expect(clean(Array.from({ length: MAX_FINDINGS + 1 }, (_, i) => `a${i}\\u0040example{dot}com`).join(' '))).toBe(DROP);
+    expect(clean('{at}'.repeat(2048))).toBe(DROP);
   });
 
   it('counts what each rule changed', () => {
