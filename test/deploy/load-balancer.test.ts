@@ -78,7 +78,7 @@ describe.skipIf(haproxyMissing)('haproxy in front of two collector processes', (
     const direct = recs.find((r) => r.props.page === 'xff-direct')!;
     expect(remote.geo?.country).toBe('GB'); // the address haproxy forwarded, not the socket peer
     expect(direct.geo).toBeUndefined(); // the header of an untrusted peer is ignored: 127.0.0.0 has no location
-    expect(JSON.stringify(recs)).not.toContain('FR');
+    expect(JSON.stringify(recs)).not.toMatch(/"country":"FR"/); // the field, not the letters: pseudonyms are random base64url
   });
 
   it('(a2) never exposes the operator listener: /metrics and /admin are 404 through the balancer and on the public port', async () => {
