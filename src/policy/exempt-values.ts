@@ -37,7 +37,7 @@ export const EXEMPT_VALUE_RULES = Object.freeze({
   shape: 'a kept value is a string, number, boolean or null, or an array of those; the client-hint brand lists (ch_ua, ch_ua_full_version_list) are the one structured exception, as arrays of {brand, version} strings; any other value is dropped',
   unicode: 'strings are stored in Unicode compatibility form (NFKC) without invisible format characters, so look-alike or zero-width characters cannot hide what the rules below remove',
   url: 'URL-valued properties, in arrays too, lose their user:password@, query string, fragment and path parameters (;jsessionid=...)',
-  email: 'e-mail addresses in any kept string, also percent-encoded, escaped (\\u0040, \\x40, &#64;) or written with look-alike @ signs or words ([at], {at}, <at>), become "[email]"',
+  email: 'e-mail addresses in any kept string, also percent-encoded, escaped (\\u0040, \\x40, &#64;), quoted ("alice"@…), written with look-alike @ signs or words ([at], {at}, <at>), or spaced and in plain words before a dotted domain (alice @ example.com, alice at example dot com), become "[email]"',
   ip: 'IPv4 and IPv6 addresses in any kept string become "[ip]", IPv4 also as host names write them (203-0-113-9, ip_203_0_113_9), unless they are no finer than what the collector keeps itself (an IPv4 /24 or IPv6 /48 network address) or loopback (127.0.0.0/8, ::1)',
   query: 'in every other string, embedded URLs lose the same parts as URL-valued properties, and ?name=value, &name=value and #name=value segments are removed',
   campaign: 'campaign parameters and click identifiers (utm_*, at_*, xtor, gclid, fbclid, msclkid, ...) are removed wherever they appear, with their value',
@@ -63,9 +63,11 @@ const EQ = `(?:=|${pct('3[dD]')}|\uFF1D)`;
 const COLON = `(?::|${pct('3[aA]')}|\uFF1A)`;
 const SLASH = `(?:/|\\\\|${pct('2[fF]')}|${pct('5[cC]')})`;
 // `@` as sent, percent-encoded, look-alike, as an HTML entity or a `\u0040`/`\x40`
-// escape left in the text, or as a bracketed word (`[at]`, `(AT)`, `{at}`, `<at>`)
-const AT = `(?:@|${pct('40')}|\uFF20|\uFE6B|&#0*64;|&#[xX]0*40;|&commat;|\\\\[uU]0*40|\\\\[xX]40|[ \\t]{0,3}[\\[({<][aA][tT][\\])}>][ \\t]{0,3})`;
-const DOT = `(?:\\.|${pct('2[eE]')}|\uFF0E|\\\\[uU]0*2[eE]|\\\\[xX]2[eE]|[ \\t]{0,3}[\\[({<][dD][oO][tT][\\])}>][ \\t]{0,3})`;
+// escape left in the text, or as a bracketed word (`[at]`, `(AT)`, `{at}`, `<at>`); and
+// the weak forms, spaced (`alice @ example.com`) or a plain word (`alice at example dot
+// com`), which count only before a domain with a dot (see isWeakAt)
+const AT = `(?:@[ \\t]{1,3}|@|${pct('40')}|\uFF20|\uFE6B|&#0*64;|&#[xX]0*40;|&commat;|\\\\[uU]0*40|\\\\[xX]40|[ \\t]{0,3}[\\[({<][aA][tT][\\])}>][ \\t]{0,3}|[ \\t]{1,3}@[ \\t]{0,3}|[ \\t]{1,3}[aA][tT][ \\t]{1,3})`;
+const DOT = `(?:\\.|${pct('2[eE]')}|\uFF0E|\\\\[uU]0*2[eE]|\\\\[xX]2[eE]|[ \\t]{0,3}[\\[({<][dD][oO][tT][\\])}>][ \\t]{0,3}|[ \\t]{1,3}\\.[ \\t]{1,3}|[ \\t]{1,3}[dD][oO][tT][ \\t]{1,3})`;
 /** A `name` in `name=value`: letters, digits, `_.-[]`, or percent-escapes of anything. */
 const PARAM_NAME = `(?:[\\p{L}\\p{N}_.\\-\\[\\]]|%[0-9A-Fa-f]{2}){1,64}`;
 
@@ -175,10 +177,24 @@ const LOCAL_WALK_MAX = 256;
 const LABEL = `(?:[\\p{L}\\p{N}\\p{M}\\p{Cf}_\\-]|%[0-9A-Fa-f]{2}){1,63}`;
 const AT_SIGN = new RegExp(AT, 'gu');
 const DOMAIN = new RegExp(`${LABEL}(?:${DOT}${LABEL}){0,8}`, 'uy');
-const MAYBE_EMAIL = /[@%\uFF20\uFE6B]|&#|&commat;|[[({<]at[\])}>]|\\[ux]0*40/i;
+const MAYBE_EMAIL = /[@%\uFF20\uFE6B]|&#|&commat;|[[({<]at[\])}>]|\\[ux]0*40|[ \t]at[ \t]/i;
+/** A spaced `@` or the plain word `at`: it makes an address only before a domain with a dot. */
+const WEAK_AT = /^[ \t]*(?:@|at)[ \t]*$/i;
+const isWeakAt = (sign: string) => sign.length > 1 && WEAK_AT.test(sign);
+const HAS_DOT = new RegExp(DOT, 'u');
+/** The domain of a weak form: a dot, and a last label of letters (`example dot com`, not `5 pm`). */
+const DOTTED_DOMAIN_END = /\p{L}{2,}$/u;
 
 /** The start of the local part ending at `end`, not going below `floor`. */
 function localPartStart(text: string, end: number, floor: number): number {
+  // a quoted local part (`"alice"@example.com`, RFC 5322): the whole quoted string
+  if (text.charCodeAt(end - 1) === 34 /* " */) {
+    // (at most 64 characters back: a whole-string search from every `@` would not be linear)
+    const low = Math.max(floor, end - 66);
+    let open = end - 2;
+    while (open >= low && text.charCodeAt(open) !== 34) open--;
+    return open >= low && open < end - 2 ? open : end;
+  }
   const stop = Math.max(floor, end - LOCAL_WALK_MAX);
   let i = end;
   while (i > stop) {
@@ -219,6 +235,10 @@ export function redactEmails(text: string): string | undefined {
     if (start === at.index) continue;
     DOMAIN.lastIndex = afterAt;
     if (!DOMAIN.test(text)) continue;
+    if (isWeakAt(at[0])) {
+      const domain = text.slice(afterAt, DOMAIN.lastIndex);
+      if (!HAS_DOT.test(domain) || !DOTTED_DOMAIN_END.test(domain)) continue;
+    }
     if (++found > MAX_FINDINGS) return undefined;
     out += text.slice(copied, start) + REDACTION_MARKERS.email;
     copied = DOMAIN.lastIndex;
@@ -380,6 +400,8 @@ const URLS = new Set(URL_PROPERTIES);
 const DAY_PROPERTIES = new Set(DAY_PRECISION_PROPERTIES);
 /** Characters without which no rule but `ip` (digits and dots) can match: most strings skip the regexes. */
 const NOTHING_TO_CHECK = /^[a-zA-Z0-9 _.,'!\-]*$/;
+/** …except an address written with the word at (`alice at example dot com`). */
+const MAYBE_WORDED_EMAIL = /[ \t]at[ \t]/i;
 const NON_ASCII = /[^\x00-\x7f]/;
 const INVISIBLE = /\p{Cf}/gu;
 
@@ -397,7 +419,7 @@ const PLAIN_URL = /^https?:\/\/[A-Za-z0-9.-]+(?:\/[A-Za-z0-9_.~/-]*)?$/;
 
 /** Every content rule, in order, on one kept string; DROP when the string cannot be kept. */
 export function sanitiseString(text: string, urlValued: boolean, counts: RuleCounts): string | typeof DROP {
-  if (NOTHING_TO_CHECK.test(text) || PLAIN_URL.test(text)) {
+  if ((NOTHING_TO_CHECK.test(text) && !MAYBE_WORDED_EMAIL.test(text)) || PLAIN_URL.test(text)) {
     if (!/\d[._-]\d/.test(text)) return text;
     const ips = redactIps(text);
     return ips === undefined ? dropBy(counts, 'ip') : count(counts, 'ip', text, ips);

@@ -57,6 +57,10 @@ const disguiseArb = fc.constantFrom<[string, (s: string) => string]>(
   ['at-word-other', (s) => s.replace(/@([^@]*)$/, (_, domain: string) => ` <AT> ${domain.replace(/\./g, '{dot}')}`)],
   ['escape', (s) => s.replace(/@/g, '\\u0040')],
   ['hex-escape', (s) => s.replace(/@([^@]*)$/, (_, domain: string) => `\\x40${domain.replace(/\./g, '\\x2e')}`)],
+  // spaced or plain words, as people write an address to keep it from robots
+  ['at-spaced', (s) => s.replace(/@([^@]*)$/, (_, domain: string) => ` @ ${domain.replace(/\./g, ' . ')}`)],
+  ['at-plain-word', (s) => s.replace(/@([^@]*)$/, (_, domain: string) => ` at ${domain.replace(/\./g, ' dot ')}`)],
+  ['quoted-local', (s) => s.replace(/([^\s"@/:]+)@/, '"$1"@')],
   ['zero-width', (s) => s.replace(/([@.:])/g, '\u200b$1\u200b')],
   ['upper', (s) => s.toUpperCase()],
 );

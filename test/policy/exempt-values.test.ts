@@ -82,6 +82,15 @@ describe('content of every kept string', () => {
     ['ali\u200bce@exa\u200bmple.com', '[email]'],
     ['élodie@exämple.fr', '[email]'],
     ['a@b', '[email]'],
+    // spaced, in plain words, quoted: only before a domain with a dot and a last label of letters
+    ['write to alice @ example . com', 'write to [email]'],
+    ['alice @example.com', '[email]'],
+    ['alice@ example.com', '[email]'],
+    ['alice at example dot com', '[email]'],
+    ['Alice AT mail DOT example DOT org, thanks', '[email], thanks'],
+    ['alice at example.com', '[email]'],
+    ['"alice"@example.com', '[email]'],
+    ['say "alice smith" @ example.com', 'say [email]'],
     // IP addresses, unless no finer than a /24 or /48
     ['client 203.0.113.9 here', 'client [ip] here'],
     ['203%2E0%2E113%2E9', '[ip]'],
@@ -108,6 +117,12 @@ describe('content of every kept string', () => {
     ['2026-11-29', '2026-11-29'],
     ['203-0-113-9-1', '203-0-113-9-1'],
     ['<b>at</b> home', '<b>at</b> home'],
+    ['Dinner @ Joe', 'Dinner @ Joe'],
+    ['Meet at 5 pm', 'Meet at 5 pm'],
+    ['Look at this. Then go', 'Look at this. Then go'],
+    ['Price @ 5.99', 'Price @ 5.99'],
+    ['Sale at 10.50 EUR', 'Sale at 10.50 EUR'],
+    ['He said "no"@ first', 'He said "no"@ first'],
     ['Not:A-Brand', 'Not:A-Brand'],
     ['Not;A=Brand', 'Not;A=Brand'],
     ['Not?A_Brand', 'Not?A_Brand'],
@@ -131,6 +146,8 @@ describe('content of every kept string', () => {
     expect(clean('ip-1-2-3-4 '.repeat(1000))).toBe(DROP);
     expect(clean(Array.from({ length: MAX_FINDINGS + 1 }, (_, i) => `a${i}\\u0040example{dot}com`).join(' '))).toBe(DROP);
     expect(clean('{at}'.repeat(2048))).toBe(DROP);
+    expect(clean('a at b dot co '.repeat(MAX_FINDINGS + 1))).toBe(DROP);
+    expect(clean(' at '.repeat(2048))).toBe(DROP);
   });
 
   it('counts what each rule changed', () => {

@@ -181,6 +181,18 @@ const ROWS: Row[] = [
     },
   },
   {
+    finding: 'e-mails spaced, in plain words, or with a quoted local part',
+    data: {
+      page: 'write to alice @ example . com',
+      page_chapter1: 'BOB at example dot org',
+      page_chapter2: '"carol"@example.net',
+    },
+    check: (r, raw) => {
+      expect(r.props).toMatchObject({ page: 'write to [email]', page_chapter1: '[email]', page_chapter2: '[email]' });
+      neverInRaw('alice', 'bob', 'carol')(r, raw);
+    },
+  },
+  {
     finding: 'user_* in other letter cases, and objects in arrays',
     data: { User_Id: 'u-79', USER_EMAIL: 'dan@example.com', page_chapter1: ['ok', { user_id: 'u-80' }], page_chapter2: [['nested']] },
     check: (r, raw) => {
