@@ -62,12 +62,14 @@ const AMP = `(?:&|${pct('26')}|\uFF06)`;
 const EQ = `(?:=|${pct('3[dD]')}|\uFF1D)`;
 const COLON = `(?::|${pct('3[aA]')}|\uFF1A)`;
 const SLASH = `(?:/|\\\\|${pct('2[fF]')}|${pct('5[cC]')})`;
+/** A space as sent or percent-encoded (a URL's path writes `alice at example dot com` with `%20`). */
+const SP = `(?:[ \\t]|${pct('20')})`;
 // `@` as sent, percent-encoded, look-alike, as an HTML entity or a `\u0040`/`\x40`
 // escape left in the text, or as a bracketed word (`[at]`, `(AT)`, `{at}`, `<at>`); and
 // the weak forms, spaced (`alice @ example.com`) or a plain word (`alice at example dot
 // com`), which count only before a domain with a dot (see isWeakAt)
-const AT = `(?:@[ \\t]{1,3}|@|${pct('40')}|\uFF20|\uFE6B|&#0*64;|&#[xX]0*40;|&commat;|\\\\[uU]0*40|\\\\[xX]40|[ \\t]{0,3}[\\[({<][aA][tT][\\])}>][ \\t]{0,3}|[ \\t]{1,3}@[ \\t]{0,3}|[ \\t]{1,3}[aA][tT][ \\t]{1,3})`;
-const DOT = `(?:\\.|${pct('2[eE]')}|\uFF0E|\\\\[uU]0*2[eE]|\\\\[xX]2[eE]|[ \\t]{0,3}[\\[({<][dD][oO][tT][\\])}>][ \\t]{0,3}|[ \\t]{1,3}\\.[ \\t]{1,3}|[ \\t]{1,3}[dD][oO][tT][ \\t]{1,3})`;
+const AT = `(?:(?:@|${pct('40')})${SP}{1,3}|@|${pct('40')}|\uFF20|\uFE6B|&#0*64;|&#[xX]0*40;|&commat;|\\\\[uU]0*40|\\\\[xX]40|[ \\t]{0,3}[\\[({<][aA][tT][\\])}>][ \\t]{0,3}|${SP}{1,3}(?:@|${pct('40')})${SP}{0,3}|${SP}{1,3}[aA][tT]${SP}{1,3})`;
+const DOT = `(?:\\.|${pct('2[eE]')}|\uFF0E|\\\\[uU]0*2[eE]|\\\\[xX]2[eE]|[ \\t]{0,3}[\\[({<][dD][oO][tT][\\])}>][ \\t]{0,3}|${SP}{1,3}(?:\\.|${pct('2[eE]')})${SP}{1,3}|${SP}{1,3}[dD][oO][tT]${SP}{1,3})`;
 /** A `name` in `name=value`: letters, digits, `_.-[]`, or percent-escapes of anything. */
 const PARAM_NAME = `(?:[\\p{L}\\p{N}_.\\-\\[\\]]|%[0-9A-Fa-f]{2}){1,64}`;
 
@@ -179,8 +181,12 @@ const AT_SIGN = new RegExp(AT, 'gu');
 const DOMAIN = new RegExp(`${LABEL}(?:${DOT}${LABEL}){0,8}`, 'uy');
 const MAYBE_EMAIL = /[@%\uFF20\uFE6B]|&#|&commat;|[[({<]at[\])}>]|\\[ux]0*40|[ \t]at[ \t]/i;
 /** A spaced `@` or the plain word `at`: it makes an address only before a domain with a dot. */
-const WEAK_AT = /^[ \t]*(?:@|at)[ \t]*$/i;
-const isWeakAt = (sign: string) => sign.length > 1 && WEAK_AT.test(sign);
+const SPACES = /[ \t]|%(?:25)*20/gi;
+const WEAK_AT_CORE = /^(?:@|at|%(?:25)*40)$/i;
+const isWeakAt = (sign: string) => {
+  const core = sign.replace(SPACES, '');
+  return core.length !== sign.length && WEAK_AT_CORE.test(core);
+};
 const HAS_DOT = new RegExp(DOT, 'u');
 /** The domain of a weak form: a dot, and a last label of letters (`example dot com`, not `5 pm`). */
 const DOTTED_DOMAIN_END = /\p{L}{2,}$/u;

@@ -60,6 +60,7 @@ const disguiseArb = fc.constantFrom<[string, (s: string) => string]>(
   // spaced or plain words, as people write an address to keep it from robots
   ['at-spaced', (s) => s.replace(/@([^@]*)$/, (_, domain: string) => ` @ ${domain.replace(/\./g, ' . ')}`)],
   ['at-plain-word', (s) => s.replace(/@([^@]*)$/, (_, domain: string) => ` at ${domain.replace(/\./g, ' dot ')}`)],
+  ['at-word-encoded', (s) => s.replace(/@([^@]*)$/, (_, domain: string) => `%20at%20${domain.replace(/\./g, '%20dot%20')}`)],
   ['quoted-local', (s) => s.replace(/([^\s"@/:]+)@/, '"$1"@')],
   ['zero-width', (s) => s.replace(/([@.:])/g, '\u200b$1\u200b')],
   ['upper', (s) => s.toUpperCase()],

@@ -90,6 +90,10 @@ describe('content of every kept string', () => {
     ['Alice AT mail DOT example DOT org, thanks', '[email], thanks'],
     ['alice at example.com', '[email]'],
     ['"alice"@example.com', '[email]'],
+    ['contact/alice%20at%20example%20dot%20com/x', 'contact/[email]/x'],
+    ['alice%20%40%20example.com', '[email]'],
+    ['Dinner%20@%20Joe', 'Dinner%20@%20Joe'],
+    ['meet%20at%205%20pm', 'meet%20at%205%20pm'],
     ['say "alice smith" @ example.com', 'say [email]'],
     // IP addresses, unless no finer than a /24 or /48
     ['client 203.0.113.9 here', 'client [ip] here'],

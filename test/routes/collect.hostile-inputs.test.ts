@@ -186,10 +186,11 @@ const ROWS: Row[] = [
       page: 'write to alice @ example . com',
       page_chapter1: 'BOB at example dot org',
       page_chapter2: '"carol"@example.net',
+      page_url: 'https://shop.example.org/contact/dave%20at%20example%20dot%20com',
     },
     check: (r, raw) => {
-      expect(r.props).toMatchObject({ page: 'write to [email]', page_chapter1: '[email]', page_chapter2: '[email]' });
-      neverInRaw('alice', 'bob', 'carol')(r, raw);
+      expect(r.props).toMatchObject({ page: 'write to [email]', page_chapter1: '[email]', page_chapter2: '[email]', page_url: 'https://shop.example.org/contact/[email]' });
+      neverInRaw('alice', 'bob', 'carol', 'dave')(r, raw);
     },
   },
   {
