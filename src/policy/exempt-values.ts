@@ -38,7 +38,7 @@ export const EXEMPT_VALUE_RULES = Object.freeze({
   unicode: 'strings are stored in Unicode compatibility form (NFKC) without invisible format characters, so look-alike or zero-width characters cannot hide what the rules below remove',
   url: 'URL-valued properties, in arrays too, lose their user:password@, query string, fragment and path parameters (;jsessionid=...)',
   email: 'e-mail addresses in any kept string, also percent-encoded, escaped (\\u0040, \\x40, &#64;), quoted ("alice"@…), written with look-alike @ signs or words ([at], {at}, <at>), or spaced and in plain words before a dotted domain (alice @ example.com, alice at example dot com), become "[email]"',
-  ip: 'IPv4 and IPv6 addresses in any kept string become "[ip]", IPv4 also as host names write them (203-0-113-9, ip_203_0_113_9), unless they are no finer than what the collector keeps itself (an IPv4 /24 or IPv6 /48 network address) or loopback (127.0.0.0/8, ::1)',
+  ip: 'IPv4 and IPv6 addresses in any kept string become "[ip]", IPv4 also as host names write them (203-0-113-9, ip_203_0_113_9) and as a URL host of numbers that browsers read as one (http://3405803785/, http://0xcb.0.0x71.9/), unless they are no finer than what the collector keeps itself (an IPv4 /24 or IPv6 /48 network address) or loopback (127.0.0.0/8, ::1)',
   query: 'in every other string, embedded URLs lose the same parts as URL-valued properties, and ?name=value, &name=value and #name=value segments are removed',
   campaign: 'campaign parameters and click identifiers (utm_*, at_*, xtor, gclid, fbclid, msclkid, ...) are removed wherever they appear, with their value',
   day: 'cookie_creation_date is kept to the UTC day; a date that cannot be read is dropped (and the hit gets no visitor pseudonym)',
@@ -331,8 +331,43 @@ export function redactIps(text: string): string | undefined {
   // an address finer than /48 has a hex digit beside a colon
   if (/[0-9A-Fa-f](?::|%(?:25)*3a|\uFF1A)|(?::|%(?:25)*3a|\uFF1A)[0-9A-Fa-f]/i.test(out)) {
     out = replaceFindings(out, IPV6, REDACTION_MARKERS.ip, (m) => !isFineIPv6(m[0]));
+    if (out === undefined) return undefined;
+  }
+  if (MAYBE_NUMERIC_HOST.test(out)) {
+    out = replaceFindings(out, NUMERIC_HOST, REDACTION_MARKERS.ip, (m) => {
+      const n = numericHostIPv4(m[0]);
+      return n === undefined || (n & 0xff) === 0 || n >>> 24 === 127;
+    });
   }
   return out;
+}
+
+// A URL's host written as numbers is an IPv4 address, in whatever form browsers read one:
+// `http://3405803785/`, `http://0xcb.0.0x71.9/`, `http://0313.0.0161.011/`, `http://203.28937/`
+// all reach 203.0.113.9 (the WHATWG URL standard's IPv4 parser). Looked for after `//`
+// (and a `user@`), where a host begins: at the start, after a scheme's `:` or a space,
+// not inside a path (`/a//2024/`); the slashes written plainly or percent-encoded.
+const MAYBE_NUMERIC_HOST = /(?:\/|\\|%(?:25)*(?:2f|5c)){2}(?:[^/?#@\s]{0,256}(?:@|%(?:25)*40))?(?:0x|\d)/i;
+const NUMERIC_HOST = new RegExp(
+  `(?<=(?:^|[\\s"'(<=,;]|${COLON})${SLASH}{2}(?:[^/?#@\\s]{0,256}${AT})?)(?:0[xX][0-9a-fA-F]{0,8}|\\d{1,10})(?:\\.(?:0[xX][0-9a-fA-F]{0,8}|\\d{1,10})){0,3}\\.?(?=[:/?#\\s"'<>\\]\\\\%]|$)`,
+  'gu',
+);
+
+/** The IPv4 address a numeric URL host stands for, as a 32-bit number; undefined: none. */
+export function numericHostIPv4(host: string): number | undefined {
+  const parts = (host.endsWith('.') ? host.slice(0, -1) : host).split('.');
+  if (parts.length > 4) return undefined;
+  const values: number[] = [];
+  for (const p of parts) {
+    const v = /^0[xX]/.test(p) ? (p.length === 2 ? 0 : /^0[xX][0-9a-fA-F]+$/.test(p) ? parseInt(p.slice(2), 16) : NaN)
+      : p.length > 1 && p.startsWith('0') ? (/^[0-7]+$/.test(p) ? parseInt(p, 8) : NaN)
+      : /^\d+$/.test(p) ? Number(p) : NaN;
+    if (!Number.isFinite(v)) return undefined;
+    values.push(v);
+  }
+  const last = values.pop()!;
+  if (values.some((v) => v > 255) || last >= 256 ** (4 - values.length)) return undefined;
+  return values.reduce((n, v, i) => n + v * 256 ** (3 - i), 0) + last;
 }
 
 // --- day ------------------------------------------------------------------------
@@ -426,7 +461,7 @@ const PLAIN_URL = /^https?:\/\/[A-Za-z0-9.-]+(?:\/[A-Za-z0-9_.~/-]*)?$/;
 /** Every content rule, in order, on one kept string; DROP when the string cannot be kept. */
 export function sanitiseString(text: string, urlValued: boolean, counts: RuleCounts): string | typeof DROP {
   if ((NOTHING_TO_CHECK.test(text) && !MAYBE_WORDED_EMAIL.test(text)) || PLAIN_URL.test(text)) {
-    if (!/\d[._-]\d/.test(text)) return text;
+    if (!/\d[._-]\d/.test(text) && !MAYBE_NUMERIC_HOST.test(text)) return text;
     const ips = redactIps(text);
     return ips === undefined ? dropBy(counts, 'ip') : count(counts, 'ip', text, ips);
   }

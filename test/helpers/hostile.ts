@@ -41,6 +41,17 @@ const secretArb: fc.Arbitrary<Secret> = fc.oneof(
     return { text: `${before}${joined}${after}`, token: joined, kind: 'ipv4-host' };
   }),
   ipv6Arb.map((ip) => ({ text: ip, token: ip, kind: 'ipv6' })),
+  // a URL's host as the numbers browsers read as that address: one decimal, hex, octal parts
+  fc.tuple(ipv4Arb, fc.constantFrom('decimal', 'hex', 'octal', 'two-parts'), fc.constantFrom('http://', 'https://', 'HTTP://')).map(([ip, form, scheme]) => {
+    const o = ip.split('.').map(Number) as [number, number, number, number];
+    const n = ((o[0] << 24) >>> 0) + (o[1] << 16) + (o[2] << 8) + o[3];
+    const host =
+      form === 'decimal' ? String(n)
+      : form === 'hex' ? `0x${n.toString(16)}`
+      : form === 'octal' ? o.map((x) => `0${x.toString(8)}`).join('.')
+      : `${o[0]}.${n & 0xffffff}`;
+    return { text: `${scheme}${host}/page`, token: host, kind: 'ipv4-numeric-host' };
+  }),
 );
 
 const pct = (s: string) => encodeURIComponent(s);

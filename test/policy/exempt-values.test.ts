@@ -9,6 +9,7 @@ import {
   isUserProperty,
   MAX_FINDINGS,
   noRuleCounts,
+  numericHostIPv4,
   readClientDate,
   sanitiseString,
   stripUrl,
@@ -113,6 +114,15 @@ describe('content of every kept string', () => {
     ['203.0.113.0', '203.0.113.0'],
     ['http://127.0.0.1:8080/site/page.html', 'http://127.0.0.1:8080/site/page.html'],
     ['[::1]:3000', '[::1]:3000'],
+    // … and as a URL's host written as numbers (what browsers read as that address)
+    ['http://3405803785/path', 'http://[ip]/path'],
+    ['see http://0xcb.0.0x71.9:8080/x', 'see http://[ip]:8080/x'],
+    ['https://user@0313.0.0161.011/', 'https://[ip]/'],
+    ['//203.28937/x', '//[ip]/x'],
+    ['http://2130706433/', 'http://2130706433/'],
+    ['http://203.0.113.0/', 'http://203.0.113.0/'],
+    ['https://1password.com/', 'https://1password.com/'],
+    ['version 3405803785', 'version 3405803785'],
     // innocent values stay as they are
     ['8.0.0.0', '8.0.0.0'],
     ['156.0.8078.108', '156.0.8078.108'],
@@ -237,6 +247,34 @@ describe('names', () => {
 // Property-based: whatever a page script puts under an allowlisted name, the value
 // kept holds no e-mail, IP, query, credential, campaign value or user_* key.
 const ALLOWED = [...EXEMPT_PROPERTIES, ...ALWAYS_ALLOWED_PROPERTIES].filter((n) => n !== 'cookie_creation_date');
+
+describe('numericHostIPv4', () => {
+  it('reads a numeric host as the URL parser does (WHATWG IPv4: decimal, octal, hex, 1 to 4 parts)', () => {
+    const viaUrl = (host: string) => {
+      try {
+        const h = new URL(`http://${host}/`).hostname;
+        return /^\d+\.\d+\.\d+\.\d+$/.test(h) ? h : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const dotted = (n: number | undefined) => (n === undefined ? undefined : [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'));
+    const part = fc.oneof(
+      fc.nat(300).map(String),
+      fc.nat(0xffffffff).map(String),
+      fc.nat(0x1ffff).map((n) => `0x${n.toString(16)}`),
+      fc.nat(0o777).map((n) => `0${n.toString(8)}`),
+      fc.constantFrom('0x', '08', '0', '00', '09', '0X1F'),
+    );
+    fc.assert(
+      fc.property(fc.array(part, { minLength: 1, maxLength: 5 }), fc.boolean(), (parts, trailingDot) => {
+        const host = parts.join('.') + (trailingDot ? '.' : '');
+        expect(dotted(numericHostIPv4(host)), host).toBe(viaUrl(host));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
 
 describe('exempt values (property-based)', () => {
   it('no disguised secret survives in a string, for every allowlisted property', () => {

@@ -183,6 +183,18 @@ const ROWS: Row[] = [
     },
   },
   {
+    finding: "the client IP as the numbers a URL's host may be (decimal, hex, octal)",
+    data: {
+      page_url: 'http://3405803785/welcome',
+      previous_url: 'https://0xcb.0.0x71.0x9:8443/from',
+      src_detail: 'via http://0313.0.0161.011/x',
+    },
+    check: (r, raw) => {
+      expect(r.props).toMatchObject({ page_url: 'http://[ip]/welcome', previous_url: 'https://[ip]:8443/from', src_detail: 'via http://[ip]/x' });
+      neverInRaw('3405803785', '0xcb.0.0x71', '0313.0.0161')(r, raw);
+    },
+  },
+  {
     finding: 'e-mails spaced, in plain words, or with a quoted local part',
     data: {
       page: 'write to alice @ example . com',
