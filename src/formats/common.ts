@@ -23,8 +23,18 @@ export function parseJson(text: string, path: string): unknown {
     if (/prototype|constructor/i.test(message)) {
       throw new FormatError(400, 'body holds a forbidden property name (__proto__ or constructor.prototype)', path);
     }
-    throw new FormatError(400, `body is not valid JSON: ${message.slice(0, 120)}`, path);
+    throw new FormatError(400, jsonSyntaxMessage(message), path);
   }
+}
+
+/**
+ * A JSON.parse error in the collector's words: what and where, never the client's text
+ * (V8 quotes the body around the error: `Unexpected token 'o', "not json 203.0.113.9"
+ * is not valid JSON`, which would send an address or an id back in the answer).
+ */
+export function jsonSyntaxMessage(parseError: string): string {
+  const what = parseError.replace(/,\s*".*$/s, '').replace(/"[^"]*"/g, '"…"');
+  return `body is not valid JSON: ${what.slice(0, 120)}`;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

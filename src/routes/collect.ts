@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
 import { badRequest } from '../errors.js';
+import { jsonSyntaxMessage } from '../formats/common.js';
 import { gpcRequested } from '../pipeline/privacy.js';
 import { bodySchema, envelopeSchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
 import { siteQuotaGuard } from '../plugins/rate-limit.js';
@@ -21,7 +22,7 @@ export function parseJsonBody(text: string): unknown {
   } catch (err) {
     const message = (err as Error).message;
     if (/prototype|constructor/i.test(message)) throw badRequest('body holds a forbidden property name (__proto__ or constructor.prototype)');
-    throw badRequest(`body is not valid JSON: ${message.slice(0, 120)}`);
+    throw badRequest(jsonSyntaxMessage(message));
   }
 }
 

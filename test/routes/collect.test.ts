@@ -104,6 +104,13 @@ describe('POST /event end to end', () => {
     expect(res.status).toBe(400);
     expect((await res.json()).message).toMatch(/not valid JSON/);
 
+    // the answer says what and where, never the client's text back (V8 quotes it)
+    res = await post('s=1', 'not json 203.0.113.9 mx1ai3fsjp7z2jhr');
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(JSON.parse(text).message).toBe("body is not valid JSON: Unexpected token 'o'");
+    expect(text).not.toMatch(/203\.0|mx1ai3fs/);
+
     res = await post('s=1', '{"__proto__":{"x":1},"events":[]}');
     expect(res.status).toBe(400);
     expect((await res.json()).message).toMatch(/forbidden property/);
