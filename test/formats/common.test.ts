@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsonSyntaxMessage, parseJson } from '../../src/formats/common.js';
+import { FormatError } from '../../src/formats/types.js';
 
 describe('JSON bodies of the tracker formats', () => {
   it('say what is wrong and where, never the text the client sent', () => {
@@ -19,6 +20,7 @@ describe('JSON bodies of the tracker formats', () => {
       const said = jsonSyntaxMessage((error as Error).message);
       expect(said, body).toMatch(message);
       expect(said).not.toMatch(/203\.0|alice|events/);
+      expect(() => parseJson(body, 'body')).toThrow(FormatError);
       expect(() => parseJson(body, 'body')).toThrow(said);
     }
   });
