@@ -162,6 +162,8 @@ describe('content of every kept string', () => {
     expect(clean('{at}'.repeat(2048))).toBe(DROP);
     expect(clean('a at b dot co '.repeat(MAX_FINDINGS + 1))).toBe(DROP);
     expect(clean(' at '.repeat(2048))).toBe(DROP);
+    expect(clean('http://3405803785/ '.repeat(MAX_FINDINGS + 1))).toBe(DROP);
+    expect(clean('http://3405803785/ '.repeat(MAX_FINDINGS))).not.toBe(DROP);
   });
 
   it('counts what each rule changed', () => {
