@@ -3,6 +3,7 @@
 // the hash tag keeps each shard in one Redis Cluster slot. A visitor always maps to the
 // same shard, so one visitor's events stay in order.
 // Opt-out counters: `optout:{<site>}:<UTC hour>`, one hash per site and hour.
+// Set-apart counters (robots, referrer spam): `setapart:{<site>}:<UTC hour>`, likewise.
 
 /** FNV-1a, 32 bits: cheap and stable across processes and versions. */
 export function fnv1a(text: string): number {
@@ -32,4 +33,17 @@ export function shardKey(keys: readonly string[], visitor: string | undefined, r
  */
 export function optoutCounterKey(site: string, now: number): string {
   return `optout:{${site}}:${new Date(now).toISOString().slice(0, 13)}`;
+}
+
+/** Why a hit was set apart rather than stored as audience: the fields of setApartCounterKey. */
+export const SET_APART_REASONS = ['robot', 'spam'] as const;
+export type SetApartReason = (typeof SET_APART_REASONS)[number];
+
+/**
+ * The set-apart counters of a site for one UTC hour (`setapart:{123456}:2026-11-29T14`):
+ * hits from robots or with a referrer-spam referrer, not audience. Fields: the reason
+ * (`robot`, `spam`) only; no page, no id, no User-Agent, nothing finer than the hour.
+ */
+export function setApartCounterKey(site: string, now: number): string {
+  return `setapart:{${site}}:${new Date(now).toISOString().slice(0, 13)}`;
 }
