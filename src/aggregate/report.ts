@@ -1,78 +1,18 @@
-// Reports from the aggregates: counts only, and no cell small enough to single out a
-// person. Every table goes through `suppress`: a cell below the minimum count
-// (REPORT_MIN_COUNT, default 5) is not shown but folded into an "(other)" row; when
-// that row would itself be below the minimum, the smallest shown cells are folded in
-// too until it is not, so no hidden cell can be recovered by subtracting the shown
-// ones from a total. A total below the minimum is not shown either.
+// Reports from the aggregates: counts only, and no count below the minimum shown beside
+// a name. Every table goes through `suppress` (src/aggregate/suppress.ts, where the rule
+// and what a reader can work out are spelled out); every per-day count and total
+// through `shown` and `totalShown`.
 //
-// Suppression happens here, once, in the Report object: the renderings (the text
-// table below, JSON, the HTML page of report-html.ts) only format what it holds.
+// Suppression happens here, once, in the Report object: the renderings (text in
+// report-text.ts, JSON, the HTML page of report-page.ts) only format what it holds.
 import type { Cluster, Redis } from 'ioredis';
-import { optoutCounterKey } from '../contract/keys.js';
+import { optoutCounterKey, SET_APART_REASONS, setApartCounterKey } from '../contract/keys.js';
+import { classifySource, SOURCE_KINDS, type SourceKind } from './sources.js';
 import { AggregateKeys, DAY_MS, utcDay } from './store.js';
+import { shown, suppress, suppressWithin, totalShown, type Row, type SuppressedTable } from './suppress.js';
 
-export const OTHER = '(other)';
-
-export interface Row {
-  label: string;
-  count: number;
-}
-
-export interface SuppressedTable {
-  rows: Row[];
-  /** The folded cells' sum; null when it is below the minimum (then the whole table was folded). */
-  other: number | null;
-  /** How many cells were folded into "(other)". */
-  suppressed: number;
-}
-
-const shown = (n: number, k: number): number | null => (n > 0 && n < k ? null : n);
-
-export function suppress(cells: ReadonlyMap<string, number> | Record<string, number>, k: number): SuppressedTable {
-  const entries = (cells instanceof Map ? [...cells] : Object.entries(cells)).filter(([, n]) => n > 0);
-  const rows = entries.map(([label, count]) => ({ label, count })).sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
-  let other = 0;
-  let suppressed = 0;
-  while (rows.length > 0 && rows[rows.length - 1]!.count < k) {
-    other += rows.pop()!.count;
-    suppressed++;
-  }
-  while (other > 0 && other < k && rows.length > 0) {
-    other += rows.pop()!.count;
-    suppressed++;
-  }
-  return { rows, other: shown(other, k), suppressed };
-}
-
-/**
- * Suppresses a table whose cells break down those of a table already suppressed (places
- * within countries), so that no hidden place can be had by subtraction across the two:
- * a country folded away takes its places with it, and a country shown whose hidden
- * places would add up to less than the minimum (FR 8 shown, FR / Paris 5 shown: FR /
- * Nice 3 would be 8 − 5) gets more of its places folded until they add up to at least
- * the minimum, or all are folded.
- */
-export function suppressWithin(cells: ReadonlyMap<string, number>, parentOf: (label: string) => string, parents: SuppressedTable, k: number): SuppressedTable {
-  const t = suppress(cells, k);
-  const shownParents = new Map(parents.rows.map((r) => [r.label, r.count]));
-  let other = [...cells.values()].reduce((a, n) => a + n, 0) - t.rows.reduce((a, r) => a + r.count, 0);
-  let suppressed = t.suppressed;
-  const fold = (i: number) => {
-    other += t.rows[i]!.count;
-    suppressed++;
-    t.rows.splice(i, 1);
-  };
-  for (let i = t.rows.length - 1; i >= 0; i--) if (!shownParents.has(parentOf(t.rows[i]!.label))) fold(i);
-  for (const [parent, total] of shownParents) {
-    for (;;) {
-      const mine = t.rows.map((r, i) => [r, i] as const).filter(([r]) => parentOf(r.label) === parent);
-      const hidden = total - mine.reduce((a, [r]) => a + r.count, 0);
-      if (hidden === 0 || hidden >= k || mine.length === 0) break;
-      fold(mine[mine.length - 1]![1]); // the smallest of them (rows are sorted)
-    }
-  }
-  return { rows: t.rows, other: shown(other, k), suppressed };
-}
+export { OTHER, suppress, suppressWithin, type Row, type SuppressedTable } from './suppress.js';
+export { formatReport } from './report-text.js';
 
 export interface DayLine {
   day: string;
@@ -91,6 +31,21 @@ export interface OptoutDayLine {
   optedOut: number | null;
 }
 
+/** Hits set apart by the collector one day, not audience: the `setapart:{site}:<hour>` counters. */
+export interface SetApartDayLine {
+  day: string;
+  robots: number | null;
+  spam: number | null;
+}
+
+/** A source of visits over the period: a search engine's or social network's name, a host, (direct), (internal). */
+export interface SourceRow extends Row {
+  kind: SourceKind;
+}
+
+/** Visits of one day by kind of source. */
+export type SourceDayLine = { day: string } & Record<SourceKind, number | null>;
+
 export interface Report {
   site: string;
   from: string;
@@ -102,8 +57,12 @@ export interface Report {
   geo: SuppressedTable;
   countries: SuppressedTable;
   devices: SuppressedTable;
+  /** Visits by source over the period, and by kind of source per day. */
+  sources: SuppressedTable<SourceRow> & { days: SourceDayLine[] };
   /** Measured events beside opt-out events, per day and for the period (same rules as above). */
   optout: { days: OptoutDayLine[]; totals: { measured: number | null; optedOut: number | null } };
+  /** Hits set apart as robots and as referrer spam, per day and for the period (same rules). */
+  setApart: { days: SetApartDayLine[]; totals: { robots: number | null; spam: number | null } };
 }
 
 /** `to` may be at most this many days after `from`. */
@@ -181,9 +140,12 @@ function addAll(into: Map<string, number>, hash: Record<string, string>): void {
 
 const sumValues = (values: string[]) => values.reduce((a, v) => a + Number(v), 0);
 
-/** Days read per pipeline: one round trip carries 29 commands per day (5 aggregates, 24 opt-out hours). */
-const DAYS_PER_ROUND_TRIP = 31;
 const HOUR_MS = 3_600_000;
+/** Commands per day: 6 aggregates, then 24 opt-out hours and 24 set-apart hours. */
+const AGGREGATES = 6;
+const PER_DAY = AGGREGATES + 48;
+/** Days read per pipeline (one round trip). */
+const DAYS_PER_ROUND_TRIP = 31;
 
 export interface ReportOptions {
   prefix: string;
@@ -193,60 +155,98 @@ export interface ReportOptions {
   minCount: number;
 }
 
-export async function buildReport(redis: Redis | Cluster, opts: ReportOptions): Promise<Report> {
-  const keys = new AggregateKeys(opts.prefix);
-  const k = opts.minCount;
-  if (!Number.isInteger(k) || k < 1) throw new Error('the minimum count must be an integer of at least 1');
-  const pages = new Map<string, number>();
-  const geo = new Map<string, number>();
-  const devices = new Map<string, number>();
-  const days: DayLine[] = [];
-  const optoutDays: OptoutDayLine[] = [];
-  let pageviews = 0;
-  let visits = 0;
-  let measured = 0;
-  let optedOut = 0;
-  const allDays = daysBetween(opts.from, opts.to);
-  // Every key of a site carries its hash tag ({site}), the opt-out counters too: one
-  // Redis Cluster slot, so a pipeline of them is valid on a cluster as well.
+/** What is read from Redis for one day, before any suppression. */
+interface RawDay {
+  day: string;
+  totals: Record<string, string>;
+  pages: Record<string, string>;
+  geo: Record<string, string>;
+  devices: Record<string, string>;
+  sources: Record<string, string>;
+  visitors: number;
+  optedOut: number;
+  setApart: Record<(typeof SET_APART_REASONS)[number], number>;
+}
+
+/**
+ * Reads the aggregates of every day of the period. Every key of a site carries its hash
+ * tag ({site}), the opt-out and set-apart counters too: one Redis Cluster slot, so a
+ * pipeline of them is valid on a cluster as well.
+ */
+async function readDays(redis: Redis | Cluster, keys: AggregateKeys, site: string, allDays: string[]): Promise<RawDay[]> {
+  const out: RawDay[] = [];
   for (let i = 0; i < allDays.length; i += DAYS_PER_ROUND_TRIP) {
     const chunk = allDays.slice(i, i + DAYS_PER_ROUND_TRIP);
     const pipe = redis.pipeline();
     for (const day of chunk) {
-      pipe.hgetall(keys.day(opts.site, 'totals', day));
-      pipe.hgetall(keys.day(opts.site, 'pv', day));
-      pipe.hgetall(keys.day(opts.site, 'geo', day));
-      pipe.hgetall(keys.day(opts.site, 'device', day));
-      pipe.hlen(keys.day(opts.site, 'visitors', day));
+      for (const kind of ['totals', 'pv', 'geo', 'device', 'src'] as const) pipe.hgetall(keys.day(site, kind, day));
+      pipe.hlen(keys.day(site, 'visitors', day));
       const start = Date.parse(`${day}T00:00:00Z`);
-      for (let h = 0; h < 24; h++) pipe.hvals(optoutCounterKey(opts.site, start + h * HOUR_MS));
+      for (let h = 0; h < 24; h++) pipe.hvals(optoutCounterKey(site, start + h * HOUR_MS));
+      for (let h = 0; h < 24; h++) pipe.hgetall(setApartCounterKey(site, start + h * HOUR_MS));
     }
     const replies = (await pipe.exec()) ?? [];
-    if (replies.length !== chunk.length * 29) throw new Error('report: the Redis pipeline was cut short');
+    if (replies.length !== chunk.length * PER_DAY) throw new Error('report: the Redis pipeline was cut short');
     const reply = (n: number): unknown => {
       const [err, value] = replies[n]!;
       if (err) throw err;
       return value;
     };
     chunk.forEach((day, j) => {
-      const at = j * 29;
-      const totals = reply(at) as Record<string, string>;
-      addAll(pages, reply(at + 1) as Record<string, string>);
-      addAll(geo, reply(at + 2) as Record<string, string>);
-      addAll(devices, reply(at + 3) as Record<string, string>);
-      const visitors = reply(at + 4) as number;
-      let out = 0;
-      for (let h = 0; h < 24; h++) out += sumValues(reply(at + 5 + h) as string[]);
-      const dp = Number(totals.pageviews ?? 0);
-      const dv = Number(totals.visits ?? 0);
-      const de = Number(totals.events ?? 0);
-      pageviews += dp;
-      visits += dv;
-      measured += de;
-      optedOut += out;
-      days.push({ day, pageviews: shown(dp, k), visits: shown(dv, k), visitors: shown(visitors, k) });
-      optoutDays.push({ day, measured: shown(de, k), optedOut: shown(out, k) });
+      const at = j * PER_DAY;
+      const hash = (n: number) => reply(at + n) as Record<string, string>;
+      let optedOut = 0;
+      for (let h = 0; h < 24; h++) optedOut += sumValues(reply(at + AGGREGATES + h) as string[]);
+      const setApart = { robot: 0, spam: 0 };
+      for (let h = 0; h < 24; h++) {
+        const counters = hash(AGGREGATES + 24 + h);
+        for (const reason of SET_APART_REASONS) setApart[reason] += Number(counters[reason] ?? 0);
+      }
+      out.push({ day, totals: hash(0), pages: hash(1), geo: hash(2), devices: hash(3), sources: hash(4), visitors: reply(at + 5) as number, optedOut, setApart });
     });
+  }
+  return out;
+}
+
+/** The report of a site and period: read from the aggregates, then suppressed, once. */
+export async function buildReport(redis: Redis | Cluster, opts: ReportOptions): Promise<Report> {
+  const k = opts.minCount;
+  if (!Number.isInteger(k) || k < 1) throw new Error('the minimum count must be an integer of at least 1');
+  const raw = await readDays(redis, new AggregateKeys(opts.prefix), opts.site, daysBetween(opts.from, opts.to));
+  const pages = new Map<string, number>();
+  const geo = new Map<string, number>();
+  const devices = new Map<string, number>();
+  const sources = new Map<string, number>();
+  const kindOf = new Map<string, SourceKind>();
+  const days: DayLine[] = [];
+  const optoutDays: OptoutDayLine[] = [];
+  const setApartDays: SetApartDayLine[] = [];
+  const sourceDays: SourceDayLine[] = [];
+  const sum = { pageviews: 0, visits: 0, measured: 0, optedOut: 0, robots: 0, spam: 0 };
+  for (const d of raw) {
+    addAll(pages, d.pages);
+    addAll(geo, d.geo);
+    addAll(devices, d.devices);
+    const byKind = Object.fromEntries(SOURCE_KINDS.map((kind) => [kind, 0])) as Record<SourceKind, number>;
+    for (const [stored, n] of Object.entries(d.sources)) {
+      const { kind, name } = classifySource(stored);
+      kindOf.set(name, kind);
+      sources.set(name, (sources.get(name) ?? 0) + Number(n));
+      byKind[kind] += Number(n);
+    }
+    const dp = Number(d.totals.pageviews ?? 0);
+    const dv = Number(d.totals.visits ?? 0);
+    const de = Number(d.totals.events ?? 0);
+    sum.pageviews += dp;
+    sum.visits += dv;
+    sum.measured += de;
+    sum.optedOut += d.optedOut;
+    sum.robots += d.setApart.robot;
+    sum.spam += d.setApart.spam;
+    days.push({ day: d.day, pageviews: shown(dp, k), visits: shown(dv, k), visitors: shown(d.visitors, k) });
+    optoutDays.push({ day: d.day, measured: shown(de, k), optedOut: shown(d.optedOut, k) });
+    setApartDays.push({ day: d.day, robots: shown(d.setApart.robot, k), spam: shown(d.setApart.spam, k) });
+    sourceDays.push({ day: d.day, ...(Object.fromEntries(SOURCE_KINDS.map((kind) => [kind, shown(byKind[kind], k)])) as Record<SourceKind, number | null>) });
   }
   const countries = new Map<string, number>();
   for (const [cell, n] of geo) {
@@ -259,71 +259,35 @@ export async function buildReport(redis: Redis | Cluster, opts: ReportOptions): 
     const c = place.split(' / ')[0]!;
     return c === '?' ? '(unknown)' : c;
   };
+  const sourceTable = suppress(sources, k);
   return {
     site: opts.site,
     from: opts.from,
     to: opts.to,
     minCount: k,
     totals: {
-      pageviews: totalShown(pageviews, days.map((d) => d.pageviews), k),
-      visits: totalShown(visits, days.map((d) => d.visits), k),
+      pageviews: totalShown(sum.pageviews, days.map((d) => d.pageviews), k),
+      visits: totalShown(sum.visits, days.map((d) => d.visits), k),
     },
     days,
     pages: suppress(pages, k),
     geo: suppressWithin(geoLabels, countryOf, countryTable, k),
     countries: countryTable,
     devices: suppress(devices, k),
+    sources: { ...sourceTable, rows: sourceTable.rows.map((r) => ({ ...r, kind: kindOf.get(r.label)! })), days: sourceDays },
     optout: {
       days: optoutDays,
       totals: {
-        measured: totalShown(measured, optoutDays.map((d) => d.measured), k),
-        optedOut: totalShown(optedOut, optoutDays.map((d) => d.optedOut), k),
+        measured: totalShown(sum.measured, optoutDays.map((d) => d.measured), k),
+        optedOut: totalShown(sum.optedOut, optoutDays.map((d) => d.optedOut), k),
+      },
+    },
+    setApart: {
+      days: setApartDays,
+      totals: {
+        robots: totalShown(sum.robots, setApartDays.map((d) => d.robots), k),
+        spam: totalShown(sum.spam, setApartDays.map((d) => d.spam), k),
       },
     },
   };
-}
-
-/** A total, unless it would give away the sum of the hidden days (below the minimum). */
-function totalShown(total: number, perDay: (number | null)[], k: number): number | null {
-  const hidden = total - perDay.reduce<number>((a, n) => a + (n ?? 0), 0);
-  return hidden > 0 && hidden < k ? null : shown(total, k);
-}
-
-const fmt = (n: number | null) => (n === null ? '<min' : String(n));
-
-function table(title: string, head: string, t: SuppressedTable): string[] {
-  const rows: [string, string][] = t.rows.map((r) => [r.label, String(r.count)]);
-  if (t.suppressed > 0) rows.push([`${OTHER}: ${t.suppressed} cell(s) suppressed`, fmt(t.other)]);
-  if (rows.length === 0) return [`${title}: no data`, ''];
-  const w = Math.max(head.length, ...rows.map(([l]) => l.length));
-  return [title, `  ${head.padEnd(w)}  count`, ...rows.map(([l, n]) => `  ${l.padEnd(w)}  ${n.padStart(5)}`), ''];
-}
-
-/** A readable text rendering of a report. */
-export function formatReport(r: Report): string {
-  const lines = [
-    `Site ${r.site}, ${r.from} to ${r.to} (UTC days); cells below ${r.minCount} are suppressed ("<min")`,
-    `Page views: ${fmt(r.totals.pageviews)}   Visits: ${fmt(r.totals.visits)}`,
-    '',
-    'By day',
-    `  ${'day'.padEnd(10)}  ${'page views'.padStart(10)}  ${'visits'.padStart(8)}  ${'visitors'.padStart(8)}`,
-    ...r.days.map((d) => `  ${d.day}  ${fmt(d.pageviews).padStart(10)}  ${fmt(d.visits).padStart(8)}  ${fmt(d.visitors).padStart(8)}`),
-    '',
-    ...table('Page views by page', 'page', r.pages),
-    ...table('Visits by country', 'country', r.countries),
-    ...table('Visits by country / region / city', 'place', r.geo),
-    ...table('Visits by device class', 'device', r.devices),
-    ...optoutTable(r),
-  ];
-  return lines.join('\n');
-}
-
-function optoutTable(r: Report): string[] {
-  const o = r.optout;
-  return [
-    'Opt-out: events measured and events of visitors who opted out (anonymous counters)',
-    `  ${'day'.padEnd(10)}  ${'measured'.padStart(10)}  ${'opted out'.padStart(10)}`,
-    ...o.days.map((d) => `  ${d.day}  ${fmt(d.measured).padStart(10)}  ${fmt(d.optedOut).padStart(10)}`),
-    `  ${'total'.padEnd(10)}  ${fmt(o.totals.measured).padStart(10)}  ${fmt(o.totals.optedOut).padStart(10)}`,
-  ];
 }

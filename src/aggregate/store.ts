@@ -6,6 +6,8 @@
 //   <prefix>:{S}:pv:D        hash  page → page views (page.display events)
 //   <prefix>:{S}:geo:D       hash  `country|region|city` → visits
 //   <prefix>:{S}:device:D    hash  device class → visits
+//   <prefix>:{S}:src:D       hash  source → visits: the referrer's host, `(direct)` or
+//                            `(internal)` (src/aggregate/sources.ts), at a visit's first event
 //   <prefix>:{S}:visitors:D  hash  visitor pseudonym → last seen (ms): the day's distinct
 //                            visitors (HLEN) and visit detection. A hash, not a
 //                            HyperLogLog, because erasure must be able to remove a member.
@@ -18,6 +20,7 @@
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import type { HitRecord } from '../contract/record.js';
+import { sourceOfHit } from './sources.js';
 
 export const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -48,7 +51,7 @@ export class AggregateKeys {
   site(site: string) {
     return `${this.prefix}:{${site}}`;
   }
-  day(site: string, kind: 'totals' | 'pv' | 'geo' | 'device' | 'visitors', day: string) {
+  day(site: string, kind: 'totals' | 'pv' | 'geo' | 'device' | 'src' | 'visitors', day: string) {
     return `${this.site(site)}:${kind}:${day}`;
   }
   dedupe(site: string, ts: number) {
@@ -83,7 +86,7 @@ export class AggregateStore {
     private readonly dedupeWindowMs: number,
   ) {
     this.keys = new AggregateKeys(prefix);
-    redis.defineCommand('aggApplyRecord', { numberOfKeys: 8, lua: APPLY_RECORD });
+    redis.defineCommand('aggApplyRecord', { numberOfKeys: 9, lua: APPLY_RECORD });
     redis.defineCommand('aggApplyTombstone', { lua: APPLY_TOMBSTONE });
     this.#redis = redis as (Redis | Cluster) & ScriptClient;
   }
@@ -104,6 +107,7 @@ export class AggregateStore {
       k.day(r.site, 'geo', day),
       k.day(r.site, 'device', day),
       k.day(r.site, 'totals', day),
+      k.day(r.site, 'src', day),
       r.id,
       r.visitor ?? '',
       r.ts,
@@ -114,6 +118,7 @@ export class AggregateStore {
       dayStart + this.retentionMs,
       this.dedupeWindowMs,
       VISIT_GAP_MS,
+      sourceOfHit(r.props ?? {}),
     );
     return out === 1 ? 'applied' : out === 2 ? 'erased' : 'duplicate';
   }

@@ -85,14 +85,15 @@ describe('erasure tombstones, duplicates and the report', () => {
 
   it('reports suppress cells below the minimum count', async () => {
     const report = await buildReport(redis, { prefix: `${base}:agg`, site: 'sB', from: day, to: day, minCount: 5 });
-    // home 8, news 6, contact 1: contact is hidden, and since "(other)" alone would be 1, news is folded in too
-    expect(report.pages.rows).toEqual([{ label: 'home', count: 8 }]);
-    expect(report.pages).toMatchObject({ other: 7, suppressed: 2 });
+    // home 8, news 6, contact 1: contact is folded without its name; news, at or above the
+    // minimum, stays shown (the 1 can be had as 15 − 8 − 6, but not which page it was)
+    expect(report.pages.rows).toEqual([{ label: 'home', count: 8 }, { label: 'news', count: 6 }]);
+    expect(report.pages).toMatchObject({ other: null, suppressed: 1 });
     expect(report.totals.pageviews).toBe(15);
     expect(report.days).toEqual([{ day, pageviews: 15, visits: 8, visitors: 7 }]);
-    // devices: 5 mobile visits (ch_ua_mobile), 3 unknown (no hint, no width): the 3 cannot be
-    // shown, nor can mobile (8 − 5 would give the 3 away), so only "(other)" 8 is
-    expect(report.devices).toEqual({ rows: [], other: 8, suppressed: 2 });
+    // devices: 5 mobile visits (ch_ua_mobile), 3 unknown (no hint, no width): mobile is shown,
+    // the 3 folded without its name and withheld
+    expect(report.devices).toEqual({ rows: [{ label: 'mobile', count: 5 }], other: null, suppressed: 1 });
     expect(report.countries.rows).toEqual([{ label: 'FR', count: 8 }]);
     expect(report.geo.rows).toEqual([{ label: 'FR / Île-de-France / Paris', count: 8 }]);
     // nowhere in a report: a pseudonym
@@ -108,11 +109,18 @@ describe('erasure tombstones, duplicates and the report', () => {
 });
 
 describe('suppress', () => {
-  it('folds small cells, and enough others that none can be recovered from the total', () => {
-    expect(suppress({ a: 10, b: 6, c: 2, d: 1 }, 5)).toEqual({ rows: [{ label: 'a', count: 10 }], other: 9, suppressed: 3 });
+  it('folds the cells below the minimum without their names, and never a cell at or above it', () => {
+    expect(suppress({ a: 10, b: 6, c: 2, d: 1 }, 5)).toEqual({ rows: [{ label: 'a', count: 10 }, { label: 'b', count: 6 }], other: null, suppressed: 2 });
     expect(suppress({ a: 10, b: 6, c: 3, d: 2 }, 5)).toEqual({ rows: [{ label: 'a', count: 10 }, { label: 'b', count: 6 }], other: 5, suppressed: 2 });
     expect(suppress({ a: 3 }, 5)).toEqual({ rows: [], other: null, suppressed: 1 });
     expect(suppress({ a: 5, z: 0 }, 5)).toEqual({ rows: [{ label: 'a', count: 5 }], other: 0, suppressed: 0 });
+    // just above and just below the minimum: 18 beside 2 (issue 20), 5 beside 4
+    expect(suppress({ second: 18, rare: 2 }, 5)).toEqual({ rows: [{ label: 'second', count: 18 }], other: null, suppressed: 1 });
+    expect(suppress({ at: 5, below: 4, above: 6 }, 5)).toEqual({ rows: [{ label: 'above', count: 6 }, { label: 'at', count: 5 }], other: null, suppressed: 1 });
+    // whatever the cells, every shown row is at or above the minimum, every cell at or above it is shown
+    const cells = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`p${i}`, (i * 7) % 11]));
+    const t = suppress(cells, 5);
+    expect(t.rows.map((r) => r.label).sort()).toEqual(Object.entries(cells).filter(([, n]) => n >= 5).map(([l]) => l).sort());
   });
   it('classes devices from allowlisted properties', () => {
     expect(deviceClass({ ch_ua_mobile: true, device_screen_width: 1920 })).toBe('mobile');

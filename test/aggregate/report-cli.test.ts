@@ -1,5 +1,6 @@
 // `npm run report` (src/aggregate/report-cli.ts) as a real process: a table or JSON,
 // `--format html [--out FILE]`, and its refusals of a bad request.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { loadAggregateConfig } from '../../src/config/index.js';
 import { optoutCounterKey } from '../../src/contract/keys.js';
 import { uniquePrefix } from '../helpers/app.js';
 import { record, todayStart } from '../helpers/aggregate.js';
-import { runScript } from '../helpers/processes.js';
+import { root, runScript } from '../helpers/processes.js';
 
 const redis = new Redis(inject('redisUrl'));
 const prefix = uniquePrefix('repcli');
@@ -105,11 +106,33 @@ describe('npm run report', () => {
       return r.stdout;
     };
     const json = JSON.parse(await run('json'));
-    expect(json.pages.rows).toEqual([{ label: 'home', count: 8 }]);
+    // news (6) is at or above the minimum: shown, though contact (1) alone is then withheld
+    expect(json.pages.rows).toEqual([{ label: 'home', count: 8 }, { label: 'news', count: 6 }]);
+    expect(json.pages).toMatchObject({ other: null, suppressed: 1 });
     expect(json.minCount).toBe(5);
     const text = await run('table');
     expect(text).toContain('Page views by page');
     expect(text).toMatch(/home\s+8/);
-    expect(text).toContain('(other): 2 cell(s) suppressed');
+    expect(text).toMatch(/news\s+6/);
+    expect(text).toMatch(/\(other\): 1 cell\(s\) suppressed\s+<min/);
+    expect(text).not.toContain('contact');
   });
+
+  // What a site owner types: npm itself, the build it runs first (prereport), then the
+  // report, piped into a JSON parser. Any line of build chatter on stdout breaks it.
+  it('npm run -s report -- --format json | node -e JSON.parse(…): stdout is the report alone', async () => {
+    const parse = `const t=require('fs').readFileSync(0,'utf8');process.stdout.write(JSON.stringify(JSON.parse(t).pages.rows))`;
+    const cmd = `npm run -s report -- --site sB --from ${day} --to ${day} --format json | node -e "${parse}"`;
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: inject('redisUrl'), AGG_PREFIX: `${base}:agg` };
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      // bash -o pipefail: a failing report fails the pipeline, not only a failing parser
+      execFile('bash', ['-o', 'pipefail', '-c', cmd], { cwd: root, env, timeout: 150_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as NodeJS.ErrnoException).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual([{ label: 'home', count: 8 }, { label: 'news', count: 6 }]);
+    // the build's own report went to stderr
+    expect(out.stderr).toContain('copy-assets:');
+  }, 180_000);
 });

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY, esc, formatCount, MAX_BARS, MAX_COLUMN_DAYS, renderReportHtml, reportHtml } from '../../src/aggregate/report-html.js';
 import { type Report, ReportQueryError, suppress } from '../../src/aggregate/report.js';
+import { classifySource, type SourceKind } from '../../src/aggregate/sources.js';
 import { DAY_MS, utcDay } from '../../src/aggregate/store.js';
 import { uniquePrefix } from '../helpers/app.js';
 
@@ -26,6 +27,7 @@ function makeReport(
     geo?: Record<string, number>;
     countries?: Record<string, number>;
     devices?: Record<string, number>;
+    sources?: Record<string, number>;
     site?: string;
   } = {},
 ): Report {
@@ -42,10 +44,35 @@ function makeReport(
     geo: suppress(opts.geo ?? { 'GB / England / Bracknell': 19, 'FR / Pays de la Loire / Ahuille': 10 }, K),
     countries: suppress(opts.countries ?? { GB: 19, FR: 10 }, K),
     devices: suppress(opts.devices ?? { mobile: 15, desktop: 14 }, K),
+    sources: sourcesOf(days, opts.sources ?? { '(direct)': 16, 'www.google.fr': 6, 'www.google.com': 3, 'news.example.org': 4 }),
     optout: {
       days: days.map((day, i) => ({ day, measured: shown(per[i]!.measured), optedOut: shown(per[i]!.optedOut) })),
       totals: { measured: shown(sum((d) => d.measured)), optedOut: shown(sum((d) => d.optedOut)) },
     },
+    setApart: {
+      days: days.map((day, i) => ({ day, robots: shown(per[i]!.visits * 2), spam: shown(i % 4) })),
+      totals: { robots: shown(sum((d) => d.visits * 2)), spam: null },
+    },
+  };
+}
+
+/** Sources as buildReport gives them, from stored fields (hosts, (direct)): named by classifySource, per day by kind (all on the first day). */
+function sourcesOf(days: string[], stored: Record<string, number>): Report['sources'] {
+  const named = new Map<string, number>();
+  const kindOf = new Map<string, SourceKind>();
+  const byKind = new Map<SourceKind, number>();
+  for (const [field, n] of Object.entries(stored)) {
+    const { kind, name } = classifySource(field);
+    named.set(name, (named.get(name) ?? 0) + n);
+    kindOf.set(name, kind);
+    byKind.set(kind, (byKind.get(kind) ?? 0) + n);
+  }
+  const t = suppress(named, K);
+  const onDay = (i: number, kind: SourceKind) => (i > 0 ? 0 : shown(byKind.get(kind) ?? 0));
+  return {
+    ...t,
+    rows: t.rows.map((r) => ({ ...r, kind: kindOf.get(r.label)! })),
+    days: days.map((day, i) => ({ day, search: onDay(i, 'search'), social: onDay(i, 'social'), website: onDay(i, 'website'), direct: onDay(i, 'direct'), internal: onDay(i, 'internal') })),
   };
 }
 

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { buildReport, formatReport, parseReportQuery, ReportQueryError, suppress, suppressWithin } from '../../src/aggregate/report.js';
 import { AggregateStore, DAY_MS, utcDay } from '../../src/aggregate/store.js';
-import { optoutCounterKey } from '../../src/contract/keys.js';
+import { optoutCounterKey, setApartCounterKey } from '../../src/contract/keys.js';
 import { uniquePrefix } from '../helpers/app.js';
 import { record, todayStart } from '../helpers/aggregate.js';
 
@@ -147,18 +147,125 @@ describe('suppressWithin (places within countries)', () => {
     }
   });
 
-  it('folds every place of a country the country table folded', () => {
-    // US 3 is hidden, so DE 6 is folded with it (complementary): DE / Berlin must go too
+  it('folds every place of a country the country table folded, and shows a country at the minimum with its place', () => {
+    // US 3 is folded; DE 6 is at or above the minimum, shown, and so is DE / Berlin
     const countries = suppress(new Map([['FR', 20], ['DE', 6], ['US', 3]]), K);
-    expect(countries.rows.map((r) => r.label)).toEqual(['FR']);
+    expect(countries.rows.map((r) => r.label)).toEqual(['FR', 'DE']);
     const t = suppressWithin(new Map([['FR / Paris', 20], ['DE / Berlin', 6], ['US / Austin', 3]]), countryOf, countries, K);
-    expect(t.rows).toEqual([{ label: 'FR / Paris', count: 20 }]);
-    expect(t).toMatchObject({ other: 9, suppressed: 2 });
+    expect(t.rows).toEqual([{ label: 'FR / Paris', count: 20 }, { label: 'DE / Berlin', count: 6 }]);
+    expect(t).toMatchObject({ other: null, suppressed: 1 });
   });
 
   it('leaves a table alone when nothing can be subtracted', () => {
     const countries = suppress(new Map([['FR', 13], ['GB', 12]]), K);
     const places = new Map([['GB / Bracknell', 12], ['FR / Paris', 8], ['FR / Ahuille', 5]]);
     expect(suppressWithin(places, countryOf, countries, K)).toEqual(suppress(places, K));
+  });
+});
+
+describe('places within countries, from Redis to buildReport', () => {
+  const prefix = uniquePrefix('repgeo');
+  cleanup.push(`${prefix}*`);
+  const store = new AggregateStore(redis, prefix, 30 * DAY_MS, 3_600_000);
+  const day = utcDay(todayStart);
+
+  it('never lets a hidden place be had as its shown country minus its shown places', async () => {
+    // FR 8 (Paris 5, Nice 3), GB 18 (London 12, Leeds 6), one visit per visitor
+    const places = [
+      { geo: { country: 'FR', region: 'Île-de-France', city: 'Paris' }, visits: 5 },
+      { geo: { country: 'FR', region: "Provence-Alpes-Côte d'Azur", city: 'Nice' }, visits: 3 },
+      { geo: { country: 'GB', region: 'England', city: 'London' }, visits: 12 },
+      { geo: { country: 'GB', region: 'England', city: 'Leeds' }, visits: 6 },
+    ];
+    let n = 0;
+    for (const p of places) for (let v = 0; v < p.visits; v++) await store.applyRecord(record(n, { site: 'geo', visitor: `k1.geo${n++}`, geo: p.geo }));
+    const r = await buildReport(redis, { prefix, site: 'geo', from: day, to: day, minCount: 5 });
+    expect(r.countries.rows).toEqual([{ label: 'GB', count: 18 }, { label: 'FR', count: 8 }]);
+    // the plain suppression would show Paris (5), and FR 8 − 5 would give Nice's 3 a country
+    const paris = 'FR / Île-de-France / Paris';
+    expect(suppress(new Map(r.geo.rows.map((row) => [row.label, row.count] as const).concat([[paris, 5]])), 5).rows.map((row) => row.label)).toContain(paris);
+    expect(r.geo.rows).toEqual([{ label: 'GB / England / London', count: 12 }, { label: 'GB / England / Leeds', count: 6 }]);
+    expect(r.geo).toMatchObject({ other: 8, suppressed: 2 });
+    for (const c of r.countries.rows) {
+      const hidden = c.count - r.geo.rows.filter((row) => row.label.split(' / ')[0] === c.label).reduce((a, row) => a + row.count, 0);
+      expect(hidden === 0 || hidden >= 5, `${c.label}: ${hidden} hidden`).toBe(true);
+    }
+  });
+});
+
+describe('sources in the report', () => {
+  const prefix = uniquePrefix('repsrc');
+  cleanup.push(`${prefix}*`);
+  const store = new AggregateStore(redis, prefix, 30 * DAY_MS, 3_600_000);
+  const day = utcDay(todayStart);
+
+  it('counts visits by referrer host, names search engines and social networks, and keeps nothing but the host', async () => {
+    const page = 'https://shop.example/products/';
+    const visits: [props: Record<string, unknown>, times: number][] = [
+      [{}, 7], // direct
+      [{ previous_url: 'https://www.shop.example/cart', page_url: page }, 5], // internal
+      [{ previous_url: 'https://www.google.fr/', page_url: page }, 4],
+      [{ previous_url: 'https://www.google.com/', event_url_full: page }, 2], // Google: 6, just above
+      [{ previous_url: 'https://www.bing.com/search', page_url: page }, 4], // just below
+      [{ src_referrer_url: 'https://t.co/AbCdEf', page_url: page }, 5], // X, at the minimum
+      [{ previous_url: 'https://blog.example.net:8443/post/42', page_url: page }, 4],
+      [{ previous_url: 'https://m.facebook.com/', page_url: page }, 1],
+    ];
+    let n = 0;
+    for (const [props, times] of visits) {
+      for (let i = 0; i < times; i++) await store.applyRecord(record(n, { site: 'src', visitor: `k1.src${n++}`, props: { page: 'home', ...props } }));
+    }
+    // what the aggregator stored: hosts and the two markers, nothing of a path, port or query
+    expect(Object.keys(await redis.hgetall(store.keys.day('src', 'src', day))).sort()).toEqual(
+      ['(direct)', '(internal)', 'blog.example.net', 'm.facebook.com', 't.co', 'www.bing.com', 'www.google.com', 'www.google.fr'].sort(),
+    );
+    const r = await buildReport(redis, { prefix, site: 'src', from: day, to: day, minCount: 5 });
+    expect(r.sources.rows).toEqual([
+      { label: '(direct)', count: 7, kind: 'direct' },
+      { label: 'Google', count: 6, kind: 'search' },
+      { label: '(internal)', count: 5, kind: 'internal' },
+      { label: 'X (Twitter)', count: 5, kind: 'social' },
+    ]);
+    // Bing 4, blog.example.net 4, Facebook 1: folded without their names
+    expect(r.sources).toMatchObject({ other: 9, suppressed: 3 });
+    expect(r.sources.days).toEqual([{ day, search: 10, social: 6, website: null, direct: 7, internal: 5 }]);
+    const text = formatReport(r);
+    expect(text).toMatch(/Google \(search engine\)\s+6/);
+    expect(text).toMatch(/X \(Twitter\) \(social network\)\s+5/);
+    expect(text).toMatch(new RegExp(`${day}\\s+10\\s+6\\s+<min\\s+7\\s+5`));
+    for (const hidden of ['Bing', 'bing', 'blog.example', 'Facebook', 'facebook']) expect(JSON.stringify(r) + text).not.toContain(hidden);
+  });
+});
+
+describe('set-apart counters in the report', () => {
+  const prefix = uniquePrefix('repset');
+  const site = `setrep${randomBytes(4).toString('hex')}`;
+  cleanup.push(`setapart:{${site}}:*`, `setapart:{${site}x}:*`);
+  const at = (dayStart: number, h: number) => setApartCounterKey(site, dayStart + h * 3_600_000);
+  const today = utcDay(todayStart);
+  const yesterday = utcDay(todayStart - DAY_MS);
+  const before = utcDay(todayStart - 2 * DAY_MS);
+
+  it('sums robots and spam per day over the 24 hours, with the same suppression', async () => {
+    await redis.hincrby(at(todayStart, 3), 'robot', 40);
+    await redis.hincrby(at(todayStart, 15), 'robot', 2);
+    await redis.hincrby(at(todayStart, 15), 'spam', 7);
+    await redis.hincrby(at(todayStart - DAY_MS, 23), 'robot', 4);
+    await redis.hincrby(at(todayStart - 2 * DAY_MS, 0), 'spam', 6);
+    // another site, and the hour after the period: not counted
+    await redis.hincrby(setApartCounterKey(`${site}x`, todayStart), 'robot', 50);
+    await redis.hincrby(at(todayStart + DAY_MS, 0), 'robot', 50);
+    const r = await buildReport(redis, { prefix, site, from: before, to: today, minCount: 5 });
+    expect(r.setApart.days).toEqual([
+      { day: before, robots: 0, spam: 6 },
+      { day: yesterday, robots: null, spam: 0 },
+      { day: today, robots: 42, spam: 7 },
+    ]);
+    // 46 robots would give yesterday's 4 away (46 − 42): withheld; spam 13 has no hidden day
+    expect(r.setApart.totals).toEqual({ robots: null, spam: 13 });
+    const text = formatReport(r);
+    expect(text).toContain('Set apart, not audience');
+    expect(text).toMatch(new RegExp(`${yesterday}\\s+<min\\s+0`));
+    expect(text).toMatch(/total\s+<min\s+13\s*$/);
   });
 });
