@@ -177,13 +177,17 @@ describe('renderReportHtml', () => {
       { pageviews: 2, visits: 1, visitors: 1, measured: 2, optedOut: 12 },
       { pageviews: 40, visits: 20, visitors: 19, measured: 41, optedOut: 1 },
     ];
-    const r = makeReport(days, { perDay: (i) => small[i]!, pages: { home: 60, news: 29, sport: 2, 'secret-page': 1 }, devices: { mobile: 3 } });
+    const r = makeReport(days, { perDay: (i) => small[i]!, pages: { home: 60, news: 29, sport: 2, 'secret-page': 1 }, devices: { mobile: 3 }, sources: { '(direct)': 20 } });
+    // nothing withheld among the set-apart counts here: the cells counted below are the others
+    r.setApart = { days: days.map((day) => ({ day, robots: 0, spam: 0 })), totals: { robots: 0, spam: 0 } };
     // as buildReport would: the opt-out total would give the hidden days away
     r.optout.totals.optedOut = null;
     const html = renderReportHtml(r);
-    // sport (2) and secret-page (1) are hidden, and news (29) with them: "(other)" alone would be 3
-    for (const folded of ['sport', 'secret-page', 'news']) expect(html).not.toContain(folded);
-    expect(html).toContain('<tr class="other" data-label="(other)"><th scope="row">(other): 3 cells suppressed</th><td class="num"><data value="32">32</data></td>');
+    // sport (2) and secret-page (1) are folded without their names; news (29) stays shown,
+    // and "(other)", 3, is withheld
+    for (const folded of ['sport', 'secret-page']) expect(html).not.toContain(folded);
+    expect(html).toContain('<tr data-label="news"><th scope="row"><bdi>news</bdi></th><td class="num"><data value="29">29</data></td>');
+    expect(html).toContain('<tr class="other" data-label="(other)"><th scope="row">(other): 2 cells suppressed</th><td class="num sup">');
     // devices: the only cell is below the minimum, and so is "(other)"
     expect(html).toMatch(/\(other\): 1 cell suppressed<\/th><td class="num sup">/);
     expect(html).toContain('data-day="2026-11-29" data-pageviews="suppressed" data-visits="suppressed" data-visitors="suppressed"');
@@ -195,7 +199,10 @@ describe('renderReportHtml', () => {
     }
     expect(html).toContain('<title>(other): 1 cell suppressed, together below 5: not shown</title>');
     const cells = html.match(/<td class="num sup">/g) ?? [];
-    expect(cells.length).toBe(3 /* day 2 */ + 1 /* visitors day 1 */ + 2 /* opt-out day 2 measured, days 1 and 3 opted out */ + 1 + 1 /* opt-out total */ + 1 /* devices other */);
+    expect(cells.length).toBe(
+      3 /* day 2 */ + 1 /* visitors day 1 */ + 2 /* opt-out day 2 measured, days 1 and 3 opted out */ + 1 + 1 /* opt-out total */ + 1 /* devices other */ +
+        1 /* pages other */,
+    );
   });
 
   it('renders an empty period without NaN, with "no data"', () => {
