@@ -67,22 +67,25 @@ interface Series {
   key: string;
   name: string;
   values: (number | null)[];
-  /** Which look (colour, line or fill, marker) of the three; default: its position. */
+  /** Which look (colour, line or fill, marker) of the five; default: its position. */
   look?: number;
 }
 
 /** Up to this many days a day chart draws columns (grouped per day); beyond, lines. */
 export const MAX_COLUMN_DAYS = 31;
 
-const MARKERS = ['circle', 'square', 'triangle'] as const;
-/** Line styles, so that no series is told apart by colour alone: solid, dashed, dotted, with distinct markers. */
-const DASHES = ['', '7 4', '2 3'];
-/** Column fills, for the same reason: solid, hatched, dotted. */
-const FILLS = ['solid', 'hatch', 'dots'] as const;
+// Five looks (the sources chart has five series; the others up to three).
+const MARKERS = ['circle', 'square', 'triangle', 'diamond', 'down'] as const;
+/** Line styles, so that no series is told apart by colour alone: solid, dashed, dotted, dash-dot, short dashes, with distinct markers. */
+const DASHES = ['', '7 4', '2 3', '9 3 2 3', '4 2'];
+/** Column fills, for the same reason: solid, hatched, dotted, cross-hatched, striped. */
+const FILLS = ['solid', 'hatch', 'dots', 'cross', 'stripes'] as const;
 
 function marker(kind: (typeof MARKERS)[number], x: number, y: number, cls: string): string {
   if (kind === 'circle') return `<circle class="${cls}" cx="${r1(x)}" cy="${r1(y)}" r="3.6"/>`;
   if (kind === 'square') return `<rect class="${cls}" x="${r1(x - 3.3)}" y="${r1(y - 3.3)}" width="6.6" height="6.6"/>`;
+  if (kind === 'diamond') return `<path class="${cls}" d="M${r1(x)},${r1(y - 4.6)}L${r1(x + 4.6)},${r1(y)}L${r1(x)},${r1(y + 4.6)}L${r1(x - 4.6)},${r1(y)}Z"/>`;
+  if (kind === 'down') return `<path class="${cls}" d="M${r1(x)},${r1(y + 4.4)}L${r1(x + 4.2)},${r1(y - 3)}L${r1(x - 4.2)},${r1(y - 3)}Z"/>`;
   return `<path class="${cls}" d="M${r1(x)},${r1(y - 4.4)}L${r1(x + 4.2)},${r1(y + 3)}L${r1(x - 4.2)},${r1(y + 3)}Z"/>`;
 }
 
@@ -100,6 +103,16 @@ function columnPatterns(id: string, looks: number[]): string {
       out.push(
         `<pattern id="${id}-f${i + 1}" class="s${i + 1}" patternUnits="userSpaceOnUse" width="6" height="6">` +
           `<rect class="pat-bg" width="6" height="6"/><circle class="pat-dot" cx="3" cy="3" r="1.6"/></pattern>`,
+      );
+    } else if (fill === 'cross') {
+      out.push(
+        `<pattern id="${id}-f${i + 1}" class="s${i + 1}" patternUnits="userSpaceOnUse" width="7" height="7" patternTransform="rotate(45)">` +
+          `<rect class="pat-bg" width="7" height="7"/><line class="pat" x1="0" y1="0" x2="0" y2="7"/><line class="pat" x1="0" y1="0" x2="7" y2="0"/></pattern>`,
+      );
+    } else if (fill === 'stripes') {
+      out.push(
+        `<pattern id="${id}-f${i + 1}" class="s${i + 1}" patternUnits="userSpaceOnUse" width="6" height="5">` +
+          `<rect class="pat-bg" width="6" height="5"/><line class="pat" x1="0" y1="1" x2="6" y2="1"/></pattern>`,
       );
     }
   }

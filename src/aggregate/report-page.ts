@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { barChart, dayChart, MAX_BARS, MAX_COLUMN_DAYS, niceTicks } from './report-charts.js';
 import { countryName, esc, formatCount, formatShare, NNBSP, SUPPRESSED, textWidth } from './report-format.js';
-import type { Report } from './report.js';
+import type { Report, SourceRow } from './report.js';
+import { SOURCE_KINDS, type SourceKind } from './sources.js';
 import { OTHER, type SuppressedTable } from './suppress.js';
 
 /** A table cell for a count that may be suppressed (null). */
@@ -72,6 +73,43 @@ function section(id: string, title: string, intro: string, body: string): string
 const pair = (chart: string, caption: string, tableHtml: string) =>
   `<div class="pair"><figure>${chart}<figcaption>${caption}</figcaption></figure>${tableHtml}</div>`;
 
+/** What the page calls each kind of source: in the per-day chart and table, and beside a source's name. */
+const KIND_NAMES: Readonly<Record<SourceKind, { plural: string; one: string }>> = {
+  search: { plural: 'Search engines', one: 'search engine' },
+  social: { plural: 'Social networks', one: 'social network' },
+  website: { plural: 'Other websites', one: 'website' },
+  direct: { plural: 'Direct', one: 'no referrer' },
+  internal: { plural: 'Internal', one: 'the site’s own pages' },
+};
+
+/** Up to this many days the page shows sources per day (a chart and a table of five columns); beyond, the JSON has them. */
+export const MAX_SOURCE_DAYS = 92;
+
+/** A source as the chart names it: "Google · search engine", "Direct (no referrer)", a host as it is. */
+function sourceLabel(row: SourceRow | undefined, label: string): string {
+  if (!row) return label;
+  if (row.kind === 'direct') return 'Direct (no referrer)';
+  if (row.kind === 'internal') return 'Internal (the site’s own pages)';
+  return row.kind === 'website' ? label : `${label} · ${KIND_NAMES[row.kind].one}`;
+}
+
+/** The sources of the period: name, kind, visits; then "(other)". */
+function sourcesTable(r: Report): string {
+  const t = r.sources;
+  const body = t.rows.map(
+    (row) =>
+      `<tr data-label="${esc(row.label)}" data-kind="${row.kind}"><th scope="row"><bdi>${esc(sourceLabel(row, row.label).replace(/ · .*$/, ''))}</bdi></th>` +
+      `<td class="kind">${esc(row.kind === 'website' ? 'website' : KIND_NAMES[row.kind].one)}</td>${countCell(row.count)}</tr>`,
+  );
+  if (t.suppressed > 0) {
+    body.push(
+      `<tr class="other" data-label="${OTHER}"><th scope="row">${OTHER}: ${formatCount(t.suppressed)} ${t.suppressed === 1 ? 'source' : 'sources'} suppressed</th><td></td>${countCell(t.other)}</tr>`,
+    );
+  }
+  if (body.length === 0) body.push(`<tr class="empty"><td colspan="3">No data for this period</td></tr>`);
+  return table('Visits by source', ['Source', 'Kind', 'Visits'], body, body.length);
+}
+
 /** Renders a report (already suppressed, by buildReport) as one self-contained HTML page. */
 export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
   const days = r.days.map((d) => d.day);
@@ -95,6 +133,15 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
     `<tr class="total" data-day="total"><th scope="row">Total</th>${countCell(o.totals.measured)}${countCell(o.totals.optedOut)}<td class="num">${both ? formatShare(o.totals.optedOut!, o.totals.measured! + o.totals.optedOut!) : '–'}</td></tr>`,
   );
 
+  const sourceDayRows = r.sources.days.map(
+    (d) => `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${SOURCE_KINDS.map((kind) => countCell(d[kind])).join('')}</tr>`,
+  );
+  const s = r.setApart;
+  const setApartRows = s.days.map((d) => `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${countCell(d.robots)}${countCell(d.spam)}</tr>`);
+  setApartRows.push(`<tr class="total" data-day="total"><th scope="row">Total</th>${countCell(s.totals.robots)}${countCell(s.totals.spam)}</tr>`);
+  const sourceRowOf = new Map(r.sources.rows.map((row) => [row.label, row] as const));
+  const withheld = n <= MAX_COLUMN_DAYS ? ' A small dashed box at the bottom is a number withheld.' : ' A gap is a day withheld.';
+
   // the two opt-out charts, one above the other, share their x axis: the same left margin
   const measuredValues = o.days.map((d) => d.measured);
   const optedOutValues = o.days.map((d) => d.optedOut);
@@ -114,6 +161,8 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
         totalCard('Visits', r.totals.visits),
         totalCard('Events measured', o.totals.measured),
         totalCard('Events of visitors who opted out', o.totals.optedOut, shareNote),
+        totalCard('Hits set apart as robots', s.totals.robots, 'not audience'),
+        totalCard('Hits set apart as referrer spam', s.totals.spam, 'not audience'),
       ].join('')}</dl>`,
     ),
     section(
@@ -148,6 +197,30 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
         `Long page names are shortened in the chart; the table has them in full.${more(r.pages, 'pages')}`,
         rowsTable('Page views by page', 'Page', 'Page views', r.pages, label),
       ),
+    ),
+    section(
+      'sources',
+      'Visits by source',
+      'Where a visit came from: the host of the page that linked to its first page (its referrer), and nothing more of it. Search engines and social networks are named; “Direct” is a visit without a referrer (an address typed, a bookmark, an app, or a page whose policy sends none); “Internal” one that started from the site’s own pages (after 30 minutes away).',
+      pair(
+        barChart('chart-sources', r.sources, r.minCount, 'Visits by source', 'Visits', 'sources', (l) => sourceLabel(sourceRowOf.get(l), l)),
+        `Search engines and social networks are named whatever the country domain (google.fr and google.com are Google).${more(r.sources, 'sources')}`,
+        sourcesTable(r),
+      ) +
+        (n > MAX_SOURCE_DAYS
+          ? `<p class="intro">Over more than ${MAX_SOURCE_DAYS} days the page leaves out sources per day (${formatCount(n * SOURCE_KINDS.length)} numbers); the JSON report (--format json) has them.</p>`
+          : pair(
+              dayChart(
+                'chart-source-days',
+                days,
+                r.minCount,
+                SOURCE_KINDS.map((kind) => ({ key: kind, name: KIND_NAMES[kind].plural, values: r.sources.days.map((d) => d[kind]) })),
+                'Visits by kind of source, per day',
+                'Visits per day',
+              ),
+              `${n <= MAX_COLUMN_DAYS ? 'Solid columns: search engines; hatched: social networks; dotted: other websites; cross-hatched: direct; striped: internal.' : 'Solid line: search engines; dashed: social networks; dotted: other websites; dash-dot: direct; short dashes: internal.'}${withheld}`,
+              table('Visits by kind of source, per day', ['Day', ...SOURCE_KINDS.map((kind) => KIND_NAMES[kind].plural)], sourceDayRows, sourceDayRows.length),
+            )),
     ),
     section(
       'countries',
@@ -190,6 +263,27 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
         table('Events per day', ['Day', 'Measured', 'Opted out', 'Opted-out share'], optoutRows, optoutRows.length),
       ),
     ),
+    section(
+      'set-apart',
+      'Set apart, not audience: robots and referrer spam',
+      'Hits the collector did not count as audience: from robots (crawlers, monitoring, HTTP libraries, headless browsers, by their User-Agent) and with a referrer on the public referrer-spam list. They answer like any hit but only add one to an anonymous counter per hour: no page, no id, no User-Agent is kept.',
+      pair(
+        dayChart(
+          'chart-set-apart',
+          days,
+          r.minCount,
+          [
+            { key: 'robots', name: 'Robots', values: s.days.map((d) => d.robots) },
+            { key: 'spam', name: 'Referrer spam', values: s.days.map((d) => d.spam) },
+          ],
+          'Hits set apart per day',
+          'Hits per day',
+          { height: 280 },
+        ),
+        `${n <= MAX_COLUMN_DAYS ? 'Solid columns: robots; hatched: referrer spam.' : 'Solid line: robots; dashed: referrer spam.'}${withheld}`,
+        table('Hits set apart per day', ['Day', 'Robots', 'Referrer spam'], setApartRows, setApartRows.length),
+      ),
+    ),
   ];
 
   const generated = opts.generatedAt ? ` Generated ${opts.generatedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.` : '';
@@ -210,7 +304,7 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
 ${sections.join('\n')}
 </main>
 <footer>
-<p><strong>Privacy.</strong> Only counts are shown, and no count below ${k}: smaller cells are folded into “${OTHER}”, and more cells are folded in when “${OTHER}” would itself be below ${k}, so that no withheld number can be worked out by subtraction. “${SUPPRESSED}” marks a number withheld for these reasons; a total is withheld when it would give away the withheld days.</p>
+<p><strong>Privacy.</strong> Only counts are shown, and no count below ${k} beside a name: smaller cells are folded, without their names, into “${OTHER}”, itself withheld when below ${k}; a row of ${k} or more is always shown. Subtracting the shown rows from a total gives what the unnamed cells hold together, never which page, place or source they are. Places are also folded within their country, so that a country minus its shown places never leaves a small number, and a period’s total is withheld when it would give away a withheld day. “${SUPPRESSED}” marks a withheld number.</p>
 <p><strong>Numbers.</strong> Written in one fixed format, whatever your language settings (this page runs no script): digits grouped by three with a narrow space (12${NNBSP}345), decimal point (3.2${NNBSP}%). Days are UTC days, YYYY-MM-DD.${generated}</p>
 </footer>
 </body>

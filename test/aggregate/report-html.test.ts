@@ -205,6 +205,32 @@ describe('renderReportHtml', () => {
     );
   });
 
+  it('shows sources named by kind, folds the small ones without their names, and the set-apart counts', () => {
+    const days = dayList('2026-11-29', 2);
+    const r = makeReport(days, { sources: { '(direct)': 16, 'www.google.fr': 6, 'www.google.com': 3, 't.co': 5, 'news.example.org': 4, '(internal)': 2 } });
+    const html = renderReportHtml(r);
+    expectOnlyOwnMarkup(html);
+    expect(html).toContain('<tr data-label="Google" data-kind="search"><th scope="row"><bdi>Google</bdi></th><td class="kind">search engine</td><td class="num"><data value="9">9</data></td>');
+    expect(html).toContain('<tr data-label="X (Twitter)" data-kind="social">');
+    expect(html).toContain('<tr data-label="(direct)" data-kind="direct"><th scope="row"><bdi>Direct (no referrer)</bdi></th>');
+    expect(html).toContain('<title>Google · search engine: 9</title>');
+    // news.example.org (4) and (internal) (2): folded, unnamed, withheld together (6 ≥ 5: shown)
+    expect(html).not.toContain('news.example.org');
+    expect(html).toContain('<tr class="other" data-label="(other)"><th scope="row">(other): 2 sources suppressed</th><td></td><td class="num"><data value="6">6</data></td>');
+    // per day by kind: the first day holds them all (makeReport), "Other websites" 4 withheld
+    const perDay = /<svg[^>]*id="chart-source-days"[\s\S]*?<\/svg>/.exec(html)![0];
+    expect(perDay).toContain('data-day="2026-11-29" data-search="9" data-social="5" data-website="suppressed" data-direct="16" data-internal="suppressed"');
+    expect(perDay.match(/<g class="legend s\d">/g)).toHaveLength(5);
+    // set apart, beside the audience: the cards and the per-day table
+    expect(html).toMatch(/<dt>Hits set apart as robots<\/dt><dd><data value="\d+">/);
+    expect(html).toContain('id="chart-set-apart"');
+    expect(html).toMatch(/<tr class="total" data-day="total"><th scope="row">Total<\/th><td class="num"><data value="\d+">[^<]+<\/data><\/td><td class="num sup">/);
+    // over MAX_SOURCE_DAYS days, sources per day are left to the JSON
+    const long = renderReportHtml(makeReport(dayList('2026-01-01', 100)));
+    expect(long).not.toContain('chart-source-days');
+    expect(long).toContain('the page leaves out sources per day');
+  });
+
   it('renders an empty period without NaN, with "no data"', () => {
     const r = makeReport(dayList('2026-11-29', 1), { perDay: () => ({ pageviews: 0, visits: 0, visitors: 0, measured: 0, optedOut: 0 }), pages: {}, geo: {}, countries: {}, devices: {} });
     const html = renderReportHtml(r);
@@ -273,13 +299,13 @@ describe('renderReportHtml', () => {
   it('gives every chart an accessible name and a title, and a table beside it', () => {
     const html = renderReportHtml(makeReport(dayList('2026-11-01', 30)));
     const svgs = [...html.matchAll(/<svg [^>]*>/g)].map((m) => m[0]);
-    expect(svgs).toHaveLength(7);
+    expect(svgs).toHaveLength(10); // 30 days: sources per day are in the page (up to MAX_SOURCE_DAYS)
     for (const s of svgs) {
       expect(s).toContain('role="img"');
       expect(s).toMatch(/aria-label="[^"]{20,}"/);
     }
-    expect(html.match(/<svg [^>]*><title>[^<]+<\/title>/g)).toHaveLength(7);
-    expect(html.match(/<table>/g)).toHaveLength(6);
+    expect(html.match(/<svg [^>]*><title>[^<]+<\/title>/g)).toHaveLength(10);
+    expect(html.match(/<table>/g)).toHaveLength(9);
     expect(html).toMatch(/aria-label="Column chart, Page views, visits and visitors per day, 2026-11-01 to 2026-11-30\. Page views from 100 to 129; Visits from 40 to 46; Visitors from 30 to 34\./);
   });
 });
