@@ -29,6 +29,11 @@ describe('HTML report through the real pipeline', () => {
     expect(r.devices).toEqual({ rows: EXPECTED.devices, other: 5, suppressed: 2 });
     expect(r.optout.totals).toEqual({ measured: EXPECTED.events, optedOut: EXPECTED.optedOut });
     expect(r.optout.days.at(-1)).toMatchObject({ measured: EXPECTED.events, optedOut: EXPECTED.optedOut });
+    // sources: the referrers of the visits' first pages; 3 and 1 folded without their names
+    expect(r.sources.rows).toEqual(EXPECTED.sources);
+    expect(r.sources).toMatchObject({ other: null, suppressed: 2 });
+    expect(r.sources.days.at(-1)).toMatchObject({ search: 17, social: 5, website: null, direct: 5, internal: 0 }) // Bing (1) among the 17;
+    expect(r.setApart.days.at(-1)).toMatchObject({ robots: EXPECTED.setApart.robot, spam: null });
   });
 
   it('puts every number and label of the JSON report in the page, and nothing hidden', () => {
@@ -50,6 +55,20 @@ describe('HTML report through the real pipeline', () => {
       // the chart's bars: the same rows (at most 15), "(other)" last
       const bars = [...section.matchAll(/<g class="bar(?: other)?" data-label="([^"]*)" data-value="([^"]*)">/g)].map((m) => ({ label: m[1], value: m[2] }));
       expect(bars, id).toEqual(expected);
+    }
+    const sources = /<section id="sources"[\s\S]*?<\/section>/.exec(html)![0];
+    const sourceRows = [...sources.matchAll(/<tr (?:class="other" )?data-label="([^"]*)"(?: data-kind="([a-z]+)")?>[\s\S]*?<td class="num[^"]*">([\s\S]*?)<\/td><\/tr>/g)].map((m) => ({
+      label: m[1],
+      kind: m[2] ?? '',
+      value: /<data value="(\d+)">/.exec(m[3]!)?.[1] ?? 'suppressed',
+    }));
+    expect(sourceRows).toEqual([
+      ...r.sources.rows.map((row) => ({ label: esc(row.label), kind: row.kind, value: String(row.count) })),
+      { label: OTHER, kind: '', value: 'suppressed' },
+    ]);
+    for (const hidden of EXPECTED.hiddenSources) expect(html + JSON.stringify(r) + formatReport(r)).not.toContain(hidden);
+    for (const d of r.setApart.days) {
+      expect(html).toContain(`<g class="day" data-day="${d.day}" data-robots="${d.robots ?? 'suppressed'}" data-spam="${d.spam ?? 'suppressed'}">`);
     }
     for (const d of r.days) {
       expect(html).toContain(`data-day="${d.day}" data-pageviews="${d.pageviews ?? 'suppressed'}" data-visits="${d.visits ?? 'suppressed'}" data-visitors="${d.visitors ?? 'suppressed'}"`);

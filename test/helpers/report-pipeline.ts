@@ -8,7 +8,7 @@ import { Aggregator } from '../../src/aggregate/consumer.js';
 import { buildReport, type Report } from '../../src/aggregate/report.js';
 import { AggregateStore, DAY_MS, utcDay } from '../../src/aggregate/store.js';
 import { loadAggregateConfig } from '../../src/config/index.js';
-import { optoutCounterKey } from '../../src/contract/keys.js';
+import { optoutCounterKey, setApartCounterKey } from '../../src/contract/keys.js';
 import { startTestApp, type TestApp, uniquePrefix } from './app.js';
 import { record } from './aggregate.js';
 import { replay, sdkRequest } from './fixtures.js';
@@ -35,6 +35,8 @@ const PLACES = [
 
 interface Visitor {
   idclient: string;
+  /** The referrer of the visit's first page ('' direct). */
+  referrer: string;
   ip: string | undefined;
   width: number;
   pages: string[];
@@ -47,8 +49,18 @@ interface Visitor {
  *   places:  12 Bracknell, 8 Paris, 5 Ahuille | hidden: 3 US, 1 SE, 1 unknown
  *   pages:   home 30, news 20, <script> 8, long 7 | hidden: sport 3, <svg> 1, </style> 1
  *   devices: mobile 15, desktop 10 | hidden: tablet 4, unknown 1
+ *   sources: Google 10, Qwant 6, X (t.co) 5, direct 5 | hidden: news.example.net 3, Bing 1
  *   5 click events; 7 opt-out and 2 no-consent hits (opt-outs: 9)
  */
+/** Referrers of the visitors' first pages, by visitor number (below the first bound: the first referrer). */
+const REFERRERS: readonly [below: number, referrer: string][] = [
+  [10, 'https://www.google.fr/'],
+  [16, 'https://www.qwant.com/?q=exempt+audience'],
+  [21, 'https://t.co/Xy12Ab'],
+  [24, 'https://news.example.net/2026/links'],
+  [25, 'https://www.bing.com/search'],
+];
+
 function plan(site: string): Visitor[] {
   return Array.from({ length: 30 }, (_, v) => {
     const place = v < 12 ? 0 : v < 20 ? 1 : v < 25 ? 2 : v < 28 ? 3 : v === 28 ? 4 : 5;
@@ -60,7 +72,8 @@ function plan(site: string): Visitor[] {
     else if (v === 18) pages.push(PAGES.svg);
     else if (v === 19) pages.push(PAGES.style);
     const width = v % 2 === 0 ? 390 : v < 21 ? 1280 : v < 29 ? 800 : 0;
-    return { idclient: `${site}v${v}x${randomBytes(3).toString('hex')}`, ip: PLACES[place]!.ip, width, pages, click: v < 5 };
+    const referrer = REFERRERS.find(([below]) => v < below)?.[1] ?? '';
+    return { idclient: `${site}v${v}x${randomBytes(3).toString('hex')}`, referrer, ip: PLACES[place]!.ip, width, pages, click: v < 5 };
   });
 }
 
@@ -91,6 +104,15 @@ export const EXPECTED = {
     { label: 'desktop', count: 10 },
   ],
   hiddenDevices: ['tablet', 'unknown'],
+  sources: [
+    { label: 'Google', count: 10, kind: 'search' },
+    { label: 'Qwant', count: 6, kind: 'search' },
+    { label: '(direct)', count: 5, kind: 'direct' },
+    { label: 'X (Twitter)', count: 5, kind: 'social' },
+  ],
+  hiddenSources: ['news.example.net', 'Bing', 'bing.com'],
+  /** Set-apart counters written as the collector would (HINCRBY): robots 12 and spam 3 on the last day. */
+  setApart: { robot: 12, spam: 3 },
 };
 
 export const ADMIN_TOKEN = 'report-admin-token-0123';
@@ -125,8 +147,9 @@ export async function reportThroughPipeline(): Promise<PipelineRun> {
     const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     const exempt = sdkRequest('exempt');
     const now = new Date().toISOString();
-    const post = async (v: Visitor, page: string, event: string) => {
+    const post = async (v: Visitor, page: string, event: string, referrer = '') => {
       const body = exempt.body
+        .replace('"previous_url":""', `"previous_url":${JSON.stringify(referrer)}`)
         .replace('"name":"page.display"', `"name":${JSON.stringify(event)}`)
         .replace('"page":"home"', `"page":${JSON.stringify(page)}`)
         .replace(/"device_screen_width":\d+/, `"device_screen_width":${v.width}`)
@@ -136,7 +159,7 @@ export async function reportThroughPipeline(): Promise<PipelineRun> {
     };
     const first = Date.now();
     for (const v of plan(site)) {
-      for (const page of v.pages) await post(v, page, 'page.display');
+      for (const [i, page] of v.pages.entries()) await post(v, page, 'page.display', i === 0 ? v.referrer : '');
       if (v.click) await post(v, 'home', 'click.action');
     }
     for (const [fixture, times] of [['optout', 7], ['no-consent', 2]] as const) {
@@ -147,6 +170,9 @@ export async function reportThroughPipeline(): Promise<PipelineRun> {
       }
     }
     const last = Date.now();
+    // the collector's side of issue 19 lands from another branch: its counters, written as it will
+    await t.redis.hincrby(setApartCounterKey(site, last), 'robot', EXPECTED.setApart.robot);
+    await t.redis.hincrby(setApartCounterKey(site, last), 'spam', EXPECTED.setApart.spam);
 
     if (t.config.redis.kind !== 'single') throw new Error('a single Redis is expected');
     const cfg = loadAggregateConfig({
@@ -172,7 +198,7 @@ export async function reportThroughPipeline(): Promise<PipelineRun> {
       app: t,
       pseudonyms,
       async close() {
-        const keys = [...(await t.redis.keys(`${cfg.prefix}:*`)), ...(await t.redis.keys(`optout:{${site}}:*`)), cfg.erasureStream];
+        const keys = [...(await t.redis.keys(`${cfg.prefix}:*`)), ...(await t.redis.keys(`optout:{${site}}:*`)), ...(await t.redis.keys(`setapart:{${site}}:*`)), cfg.erasureStream];
         if (keys.length) await t.redis.del(...keys);
         await t.close();
       },
