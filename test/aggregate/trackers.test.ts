@@ -23,16 +23,17 @@ describe('the aggregator counts tracker records without change', () => {
     const [base] = await t.listen();
     const first = Date.now();
     // Matomo: three visitors (matomo.js sendBeacon shape), five page views, one outlink
-    const views: [string, string, string][] = [
-      ['aaaaaaaaaaaaaaa1', 'Home', '/'],
-      ['aaaaaaaaaaaaaaa1', 'News', '/news'],
-      ['bbbbbbbbbbbbbbb2', 'Home', '/'],
+    // urlref (→ previous_url) on each visit's first page: a search engine, the site itself, none
+    const views: [string, string, string, string?][] = [
+      ['aaaaaaaaaaaaaaa1', 'Home', '/', 'https://www.ecosia.org/search?q=shop'],
+      ['aaaaaaaaaaaaaaa1', 'News', '/news', `${ORIGIN}/`],
+      ['bbbbbbbbbbbbbbb2', 'Home', '/', 'https://shop.test/old-home'],
       ['ccccccccccccccc3', 'Home', '/'],
-      ['ccccccccccccccc3', 'Contact', '/contact?from=footer'],
+      ['ccccccccccccccc3', 'Contact', '/contact?from=footer', `${ORIGIN}/`],
     ];
     let r = 100000;
-    for (const [id, title, path] of views) {
-      const q = new URLSearchParams({ action_name: title, idsite: '12', rec: '1', r: String(r++), url: `${ORIGIN}${path}`, _id: id, send_image: '0', res: '390x844' });
+    for (const [id, title, path, urlref] of views) {
+      const q = new URLSearchParams({ action_name: title, idsite: '12', rec: '1', r: String(r++), url: `${ORIGIN}${path}`, _id: id, send_image: '0', res: '390x844', ...(urlref ? { urlref } : {}) });
       const res = await fetch(`${base}/matomo.php?${q}`, { method: 'POST', headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }, body: '' });
       expect(res.status).toBe(204);
     }
@@ -87,5 +88,11 @@ describe('the aggregator counts tracker records without change', () => {
     expect(report.optout.totals.measured).toBe(10);
     // device classes from Matomo's res (per visit): three visits on a 390 px screen
     expect(report.devices.rows).toEqual([{ label: 'mobile', count: 3 }]);
+    // sources, per visit (Matomo's): Ecosia, the site's own host without www. (internal), none
+    expect(report.sources.rows).toEqual([
+      { label: '(direct)', count: 1, kind: 'direct' },
+      { label: '(internal)', count: 1, kind: 'internal' },
+      { label: 'Ecosia', count: 1, kind: 'search' },
+    ]);
   });
 });
