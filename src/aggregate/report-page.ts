@@ -70,16 +70,16 @@ function section(id: string, title: string, intro: string, body: string): string
   return `<section id="${id}" aria-labelledby="${id}-h"><h2 id="${id}-h">${esc(title)}</h2>${intro ? `<p class="intro">${intro}</p>` : ''}${body}</section>`;
 }
 
-const pair = (chart: string, caption: string, tableHtml: string) =>
-  `<div class="pair"><figure>${chart}<figcaption>${caption}</figcaption></figure>${tableHtml}</div>`;
+const pair = (chart: string, caption: string, tableHtml: string, layout: 'side' | 'stack' = 'side') =>
+  `<div class="pair${layout === 'stack' ? ' stack' : ''}"><figure>${chart}<figcaption>${caption}</figcaption></figure>${tableHtml}</div>`;
 
 /** What the page calls each kind of source: in the per-day chart and table, and beside a source's name. */
-const KIND_NAMES: Readonly<Record<SourceKind, { plural: string; one: string }>> = {
-  search: { plural: 'Search engines', one: 'search engine' },
-  social: { plural: 'Social networks', one: 'social network' },
-  website: { plural: 'Other websites', one: 'website' },
-  direct: { plural: 'Direct', one: 'no referrer' },
-  internal: { plural: 'Internal', one: 'the site’s own pages' },
+const KIND_NAMES: Readonly<Record<SourceKind, { plural: string; short: string; one: string }>> = {
+  search: { plural: 'Search engines', short: 'Search', one: 'search engine' },
+  social: { plural: 'Social networks', short: 'Social', one: 'social network' },
+  website: { plural: 'Other websites', short: 'Websites', one: 'website' },
+  direct: { plural: 'Direct', short: 'Direct', one: 'direct' },
+  internal: { plural: 'Internal', short: 'Internal', one: 'internal' },
 };
 
 /** Up to this many days the page shows sources per day (a chart and a table of five columns); beyond, the JSON has them. */
@@ -98,8 +98,8 @@ function sourcesTable(r: Report): string {
   const t = r.sources;
   const body = t.rows.map(
     (row) =>
-      `<tr data-label="${esc(row.label)}" data-kind="${row.kind}"><th scope="row"><bdi>${esc(sourceLabel(row, row.label).replace(/ · .*$/, ''))}</bdi></th>` +
-      `<td class="kind">${esc(row.kind === 'website' ? 'website' : KIND_NAMES[row.kind].one)}</td>${countCell(row.count)}</tr>`,
+      `<tr data-label="${esc(row.label)}" data-kind="${row.kind}"><th scope="row"><bdi>${esc(row.kind === 'direct' || row.kind === 'internal' ? KIND_NAMES[row.kind].plural : row.label)}</bdi></th>` +
+      `<td class="kind">${KIND_NAMES[row.kind].one}</td>${countCell(row.count)}</tr>`,
   );
   if (t.suppressed > 0) {
     body.push(
@@ -219,7 +219,8 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
                 'Visits per day',
               ),
               `${n <= MAX_COLUMN_DAYS ? 'Solid columns: search engines; hatched: social networks; dotted: other websites; cross-hatched: direct; striped: internal.' : 'Solid line: search engines; dashed: social networks; dotted: other websites; dash-dot: direct; short dashes: internal.'}${withheld}`,
-              table('Visits by kind of source, per day', ['Day', ...SOURCE_KINDS.map((kind) => KIND_NAMES[kind].plural)], sourceDayRows, sourceDayRows.length),
+              table('Visits by kind of source, per day', ['Day', ...SOURCE_KINDS.map((kind) => KIND_NAMES[kind].short)], sourceDayRows, sourceDayRows.length),
+              'stack', // six columns: the table below its chart, not beside it
             )),
     ),
     section(

@@ -212,7 +212,7 @@ describe('renderReportHtml', () => {
     expectOnlyOwnMarkup(html);
     expect(html).toContain('<tr data-label="Google" data-kind="search"><th scope="row"><bdi>Google</bdi></th><td class="kind">search engine</td><td class="num"><data value="9">9</data></td>');
     expect(html).toContain('<tr data-label="X (Twitter)" data-kind="social">');
-    expect(html).toContain('<tr data-label="(direct)" data-kind="direct"><th scope="row"><bdi>Direct (no referrer)</bdi></th>');
+    expect(html).toContain('<tr data-label="(direct)" data-kind="direct"><th scope="row"><bdi>Direct</bdi></th>');
     expect(html).toContain('<title>Google · search engine: 9</title>');
     // news.example.org (4) and (internal) (2): folded, unnamed, withheld together (6 ≥ 5: shown)
     expect(html).not.toContain('news.example.org');

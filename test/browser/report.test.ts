@@ -43,7 +43,7 @@ describe('the HTML report in Chromium', () => {
   afterAll(async () => {
     await browser?.close().catch(() => {});
     await run?.close();
-    for (const pattern of [`${prefix}*`, `optout:{${site90}}:*`]) {
+    for (const pattern of [`${prefix}*`, `optout:{${site90}}:*`, `setapart:{${site90}}:*`]) {
       const keys = await redis.keys(pattern);
       if (keys.length) await redis.del(...keys);
     }
@@ -86,6 +86,21 @@ describe('the HTML report in Chromium', () => {
         expect(dayTable).toEqual(r.days.map((d) => [d.day, asData(d.pageviews), asData(d.visits), asData(d.visitors)]));
         expect(await dayData(page, 'chart-measured')).toEqual(r.optout.days.map((d) => ({ day: d.day, measured: asData(d.measured) })));
         expect(await dayData(page, 'chart-optedout')).toEqual(r.optout.days.map((d) => ({ day: d.day, optedout: asData(d.optedOut) })));
+        expect(await dayData(page, 'chart-set-apart')).toEqual(r.setApart.days.map((d) => ({ day: d.day, robots: asData(d.robots), spam: asData(d.spam) })));
+        expect(await dayData(page, 'chart-source-days')).toEqual(
+          r.sources.days.map((d) => ({ day: d.day, search: asData(d.search), social: asData(d.social), website: asData(d.website), direct: asData(d.direct), internal: asData(d.internal) })),
+        );
+        // sources: named rows with their kind, then "(other)"; the bars the same
+        const sources = await page
+          .locator('#sources tbody tr[data-label]')
+          .evaluateAll((trs) => trs.map((tr) => ({ label: tr.getAttribute('data-label'), kind: tr.getAttribute('data-kind'), value: tr.querySelector('data')?.getAttribute('value') ?? 'suppressed' })));
+        expect(sources).toEqual([
+          ...r.sources.rows.map((row) => ({ label: row.label, kind: row.kind, value: String(row.count) })),
+          ...(r.sources.suppressed > 0 ? [{ label: OTHER, kind: null, value: asData(r.sources.other) }] : []),
+        ]);
+        expect(r.sources.rows.some((row) => row.kind === 'search')).toBe(true);
+        const sourceBars = await page.locator('#sources g.bar').evaluateAll((gs) => gs.map((g) => ({ label: g.getAttribute('data-label'), value: g.getAttribute('data-value') })));
+        expect(sourceBars).toEqual(expectedRows({ ...r.sources, rows: r.sources.rows.slice(0, 15) }));
         // tables by page, country, place, device, and the bars of their charts
         for (const [id, t] of [
           ['pages', r.pages],
@@ -102,10 +117,10 @@ describe('the HTML report in Chromium', () => {
         }
         // totals
         const cards = await page.locator('#totals dd').evaluateAll((dds) => dds.map((dd) => dd.querySelector('data')?.getAttribute('value') ?? 'suppressed'));
-        expect(cards).toEqual([r.totals.pageviews, r.totals.visits, r.optout.totals.measured, r.optout.totals.optedOut].map(asData));
+        expect(cards).toEqual([r.totals.pageviews, r.totals.visits, r.optout.totals.measured, r.optout.totals.optedOut, r.setApart.totals.robots, r.setApart.totals.spam].map(asData));
         // accessible charts: every one an image with a name
         const charts = await page.locator('svg.chart').evaluateAll((svgs) => svgs.map((s) => ({ role: s.getAttribute('role'), label: s.getAttribute('aria-label'), title: s.querySelector(':scope > title')?.textContent })));
-        expect(charts).toHaveLength(7);
+        expect(charts).toHaveLength(10);
         for (const c of charts) expect(c.role === 'img' && (c.label ?? '').length > 20 && (c.title ?? '').length > 5).toBe(true);
         // the style sheet applied despite the policy: chart and table side by side
         const figure = (await page.locator('#per-day figure').boundingBox())!;
@@ -144,7 +159,10 @@ describe('the HTML report in Chromium', () => {
         ...(await page.locator('tbody th').allTextContents()),
         ...(await page.locator('svg text.label').allTextContents()),
       ];
-      for (const hidden of [...EXPECTED.hiddenDevices, ...EXPECTED.hiddenPlaces, 'United States', 'Sweden']) expect(labels.filter((l) => l.includes(hidden))).toEqual([]);
+      for (const hidden of [...EXPECTED.hiddenDevices, ...EXPECTED.hiddenPlaces, ...EXPECTED.hiddenSources, 'United States', 'Sweden']) {
+        expect(labels.filter((l) => l.includes(hidden))).toEqual([]);
+      }
+      for (const hidden of EXPECTED.hiddenSources) expect(file).not.toContain(hidden);
       // every number shown or given as data is 0 or at least the minimum
       const numbers = [
         ...(await page.locator('td.num, svg text.value, svg text.tick, #totals dd data').allTextContents()).filter((s) => /^[\d\u202F]+$/.test(s)),
@@ -186,6 +204,24 @@ describe('the HTML report in Chromium', () => {
     }
   });
 
+  it('saves the screenshot of the documentation: totals, per day and sources of the 90 days', async () => {
+    const { page, close } = await open(ninety.file);
+    try {
+      await page.emulateMedia({ colorScheme: 'light', media: 'screen' });
+      const top = (await page.locator('header').boundingBox())!;
+      const sources = (await page.locator('#sources').boundingBox())!;
+      expect(sources.height).toBeGreaterThan(300);
+      // the header, the totals and the first chart, then the sources section
+      await page.screenshot({ path: path.join(OUT, 'report-docs-top.png'), clip: { x: 0, y: top.y - 10, width: 1280, height: 880 } });
+      await page.setViewportSize({ width: 1280, height: Math.ceil(sources.y + sources.height + 40) });
+      // the sources: the period's bars and table, and the chart per day (its table below left out)
+      const chart = (await page.locator('#sources .pair.stack figure').boundingBox())!;
+      await page.screenshot({ path: path.join(OUT, 'report-docs-sources.png'), clip: { x: 0, y: sources.y - 10, width: 1280, height: chart.y + chart.height - sources.y + 20 } });
+    } finally {
+      await close();
+    }
+  });
+
   it('saves screenshots, light and dark, and the print rendering', async () => {
     for (const [name, { file }] of [
       ['1day', oneDay],
@@ -213,5 +249,5 @@ describe('the HTML report in Chromium', () => {
         await close();
       }
     }
-  });
+  }, 120_000); // four full-page screenshots and a PDF of two pages: slow on a shared machine, not a timing
 });

@@ -209,6 +209,21 @@ export async function reportThroughPipeline(): Promise<PipelineRun> {
   }
 }
 
+/** Referrers of the long period's visits: search engines, social networks, websites, direct, internal. */
+const LONG_REFERRERS: readonly Record<string, string>[] = [
+  { previous_url: 'https://www.google.com/' },
+  {},
+  { previous_url: 'https://www.google.fr/' },
+  { previous_url: 'https://duckduckgo.com/' },
+  { previous_url: 'https://www.linkedin.com/feed/' },
+  {},
+  { previous_url: 'https://news.ycombinator.com/item' },
+  { previous_url: 'https://www.example.org/news' },
+  { previous_url: 'https://blog.partner.example/links' },
+  { previous_url: 'https://www.qwant.com/' },
+  { previous_url: 'https://mastodon.social/@someone' },
+];
+
 /**
  * A longer period for the look of the page: `days` days of aggregates ending today,
  * counted by the real store (AggregateStore.applyRecord) from records like the
@@ -242,7 +257,7 @@ export async function longPeriod(redis: TestApp['redis'], prefix: string, site: 
                 ts: start + (8 + visit * 10) * hour + v * 60_000 + p * 1000,
                 visitor: `k1.${String(v).padStart(4, '0')}${'A'.repeat(18)}`,
                 geo: { ...(country ? { country } : {}), ...(region ? { region } : {}), ...(city ? { city } : {}) },
-                props: { page, device_screen_width: v % 2 ? 1280 : 390 },
+                props: { page, device_screen_width: v % 2 ? 1280 : 390, page_url: `https://www.example.org/${page}`, ...LONG_REFERRERS[(v + d) % LONG_REFERRERS.length]! },
               }),
             ),
           );
@@ -254,6 +269,9 @@ export async function longPeriod(redis: TestApp['redis'], prefix: string, site: 
     for (let i = 0; i < optedOut; i++) {
       pending.push(redis.hincrby(optoutCounterKey(site, start + (9 + (i % 3) * 5) * hour), 'page.display', 1));
     }
+    // set apart by the collector: crawlers every night, a spam wave now and then
+    pending.push(redis.hincrby(setApartCounterKey(site, start + 3 * hour), 'robot', 20 + ((d * 7) % 30)));
+    if (d % 6 < 2) pending.push(redis.hincrby(setApartCounterKey(site, start + 14 * hour), 'spam', 3 + (d % 9)));
     await Promise.all(pending);
   }
   return { from: utcDay(today - (days - 1) * DAY_MS), to: utcDay(today) };
