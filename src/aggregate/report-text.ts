@@ -6,7 +6,9 @@ import { OTHER, type SuppressedTable } from './suppress.js';
 
 const fmt = (n: number | null) => (n === null ? '<min' : String(n));
 
-function table(title: string, head: string, t: SuppressedTable, labelOf: (r: SuppressedTable['rows'][number]) => string = (r) => r.label): string[] {
+type Labeller = (r: SuppressedTable['rows'][number]) => string;
+
+function table(title: string, head: string, t: SuppressedTable, labelOf: Labeller = (r) => r.label): string[] {
   const rows: [string, string][] = t.rows.map((r) => [labelOf(r), String(r.count)]);
   if (t.suppressed > 0) rows.push([`${OTHER}: ${t.suppressed} cell(s) suppressed`, fmt(t.other)]);
   if (rows.length === 0) return [`${title}: no data`, ''];
@@ -15,8 +17,15 @@ function table(title: string, head: string, t: SuppressedTable, labelOf: (r: Sup
 }
 
 /** Per-day columns: a header and one line per day, each value right-aligned under its heading. */
-function dayColumns<D extends { day: string }>(title: string, heads: string[], days: D[], values: (d: D) => (number | null)[], total?: (number | null)[]): string[] {
-  const line = (first: string, cells: string[]) => `  ${first.padEnd(10)}${cells.map((c, i) => `  ${c.padStart(Math.max(8, heads[i]!.length))}`).join('')}`;
+function dayColumns<D extends { day: string }>(
+  title: string,
+  heads: string[],
+  days: D[],
+  values: (d: D) => (number | null)[],
+  total?: (number | null)[],
+): string[] {
+  const cell = (c: string, i: number) => `  ${c.padStart(Math.max(8, heads[i]!.length))}`;
+  const line = (first: string, cells: string[]) => `  ${first.padEnd(10)}${cells.map(cell).join('')}`;
   return [
     title,
     line('day', heads),
@@ -34,6 +43,8 @@ export const SOURCE_KIND_NAMES: Readonly<Record<SourceKind, string>> = {
   internal: 'internal',
 };
 
+const KIND_HEADS = ['search', 'social', 'websites', 'direct', 'internal'];
+
 /** A readable text rendering of a report. */
 export function formatReport(r: Report): string {
   const kinds = ['search', 'social', 'website', 'direct', 'internal'] as const;
@@ -48,7 +59,7 @@ export function formatReport(r: Report): string {
       const kind = (row as Report['sources']['rows'][number]).kind;
       return kind === 'search' || kind === 'social' ? `${row.label} (${SOURCE_KIND_NAMES[kind]})` : row.label;
     }),
-    ...dayColumns('Visits by kind of source', ['search', 'social', 'websites', 'direct', 'internal'], r.sources.days, (d) => kinds.map((k) => d[k])),
+    ...dayColumns('Visits by kind of source', KIND_HEADS, r.sources.days, (d) => kinds.map((k) => d[k])),
     ...table('Visits by country', 'country', r.countries),
     ...table('Visits by country / region / city', 'place', r.geo),
     ...table('Visits by device class', 'device', r.devices),
@@ -59,10 +70,13 @@ export function formatReport(r: Report): string {
       (d) => [d.measured, d.optedOut],
       [r.optout.totals.measured, r.optout.totals.optedOut],
     ),
-    ...dayColumns('Set apart, not audience: hits of robots and with a referrer-spam referrer (anonymous counters)', ['robots', 'spam'], s.days, (d) => [d.robots, d.spam], [
-      s.totals.robots,
-      s.totals.spam,
-    ]),
+    ...dayColumns(
+      'Set apart, not audience: hits of robots and with a referrer-spam referrer (anonymous counters)',
+      ['robots', 'spam'],
+      s.days,
+      (d) => [d.robots, d.spam],
+      [s.totals.robots, s.totals.spam],
+    ),
   ];
   return lines.join('\n').trimEnd();
 }

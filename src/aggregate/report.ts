@@ -202,7 +202,8 @@ async function readDays(redis: Redis | Cluster, keys: AggregateKeys, site: strin
         const counters = hash(AGGREGATES + 24 + h);
         for (const reason of SET_APART_REASONS) setApart[reason] += Number(counters[reason] ?? 0);
       }
-      out.push({ day, totals: hash(0), pages: hash(1), geo: hash(2), devices: hash(3), sources: hash(4), visitors: reply(at + 5) as number, optedOut, setApart });
+      const visitors = reply(at + 5) as number;
+      out.push({ day, totals: hash(0), pages: hash(1), geo: hash(2), devices: hash(3), sources: hash(4), visitors, optedOut, setApart });
     });
   }
   return out;
@@ -246,7 +247,8 @@ export async function buildReport(redis: Redis | Cluster, opts: ReportOptions): 
     days.push({ day: d.day, pageviews: shown(dp, k), visits: shown(dv, k), visitors: shown(d.visitors, k) });
     optoutDays.push({ day: d.day, measured: shown(de, k), optedOut: shown(d.optedOut, k) });
     setApartDays.push({ day: d.day, robots: shown(d.setApart.robot, k), spam: shown(d.setApart.spam, k) });
-    sourceDays.push({ day: d.day, ...(Object.fromEntries(SOURCE_KINDS.map((kind) => [kind, shown(byKind[kind], k)])) as Record<SourceKind, number | null>) });
+    const kindsShown = Object.fromEntries(SOURCE_KINDS.map((kind) => [kind, shown(byKind[kind], k)]));
+    sourceDays.push({ day: d.day, ...(kindsShown as Record<SourceKind, number | null>) });
   }
   const countries = new Map<string, number>();
   for (const [cell, n] of geo) {
@@ -274,7 +276,11 @@ export async function buildReport(redis: Redis | Cluster, opts: ReportOptions): 
     geo: suppressWithin(geoLabels, countryOf, countryTable, k),
     countries: countryTable,
     devices: suppress(devices, k),
-    sources: { ...sourceTable, rows: sourceTable.rows.map((r) => ({ ...r, kind: kindOf.get(r.label)! })), days: sourceDays },
+    sources: {
+      ...sourceTable,
+      rows: sourceTable.rows.map((r) => ({ ...r, kind: kindOf.get(r.label)! })),
+      days: sourceDays,
+    },
     optout: {
       days: optoutDays,
       totals: {

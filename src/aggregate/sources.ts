@@ -33,7 +33,12 @@ interface Known {
 // Webmail, maps, news and shopping subdomains of the same companies are not search:
 // only the search hosts are listed. Android apps send `android-app://<package>/`.
 const KNOWN: readonly Known[] = [
-  { name: 'Google', kind: 'search', pattern: /^(www\.)?google\.(com?\.)?[a-z]{2,3}$/, hosts: ['com.google.android.googlequicksearchbox'] },
+  {
+    name: 'Google',
+    kind: 'search',
+    pattern: /^(www\.)?google\.(com?\.)?[a-z]{2,3}$/,
+    hosts: ['com.google.android.googlequicksearchbox'],
+  },
   { name: 'Bing', kind: 'search', hosts: ['bing.com'] },
   { name: 'DuckDuckGo', kind: 'search', hosts: ['duckduckgo.com'] },
   { name: 'Qwant', kind: 'search', hosts: ['qwant.com'] },
@@ -70,7 +75,10 @@ const KNOWN: readonly Known[] = [
     name: 'Mastodon',
     kind: 'social',
     pattern: /^(mastodon|mstdn)\./,
-    hosts: ['mastodon.social', 'mastodon.online', 'mas.to', 'fosstodon.org', 'infosec.exchange', 'piaille.fr', 'mamot.fr', 'framapiaf.org'],
+    hosts: [
+      'mastodon.social', 'mastodon.online', 'mas.to', 'fosstodon.org',
+      'infosec.exchange', 'piaille.fr', 'mamot.fr', 'framapiaf.org',
+    ],
   },
 ];
 
