@@ -70,19 +70,24 @@ export function originRefusal(
 ): string | undefined {
   if (policy.domains.length === 0) return undefined;
   const host = hostOfOrigin(origin) ?? hostOf(referer);
-  if (host) return hostAllowed(host, policy.domains) ? undefined : `site ${policy.site} does not list the domain ${host}`;
+  if (host) {
+    return hostAllowed(host, policy.domains) ? undefined : `site ${policy.site} does not list the domain ${host}`;
+  }
   const pages = pageUrls?.() ?? [];
   if (pages.length === 0) {
-    return `site ${policy.site} only takes hits from its own domains, and the request has no Origin, Referer or page URL`;
+    const why = 'the request has no Origin, Referer or page URL';
+    return `site ${policy.site} only takes hits from its own domains, and ${why}`;
   }
   for (let i = 0; i < pages.length; i++) {
     const pageHost = hostOfPage(pages[i]);
     if (!pageHost) {
       const which = pages.length === 1 ? 'the hit has' : `event ${i + 1} of ${pages.length} has`;
-      return `site ${policy.site} only takes hits from its own domains; the request has no Origin or Referer and ${which} \
-no http(s) page URL`;
+      const why = `the request has no Origin or Referer and ${which} no http(s) page URL`;
+      return `site ${policy.site} only takes hits from its own domains; ${why}`;
     }
-    if (!hostAllowed(pageHost, policy.domains)) return `site ${policy.site} does not list the domain ${pageHost} (page URL)`;
+    if (!hostAllowed(pageHost, policy.domains)) {
+      return `site ${policy.site} does not list the domain ${pageHost} (page URL)`;
+    }
   }
   return undefined;
 }

@@ -61,11 +61,14 @@ export function visitorIdsHeldAs(value: string): HeldVisitorId | VisitorIdProble
     if (browserId === undefined) {
       return { problem: 'idclient looks like a Piano _pcid cookie value (JSON) but holds no browserId' };
     }
-    return checked(generatedForms(browserId), encoded ? 'Piano _pcid cookie value, URL-encoded' : 'Piano _pcid cookie value');
+    const readAs = encoded ? 'Piano _pcid cookie value, URL-encoded' : 'Piano _pcid cookie value';
+    return checked(generatedForms(browserId), readAs);
   }
   if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) {
     const id = jsonString(text);
-    if (id === undefined) return { problem: 'idclient looks like a Piano pa_vid cookie value (a JSON string) but is not one' };
+    if (id === undefined) {
+      return { problem: 'idclient looks like a Piano pa_vid cookie value (a JSON string) but is not one' };
+    }
     return checked([id], encoded ? 'Piano pa_vid cookie value, URL-encoded' : 'Piano pa_vid cookie value');
   }
   const ids = generatedForms(v);
@@ -87,7 +90,9 @@ function generatedForms(id: string): string[] {
 function checked(ids: string[], readAs: VisitorIdForm): HeldVisitorId | VisitorIdProblem {
   for (const id of ids) {
     if (id === '') return { problem: 'idclient holds an empty id' };
-    if (id.length > MAX_VISITOR_ID_LENGTH) return { problem: `idclient longer than ${MAX_VISITOR_ID_LENGTH} characters` };
+    if (id.length > MAX_VISITOR_ID_LENGTH) {
+      return { problem: `idclient longer than ${MAX_VISITOR_ID_LENGTH} characters` };
+    }
     if (CONTROL.test(id)) return { problem: 'idclient holds control characters' };
   }
   return { ids, readAs };

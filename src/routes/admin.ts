@@ -31,7 +31,10 @@ import { ReportQueryError } from '../aggregate/report.js';
 const requestSchema = z.strictObject({
   site: querySchema.shape.s,
   // a cookie value, URL-encoded: longer than the id it holds; read by visitorIdsHeldAs
-  idclient: z.string('idclient is missing').min(1, 'idclient is empty').max(2048, 'idclient longer than 2048 characters'),
+  idclient: z
+    .string('idclient is missing')
+    .min(1, 'idclient is empty')
+    .max(2048, 'idclient longer than 2048 characters'),
   cursor: z.string().max(64).optional(),
 });
 
@@ -45,11 +48,16 @@ function outcomeOf(action: 'access' | 'erase', site: string, held: HeldVisitorId
     return {
       outcome: 'not_found_yet',
       readAs: held.readAs,
-      message: `nothing found so far for this id on site ${site} (${read}); the scan stopped at its bound: call again with the cursor`,
+      message:
+        `nothing found so far for this id on site ${site} (${read}); ` +
+        'the scan stopped at its bound: call again with the cursor',
     };
   }
   const where = resumed ? 'in the rest of the streams' : 'in the streams';
-  const done = action === 'erase' ? 'nothing was deleted (tombstones were still published for the aggregates)' : 'no record to give';
+  const done =
+    action === 'erase'
+      ? 'nothing was deleted (tombstones were still published for the aggregates)'
+      : 'no record to give';
   return {
     outcome: 'nothing_found',
     readAs: held.readAs,

@@ -68,10 +68,11 @@ describe('originRefusal', () => {
     expect(originRefusal(site, 'not a url', 'neither')).toBe(none);
   });
 
-  it('without Origin or Referer, takes a request whose every page URL is on the site (server-side, no-referrer)', () => {
+  it('without Origin or Referer, takes a request whose page URLs are all on the site (server, no-referrer)', () => {
     const pages = (...urls: (string | undefined)[]) => () => urls;
     expect(originRefusal(site, undefined, undefined, pages('https://www.example.org/a?b=1'))).toBeUndefined();
-    expect(originRefusal(site, 'null', undefined, pages('http://WWW.EXAMPLE.ORG:8080/a', 'https://shop.example.com/b'))).toBeUndefined();
+    const two = pages('http://WWW.EXAMPLE.ORG:8080/a', 'https://shop.example.com/b');
+    expect(originRefusal(site, 'null', undefined, two)).toBeUndefined();
     // never read when a header decides
     const unread = () => {
       throw new Error('page URLs read although the Origin decides');
@@ -86,13 +87,18 @@ describe('originRefusal', () => {
       'site 123456 does not list the domain evilexample.com (page URL)',
     );
     // one foreign page among the site's own: the whole request
-    expect(originRefusal(site, undefined, undefined, pages('https://www.example.org/', 'https://example.org/'))).toMatch(/example\.org \(page URL\)/);
+    const oneForeign = pages('https://www.example.org/', 'https://example.org/');
+    expect(originRefusal(site, undefined, undefined, oneForeign)).toMatch(/example\.org \(page URL\)/);
     // an event without a page URL beside one that has it: refused, named by its place
-    expect(originRefusal(site, undefined, undefined, pages('https://www.example.org/', undefined))).toMatch(/event 2 of 2 has no http\(s\) page URL/);
-    for (const url of ['/relative/page', 'www.example.org/page', 'file://www.example.org/x', 'data:text/html,www.example.org', 'javascript:1', ''])
+    const oneMissing = pages('https://www.example.org/', undefined);
+    expect(originRefusal(site, undefined, undefined, oneMissing)).toMatch(/event 2 of 2 has no http\(s\) page URL/);
+    const notPages = ['/relative/page', 'www.example.org/page', 'file://www.example.org/x'];
+    notPages.push('data:text/html,www.example.org', 'javascript:1', '');
+    for (const url of notPages)
       expect(originRefusal(site, undefined, undefined, pages(url)), url).toMatch(/the hit has no http\(s\) page URL/);
     // user:pass@ and look-alikes: the host is what the URL parser says it is
-    expect(originRefusal(site, undefined, undefined, pages('https://www.example.org@evil.example.net/'))).toMatch(/evil\.example\.net/);
+    const userinfo = pages('https://www.example.org@evil.example.net/');
+    expect(originRefusal(site, undefined, undefined, userinfo)).toMatch(/evil\.example\.net/);
     expect(originRefusal(site, undefined, undefined, pages())).toMatch(/no Origin, Referer or page URL/);
     // a site without domains takes anything, page URLs unread
     expect(originRefusal(open, undefined, undefined, pages('https://anywhere.example/'))).toBeUndefined();

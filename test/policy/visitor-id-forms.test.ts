@@ -14,7 +14,8 @@ function sdkCookies(scenario: string): { pcid: string; vid?: string; idclient: s
     pageObservations: { cookiesAfter: { name: string; value: string }[] };
   };
   const cookie = (name: string) => f.pageObservations.cookiesAfter.find((c) => c.name === name)?.value;
-  return { pcid: cookie('_pcid')!, ...(cookie('pa_vid') ? { vid: cookie('pa_vid')! } : {}), idclient: f.requests[0]!.query.idclient };
+  const vid = cookie('pa_vid');
+  return { pcid: cookie('_pcid')!, ...(vid ? { vid } : {}), idclient: f.requests[0]!.query.idclient };
 }
 
 describe('visitorIdsHeldAs', () => {
@@ -23,20 +24,23 @@ describe('visitorIdsHeldAs', () => {
       `${MATOMO_ID}.1764000000.`,
       `${MATOMO_ID.toUpperCase()}.1764000000.`,
       `  ${MATOMO_ID}.1764000000.\n`,
-      `\t${MATOMO_ID}.1600000000.42.1700000000.1690000000.`, // Matomo 3: visit count, current and last visit, last order
+      // Matomo 3: then the visit count, the current and last visits, the last order
+      `\t${MATOMO_ID}.1600000000.42.1700000000.1690000000.`,
       `${MATOMO_ID}.1600000000.3.1700000000.1690000000`,
       `_pk_id.3.1fff=${MATOMO_ID}.1764000000.`,
     ]) {
-      expect(visitorIdsHeldAs(value), JSON.stringify(value)).toEqual({ ids: [MATOMO_ID], readAs: 'Matomo _pk_id cookie value' });
+      const read = visitorIdsHeldAs(value);
+      expect(read, JSON.stringify(value)).toEqual({ ids: [MATOMO_ID], readAs: 'Matomo _pk_id cookie value' });
     }
   });
 
   it('reads the bare id as given, and a tracker-shaped id also in lower case', () => {
     expect(visitorIdsHeldAs(MATOMO_ID)).toEqual({ ids: [MATOMO_ID], readAs: 'id as given' });
-    expect(visitorIdsHeldAs(` ${MATOMO_ID.toUpperCase()} `)).toEqual({ ids: [MATOMO_ID.toUpperCase(), MATOMO_ID], readAs: 'id, also in lower case' });
-    expect(visitorIdsHeldAs('MX1AI1Y2UNR4HREZ')).toEqual({ ids: ['MX1AI1Y2UNR4HREZ', 'mx1ai1y2unr4hrez'], readAs: 'id, also in lower case' });
+    const both = (ids: string[]) => ({ ids, readAs: 'id, also in lower case' });
+    expect(visitorIdsHeldAs(` ${MATOMO_ID.toUpperCase()} `)).toEqual(both([MATOMO_ID.toUpperCase(), MATOMO_ID]));
+    expect(visitorIdsHeldAs('MX1AI1Y2UNR4HREZ')).toEqual(both(['MX1AI1Y2UNR4HREZ', 'mx1ai1y2unr4hrez']));
     // the SDK's id it could not store keeps its upper-case -NO
-    expect(visitorIdsHeldAs('MX1AI1Y2UNR4HREZ-no')).toEqual({ ids: ['MX1AI1Y2UNR4HREZ-no', 'mx1ai1y2unr4hrez-NO'], readAs: 'id, also in lower case' });
+    expect(visitorIdsHeldAs('MX1AI1Y2UNR4HREZ-no')).toEqual(both(['MX1AI1Y2UNR4HREZ-no', 'mx1ai1y2unr4hrez-NO']));
     // an id a site made itself keeps its case: Alice-42 and alice-42 may be two people
     expect(visitorIdsHeldAs('Alice-42')).toEqual({ ids: ['Alice-42'], readAs: 'id as given' });
   });
@@ -48,20 +52,24 @@ describe('visitorIdsHeldAs', () => {
     const idclient = (JSON.parse(decodeURIComponent(pcid)) as { browserId: string }).browserId;
     expect(idclient.slice(8)).toBe(sent.slice(8));
     expect(visitorIdsHeldAs(pcid)).toEqual({ ids: [idclient], readAs: 'Piano _pcid cookie value, URL-encoded' });
-    expect(visitorIdsHeldAs(` ${decodeURIComponent(pcid)}\r\n`)).toEqual({ ids: [idclient], readAs: 'Piano _pcid cookie value' });
-    expect(visitorIdsHeldAs(`_pcid=${pcid}`)).toEqual({ ids: [idclient], readAs: 'Piano _pcid cookie value, URL-encoded' });
+    const encoded = { ids: [idclient], readAs: 'Piano _pcid cookie value, URL-encoded' };
+    const decoded = { ids: [idclient], readAs: 'Piano _pcid cookie value' };
+    expect(visitorIdsHeldAs(` ${decodeURIComponent(pcid)}\r\n`)).toEqual(decoded);
+    expect(visitorIdsHeldAs(`_pcid=${pcid}`)).toEqual(encoded);
     // %7b as well as %7B
     const lowerEscapes = pcid.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
-    expect(visitorIdsHeldAs(lowerEscapes)).toEqual({ ids: [idclient], readAs: 'Piano _pcid cookie value, URL-encoded' });
+    expect(visitorIdsHeldAs(lowerEscapes)).toEqual(encoded);
   });
 
   it('reads the pa_vid cookie (an id the site set with setVisitorId), which is the idclient sent instead', () => {
     const { vid, idclient } = sdkCookies('visitor-id');
     expect(idclient).toBe('my-visitor-42');
-    expect(visitorIdsHeldAs(vid!)).toEqual({ ids: ['my-visitor-42'], readAs: 'Piano pa_vid cookie value, URL-encoded' });
-    expect(visitorIdsHeldAs('"my-visitor-42"')).toEqual({ ids: ['my-visitor-42'], readAs: 'Piano pa_vid cookie value' });
+    const vidEncoded = 'Piano pa_vid cookie value, URL-encoded';
+    expect(visitorIdsHeldAs(vid!)).toEqual({ ids: ['my-visitor-42'], readAs: vidEncoded });
+    const vidDecoded = { ids: ['my-visitor-42'], readAs: 'Piano pa_vid cookie value' };
+    expect(visitorIdsHeldAs('"my-visitor-42"')).toEqual(vidDecoded);
     const special = sdkCookies('visitor-id-special-chars');
-    expect(visitorIdsHeldAs(special.vid!)).toEqual({ ids: ['v 42/é&x=1+y'], readAs: 'Piano pa_vid cookie value, URL-encoded' });
+    expect(visitorIdsHeldAs(special.vid!)).toEqual({ ids: ['v 42/é&x=1+y'], readAs: vidEncoded });
   });
 
   it('refuses what cannot be an id, without quoting it', () => {

@@ -173,7 +173,14 @@ describe('access and erasure by the id as the person holds it, per tracker', () 
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
       body: JSON.stringify(body),
     });
-  type Answer = { records?: { site: string }[]; deleted?: number; complete: boolean; outcome: string; readAs: string; message?: string };
+  interface Answer {
+    records?: { site: string }[];
+    deleted?: number;
+    complete: boolean;
+    outcome: string;
+    readAs: string;
+    message?: string;
+  }
   const answers: string[] = [];
   const call = async (path: string, body: unknown): Promise<Answer> => {
     const res = await post(path, body);
@@ -188,11 +195,13 @@ describe('access and erasure by the id as the person holds it, per tracker', () 
 
   beforeAll(async () => {
     const sites = writeSitesFile({ '3': {}, '123456': {}, blog: { domains: ['blog.example.test'] } });
-    t = await startTestApp({ ADMIN_TOKEN: TOKEN, SITES_FILE: sites, ERASURE_STREAM: `${uniquePrefix('admin-forms')}:erasures` });
+    const erasures = `${uniquePrefix('admin-forms')}:erasures`;
+    t = await startTestApp({ ADMIN_TOKEN: TOKEN, SITES_FILE: sites, ERASURE_STREAM: erasures });
     [base, ops] = await t.listen();
     // Matomo: matomo.js's GET, the _id as its cookie holds it
     for (let i = 0; i < 3; i++) {
-      const q = `idsite=3&rec=1&_id=${MATOMO_ID}&url=${encodeURIComponent(`https://shop.example/p${i}`)}&action_name=p${i}&rand=${i}`;
+      const page = encodeURIComponent(`https://shop.example/p${i}`);
+      const q = `idsite=3&rec=1&_id=${MATOMO_ID}&url=${page}&action_name=p${i}&rand=${i}`;
       expect((await fetch(`${base}/matomo.php?${q}&send_image=0`)).status).toBe(204);
     }
     await sendHits(base, PIANO_ID, 2);
@@ -209,7 +218,7 @@ describe('access and erasure by the id as the person holds it, per tracker', () 
     await t.close();
   });
 
-  it('Matomo: finds the visitor by the bare id, any case, whitespace, the _pk_id cookie value today and before', async () => {
+  it('Matomo: finds the visitor by the bare id, any case, whitespace, the _pk_id cookie value', async () => {
     for (const [idclient, readAs] of [
       [MATOMO_ID, 'id as given'],
       [MATOMO_ID.toUpperCase(), 'id, also in lower case'],
@@ -224,7 +233,7 @@ describe('access and erasure by the id as the person holds it, per tracker', () 
     }
   });
 
-  it('Piano SDK: finds the visitor by the bare id, upper case, whitespace, the _pcid cookie raw and URL-encoded', async () => {
+  it('Piano SDK: finds the visitor by the bare id, upper case, whitespace, the _pcid cookie value', async () => {
     for (const [idclient, readAs] of [
       [PIANO_ID, 'id as given'],
       [PIANO_ID.toUpperCase(), 'id, also in lower case'],
@@ -240,7 +249,12 @@ describe('access and erasure by the id as the person holds it, per tracker', () 
 
   it('erases by the cookie value, then says plainly that nothing is left, without echoing the id', async () => {
     const matomo = await call('/admin/erase', { site: '3', idclient: ` ${MATOMO_ID.toUpperCase()}.1764000000.` });
-    expect(matomo).toMatchObject({ deleted: 3, complete: true, outcome: 'erased', readAs: 'Matomo _pk_id cookie value' });
+    expect(matomo).toMatchObject({
+      deleted: 3,
+      complete: true,
+      outcome: 'erased',
+      readAs: 'Matomo _pk_id cookie value',
+    });
     const piano = await call('/admin/erase', { site: '123456', idclient: pcid });
     expect(piano).toMatchObject({ deleted: 2, complete: true, outcome: 'erased' });
     expect((await t.records()).filter((r) => r.visitor !== undefined)).toEqual([]);

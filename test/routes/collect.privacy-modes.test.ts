@@ -198,7 +198,9 @@ describe('site policy', () => {
       fetch(`${base}/event?s=123456&idclient=0123456789abcdef`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ events: events.map((e) => ({ ...e, data: { visitor_privacy_mode: 'exempt', ...e.data } })) }),
+        body: JSON.stringify({
+          events: events.map((e) => ({ ...e, data: { visitor_privacy_mode: 'exempt', ...e.data } })),
+        }),
       });
     const before = (await t.records()).length;
     const own = await backEnd([

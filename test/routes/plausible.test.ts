@@ -131,9 +131,13 @@ describe('Plausible event API through HTTP and Redis', () => {
     expect(big.status).toBe(413);
   });
 
-  it('without Origin or Referer (a server, a no-referrer page), the page URL u decides, by the same host rules', async () => {
+  it('without Origin or Referer (a server, a no-referrer page), the page URL u decides by the same rules', async () => {
     const bare = (u: string, d = 'www.example.test') =>
-      fetch(`${base}/api/event`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ n: 'pageview', u, d }) });
+      fetch(`${base}/api/event`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ n: 'pageview', u, d }),
+      });
     const own = await whatChanged(t, 'shop', async () => {
       expect((await bare('https://www.example.test:8443/from-the-server')).status).toBe(202);
     });
@@ -141,7 +145,10 @@ describe('Plausible event API through HTTP and Redis', () => {
     const foreign = await whatChanged(t, 'shop', async () => {
       const res = await bare('https://evil.test/www.example.test');
       expect(res.status).toBe(403);
-      expect(await res.json()).toMatchObject({ error: 'origin_not_allowed', message: 'site shop does not list the domain evil.test (page URL)' });
+      expect(await res.json()).toMatchObject({
+        error: 'origin_not_allowed',
+        message: 'site shop does not list the domain evil.test (page URL)',
+      });
     });
     expect(foreign.records).toEqual([]);
   });
