@@ -115,16 +115,16 @@ describe('matomo.js on a page served with Referrer-Policy: no-referrer', () => {
     const context = await p.browser.newContext({ userAgent });
     try {
       const page = await context.newPage();
-      const sent: { referer: string | undefined; origin: string | undefined; url: string }[] = [];
+      const sent: { method: string; referer: string | undefined; origin: string | undefined; url: string }[] = [];
       page.on('request', async (req) => {
         if (!req.url().includes('/matomo.php')) return;
         const h = await req.allHeaders();
-        sent.push({ referer: h.referer, origin: h.origin, url: req.url() });
+        sent.push({ method: req.method(), referer: h.referer, origin: h.origin, url: req.url() });
       });
       await page.goto(`${p.pageOrigin}/blog/article.html`, { waitUntil: 'load' });
       const url = `${p.collectorUrl}/matomo.php`;
       const loaded = await page.evaluate(
-        async ({ url, own, foreign }) => {
+        async ({ url, own, foreign, beaconQuery }) => {
           // getImage(): what matomo.js falls back to, and all it sends where neither sendBeacon nor XHR is used
           const image = (q: string) =>
             new Promise<boolean>((resolve) => {
@@ -133,36 +133,46 @@ describe('matomo.js on a page served with Referrer-Policy: no-referrer', () => {
               img.onerror = () => resolve(false);
               img.src = `${url}?${q}`;
             });
-          return { own: await image(own), foreign: await image(foreign) };
+          // sendPostRequestViaSendBeacon(): under this policy too it carries the page's Origin
+          const form = new Blob([], { type: 'application/x-www-form-urlencoded' });
+          const beacon = navigator.sendBeacon(`${url}?${beaconQuery}`, form);
+          return { own: await image(own), foreign: await image(foreign), beacon };
         },
         {
           url,
           own: query(p.pageOrigin, 710001, 1),
           // the same hit claiming a page on another host (localhost is not listed)
           foreign: query(p.pageOrigin.replace('127.0.0.1', 'localhost'), 710002, 1),
+          beaconQuery: query(p.pageOrigin, 710003, 0),
         },
       );
-      expect(loaded).toEqual({ own: true, foreign: false });
+      expect(loaded).toEqual({ own: true, foreign: false, beacon: true });
       // what Chromium sent: neither header, so only the page URL could decide
       // (the listener reads the headers asynchronously)
       const seenBy = Date.now() + 2000;
-      while (sent.length < 2 && Date.now() < seenBy) await new Promise((r) => setTimeout(r, 20));
-      expect(sent).toHaveLength(2);
+      while (sent.length < 3 && Date.now() < seenBy) await new Promise((r) => setTimeout(r, 20));
+      expect(sent).toHaveLength(3);
       // (Playwright shows the withheld Referer as an empty string)
-      for (const s of sent) expect([s.referer || undefined, s.origin]).toEqual([undefined, undefined]);
+      const images = sent.filter((s) => s.method === 'GET');
+      expect(images).toHaveLength(2);
+      for (const s of images) expect([s.referer || undefined, s.origin]).toEqual([undefined, undefined]);
+      // the beacon names its page's origin: there the Origin decides
+      expect(sent.find((s) => s.method === 'POST')?.origin).toBe(p.pageOrigin);
       const end = Date.now() + 8000;
       let records: Rec[] = [];
       while (Date.now() < end) {
         records = (await p.collector.records()).slice(before) as Rec[];
-        if (records.length >= 1) break;
+        if (records.length >= 2) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       await new Promise((r) => setTimeout(r, 200)); // a refused hit that had been stored would show by now
       records = (await p.collector.records()).slice(before) as Rec[];
-      expect(records).toHaveLength(1);
+      expect(records).toHaveLength(2); // the own image and the beacon; not the foreign image
       const pageUrl = `${p.pageOrigin}/blog/article.html`;
-      expect(records[0]).toMatchObject({ site: '3', event: 'page.display', tracker: 'matomo' });
-      expect(records[0]!.props.page_url).toBe(pageUrl);
+      for (const rec of records) {
+        expect(rec).toMatchObject({ site: '3', event: 'page.display', tracker: 'matomo' });
+        expect(rec.props.page_url).toBe(pageUrl);
+      }
     } finally {
       await context.close();
     }
