@@ -1,7 +1,7 @@
 // CNIL (Piano guide 4.6): the tracker is limited to one site. A site that lists its
 // domains only takes hits whose Origin (or, without one, Referer) is one of them,
 // compared by host name whatever the scheme or port. A request with neither (a
-// server-side tracker, an image or beacon from a page served with
+// server-side tracker, an image from a page served with
 // `Referrer-Policy: no-referrer`) is judged by the page URLs its hits name, as Matomo's
 // own "only track visits on these URLs" does: every one of them must be on the site.
 import type { SitePolicy } from '../policy/sites.js';
