@@ -37,8 +37,11 @@ export const MAX_VISITOR_ID_LENGTH = 256;
 
 /** What a tracker generates: Matomo's 16 hex, the Piano SDK's 16 base-36 (with `-NO` when it could not store it). */
 const GENERATED_ID = /^([0-9a-z]{16})(-no)?$/i;
-/** A Matomo `_pk_id` value: the id, the cookie's creation in unix seconds, then older trackers' counters. */
-const MATOMO_COOKIE = /^([0-9a-f]{16})\.[0-9]{1,11}\.[0-9.]*$/i;
+/**
+ * A Matomo `_pk_id` value: the id, the cookie's creation in unix seconds, then older
+ * trackers' counters (the trailing dot may be lost in a copy).
+ */
+const MATOMO_COOKIE = /^([0-9a-f]{16})\.[0-9]{1,11}(?:\.[0-9.]*)?$/i;
 /** A whole cookie pasted as `name=value` (from a Cookie header or devtools): the value is read. */
 const NAMED_COOKIE = /^(?:_pk_id(?:\.[^=;\s]*)?|_pcid|pa_vid)\s*=(.*)$/is;
 // eslint-disable-next-line no-control-regex

@@ -28,6 +28,7 @@ describe('visitorIdsHeldAs', () => {
       `\t${MATOMO_ID}.1600000000.42.1700000000.1690000000.`,
       `${MATOMO_ID}.1600000000.3.1700000000.1690000000`,
       `_pk_id.3.1fff=${MATOMO_ID}.1764000000.`,
+      `${MATOMO_ID}.1764000000`, // the trailing dot lost in a copy
     ]) {
       const read = visitorIdsHeldAs(value);
       expect(read, JSON.stringify(value)).toEqual({ ids: [MATOMO_ID], readAs: 'Matomo _pk_id cookie value' });
