@@ -213,6 +213,7 @@ function adaptOne(params: Params, where: string): AdaptedHit {
     tracker: 'matomo',
     site,
     ...(visitorId !== undefined ? { visitorId } : {}),
+    ...(url !== undefined ? { pageUrl: url } : {}),
     events,
     consent: params.get('consent') === '1',
     // matomo.js sends nothing once the visitor opted out (js/piwik.js: no request without

@@ -94,7 +94,10 @@ export function parsePlausibleRequest(req: PlausibleRequest): PlausibleParseResu
   const props = propsOf(field(body, 'm', 'meta') ?? field(body, 'p', 'props'));
 
   const events = checkEvents(eventsOf(name, common, props), 'body');
-  return { domains, event: { tracker: 'plausible', events, consent: false, optout: false, rawBody: req.body, replayable: false } };
+  return {
+    domains,
+    event: { tracker: 'plausible', pageUrl: url, events, consent: false, optout: false, rawBody: req.body, replayable: false },
+  };
 }
 
 function eventsOf(name: string, common: Properties, props: Map<string, string>): HitEvent[] {

@@ -24,6 +24,12 @@ export interface AdaptedHit {
   consent: boolean;
   /** The request carries an opt-out signal. Neither tracker puts one on the wire today (see the research). */
   optout: boolean;
+  /**
+   * The page the hit says it was made on (Matomo `url`, Plausible `u`), also when it
+   * yields no event: what decides the one-site check when the request carries neither
+   * Origin nor Referer (a server-side tracker, a no-referrer page).
+   */
+  pageUrl?: string;
   /** Canonical text of this one hit: the source of the deterministic record id. */
   rawBody: string;
   /**

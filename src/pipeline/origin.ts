@@ -1,6 +1,9 @@
 // CNIL (Piano guide 4.6): the tracker is limited to one site. A site that lists its
 // domains only takes hits whose Origin (or, without one, Referer) is one of them,
-// compared by host name whatever the scheme or port.
+// compared by host name whatever the scheme or port. A request with neither (a
+// server-side tracker, an image from a page served with
+// `Referrer-Policy: no-referrer`) is judged by the page URLs its hits name, as Matomo's
+// own "only track visits on these URLs" does: every one of them must be on the site.
 import type { SitePolicy } from '../policy/sites.js';
 
 function hostOf(value: string | undefined): string | undefined {
@@ -39,13 +42,69 @@ export function hostAllowed(host: string, domains: readonly string[]): boolean {
   return false;
 }
 
-/** undefined when the hit may come from there; otherwise why not. */
-export function originRefusal(policy: SitePolicy, origin: string | undefined, referer: string | undefined): string | undefined {
+/** The host of a page URL: http(s) only, a page is served by neither `file:` nor `data:`. */
+function hostOfPage(url: string | undefined): string | undefined {
+  if (!url || !/^https?:/i.test(url)) return undefined;
+  return hostOf(url);
+}
+
+/**
+ * The page URLs a request's hits name, one per event that would be stored (undefined for
+ * an event naming none), for the check of a request without Origin or Referer. Lazy: a
+ * browser's hit carries an Origin, and then nothing is read.
+ */
+export type PageUrls = () => readonly (string | undefined)[];
+
+/**
+ * undefined when the hit may come from there; otherwise why not. The Origin decides,
+ * else the Referer, else (neither names a host) the page URLs: all of them on the
+ * site's hosts, and at least one. An event without a page URL beside events that have
+ * one is refused too: it would be stored on nobody's word, and a request is stored
+ * whole or not at all.
+ */
+export function originRefusal(
+  policy: SitePolicy,
+  origin: string | undefined,
+  referer: string | undefined,
+  pageUrls?: PageUrls,
+): string | undefined {
   if (policy.domains.length === 0) return undefined;
   const host = hostOfOrigin(origin) ?? hostOf(referer);
-  if (!host) return `site ${policy.site} only takes hits from its own domains, and the request has no Origin or Referer`;
-  if (hostAllowed(host, policy.domains)) return undefined;
-  return `site ${policy.site} does not list the domain ${host}`;
+  if (host) {
+    return hostAllowed(host, policy.domains) ? undefined : `site ${policy.site} does not list the domain ${host}`;
+  }
+  const pages = pageUrls?.() ?? [];
+  if (pages.length === 0) {
+    const why = 'the request has no Origin, Referer or page URL';
+    return `site ${policy.site} only takes hits from its own domains, and ${why}`;
+  }
+  for (let i = 0; i < pages.length; i++) {
+    const pageHost = hostOfPage(pages[i]);
+    if (!pageHost) {
+      const which = pages.length === 1 ? 'the hit has' : `event ${i + 1} of ${pages.length} has`;
+      const why = `the request has no Origin or Referer and ${which} no http(s) page URL`;
+      return `site ${policy.site} only takes hits from its own domains; ${why}`;
+    }
+    if (!hostAllowed(pageHost, policy.domains)) {
+      return `site ${policy.site} does not list the domain ${pageHost} (page URL)`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The page URLs of Piano events as a body holds them (before validation: only strings
+ * are read): `page_url`, else the SDK's own `event_url_full`.
+ */
+export function pageUrlsOfEvents(events: unknown): (string | undefined)[] {
+  if (!Array.isArray(events)) return [];
+  return events.map((e: unknown) => {
+    const data = typeof e === 'object' && e !== null ? (e as { data?: unknown }).data : undefined;
+    if (typeof data !== 'object' || data === null) return undefined;
+    const { page_url: pageUrl, event_url_full: eventUrl } = data as Record<string, unknown>;
+    if (typeof pageUrl === 'string' && pageUrl !== '') return pageUrl;
+    return typeof eventUrl === 'string' && eventUrl !== '' ? eventUrl : undefined;
+  });
 }
 
 interface HostIndex {

@@ -8,6 +8,10 @@
 //   GET  /admin/report?site=&from=&to=                 → 200 the HTML report of the reference
 //                                                        aggregator (npm run report --format html)
 //
+// `idclient` is the id as the person holds it: a Matomo `_pk_id` or Piano `_pcid` cookie
+// value, any letter case, whitespace around it (src/policy/visitor-id-forms.ts); the
+// answer says how it was read (`readAs`) and, plainly, when nothing was found.
+//
 // Ids travel in bodies, never in URLs (proxies log URLs). Bearer token compared in
 // constant time. Every call is logged with the site and the outcome, never the id
 // nor its pseudonyms. Registered only when ADMIN_TOKEN is set.
@@ -18,6 +22,7 @@ import type { Config } from '../config/index.js';
 import { HttpError } from '../errors.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { firstProblem, querySchema } from '../pipeline/validate.js';
+import { visitorIdsHeldAs, type HeldVisitorId } from '../policy/visitor-id-forms.js';
 import { tombstoneFields } from '../contract/record.js';
 import { InvalidCursorError, scanVisitor, type ScanResult } from '../sink/visitor-scan.js';
 import { CONTENT_SECURITY_POLICY, reportHtml } from '../aggregate/report-html.js';
@@ -25,9 +30,42 @@ import { ReportQueryError } from '../aggregate/report.js';
 
 const requestSchema = z.strictObject({
   site: querySchema.shape.s,
-  idclient: querySchema.shape.idclient.unwrap().min(1, 'idclient is empty'),
+  // a cookie value, URL-encoded: longer than the id it holds; read by visitorIdsHeldAs
+  idclient: z
+    .string('idclient is missing')
+    .min(1, 'idclient is empty')
+    .max(2048, 'idclient longer than 2048 characters'),
   cursor: z.string().max(64).optional(),
 });
+
+/** What one call found, in words: never the id, only how it was read. */
+function outcomeOf(action: 'access' | 'erase', site: string, held: HeldVisitorId, r: ScanResult, resumed: boolean) {
+  const read = `idclient read as: ${held.readAs}`;
+  if (r.records.length > 0) {
+    return { outcome: action === 'erase' ? 'erased' : 'found', readAs: held.readAs };
+  }
+  if (!r.complete) {
+    return {
+      outcome: 'not_found_yet',
+      readAs: held.readAs,
+      message:
+        `nothing found so far for this id on site ${site} (${read}); ` +
+        'the scan stopped at its bound: call again with the cursor',
+    };
+  }
+  const where = resumed ? 'in the rest of the streams' : 'in the streams';
+  const done =
+    action === 'erase'
+      ? 'nothing was deleted (tombstones were still published for the aggregates)'
+      : 'no record to give';
+  return {
+    outcome: 'nothing_found',
+    readAs: held.readAs,
+    message: `nothing found for this id: no record of site ${site} carries it ${where} (${read}); ${done}`,
+  };
+}
+
+type Answer = ScanResult & ReturnType<typeof outcomeOf>;
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -61,15 +99,18 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
     return r.data;
   };
 
-  async function run(action: 'access' | 'erase', body: unknown, log: FastifyInstance['log']): Promise<ScanResult> {
+  async function run(action: 'access' | 'erase', body: unknown, log: FastifyInstance['log']): Promise<Answer> {
     const { site, idclient, cursor } = parse(body);
+    const held = visitorIdsHeldAs(idclient);
+    if ('problem' in held) throw new HttpError(400, 'invalid_request', held.problem, 'body.idclient');
     if (busy) throw new HttpError(429, 'admin_busy', 'another access or erasure request is running', undefined, { 'retry-after': '5' });
     busy = true;
     const started = performance.now();
     let result: ScanResult | undefined;
     let done = false;
     try {
-      const visitors = pseudonymiser.allPseudonyms(site, idclient);
+      // every form the id may have had at ingestion, under every key
+      const visitors = [...new Set(held.ids.flatMap((id) => pseudonymiser.allPseudonyms(site, id)))];
       try {
         result = await scanVisitor(app.redis, app.streamKeys, site, visitors, bounds, { erase: action === 'erase', cursor });
       } catch (err) {
@@ -88,7 +129,8 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
         {
           admin: action,
           site,
-          keys: visitors.length,
+          readAs: held.readAs,
+          pseudonyms: visitors.length,
           found: result.records.length,
           deleted: result.deleted,
           scanned: result.scanned,
@@ -98,14 +140,21 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
         `admin ${action}`,
       );
       done = true;
-      return result;
+      return { ...result, ...outcomeOf(action, site, held, result, cursor !== undefined) };
     } finally {
       busy = false;
       app.metrics.adminRequest(action, !done ? 'failed' : result!.complete ? 'complete' : 'partial', result?.scanned ?? 0);
     }
   }
 
-  const tail = (r: ScanResult) => ({ scanned: r.scanned, complete: r.complete, ...(r.cursor ? { cursor: r.cursor } : {}) });
+  const tail = (r: Answer) => ({
+    scanned: r.scanned,
+    complete: r.complete,
+    ...(r.cursor ? { cursor: r.cursor } : {}),
+    outcome: r.outcome,
+    readAs: r.readAs,
+    ...(r.message ? { message: r.message } : {}),
+  });
 
   app.post('/admin/access', { bodyLimit: 4096 }, async (req) => {
     const r = await run('access', req.body, req.log);

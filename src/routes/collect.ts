@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
 import { badRequest } from '../errors.js';
 import { jsonSyntaxMessage } from '../formats/common.js';
+import { pageUrlsOfEvents } from '../pipeline/origin.js';
 import { gpcRequested } from '../pipeline/privacy.js';
 import { bodySchema, envelopeSchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
 import { siteQuotaGuard } from '../plugins/rate-limit.js';
@@ -81,7 +82,8 @@ export default async function collectRoutes(app: FastifyInstance, opts: IntakeOp
     }
     const site = query.data.s;
     const policy = intake.policyOf(site);
-    intake.checkOrigin(policy, req);
+    // without Origin or Referer (a site's back end), the events' page URLs decide
+    intake.checkOrigin(policy, req, () => pageUrlsOfEvents((req.body?.json as { events?: unknown } | null)?.events));
     if (!req.body) throw badRequest('empty body', 'body');
     req.hitMode = claimedMode(req.body.json);
     // the envelope here; every property in the pipeline's one walk (same problems)

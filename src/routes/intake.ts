@@ -12,7 +12,7 @@ import { privacyClaim, withClaim } from '../formats/claim.js';
 import { FormatError, type AdaptedHit } from '../formats/types.js';
 import { createTrustedProxies } from '../pipeline/client-ip.js';
 import { createHitProcessor, type HitOutput } from '../pipeline/hit.js';
-import { originRefusal } from '../pipeline/origin.js';
+import { originRefusal, type PageUrls } from '../pipeline/origin.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import type { HitEvent } from '../pipeline/validate.js';
 import { rateLimited } from '../plugins/rate-limit.js';
@@ -41,8 +41,12 @@ export interface IntakeHit {
 export interface Intake {
   /** The site's policy, or 403 `unknown_site`. */
   policyOf(site: string): SitePolicy;
-  /** 403 `origin_not_allowed` unless the request's Origin (or Referer) is one of the site's domains. */
-  checkOrigin(policy: SitePolicy, req: FastifyRequest): void;
+  /**
+   * 403 `origin_not_allowed` unless the request's Origin (or Referer; without either,
+   * every page URL of `pageUrls`) is one of the site's domains. `path`: where the hit is
+   * in the request (a Matomo bulk's item), named in the refusal.
+   */
+  checkOrigin(policy: SitePolicy, req: FastifyRequest, pageUrls?: PageUrls, path?: string): void;
   /**
    * Runs the pipeline over every hit (a property it refuses: 400), takes each site's
    * events from its rate-limit bucket (429 with Retry-After), then writes all their
@@ -87,9 +91,9 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
       return policy;
     },
 
-    checkOrigin(policy, req) {
-      const refusal = originRefusal(policy, req.headers.origin, req.headers.referer);
-      if (refusal) throw forbidden('origin_not_allowed', refusal);
+    checkOrigin(policy, req, pageUrls, path) {
+      const refusal = originRefusal(policy, req.headers.origin, req.headers.referer, pageUrls);
+      if (refusal) throw new HttpError(403, 'origin_not_allowed', refusal, path);
     },
 
     async store(req, hits, gpc) {

@@ -76,9 +76,10 @@ export default async function matomoRoutes(app: FastifyInstance, opts: IntakeOpt
         // Matomo's own opt-out cookie is the visitor's objection on this very tracker:
         // honoured whatever the site's `gpc` setting. DNT is a browser-wide signal, like GPC.
         const optedOut = matomoIgnoreCookie(req.headers.cookie);
-        const hits = parsed.hits.map((h) => {
+        // every hit of a bulk is checked before any is stored: one hit on another site refuses the request
+        const hits = parsed.hits.map((h, i) => {
           const policy = intake.policyOf(h.site);
-          intake.checkOrigin(policy, req);
+          intake.checkOrigin(policy, req, () => [h.pageUrl], parsed.bulk ? `body.requests.${i}.url` : undefined);
           return intakeHitOf(h, policy, optedOut);
         });
         const objection = gpcRequested(req.headers['sec-gpc']) || doNotTrackRequested(req.headers.dnt, req.headers['x-do-not-track']);

@@ -58,7 +58,7 @@ export default async function plausibleRoutes(app: FastifyInstance, opts: Intake
       }
       const parsed = adapt(() => parsePlausibleRequest({ contentType: req.headers['content-type'], body: req.body ?? '' }));
       const policy = siteOf(parsed.domains);
-      intake.checkOrigin(policy, req);
+      intake.checkOrigin(policy, req, () => [parsed.event.pageUrl]);
       const hit = intakeHitOf(parsed.event, policy, false);
       await intake.store(req, [hit], gpcRequested(req.headers['sec-gpc']));
       // what Plausible answers, and what its trackers expect

@@ -83,7 +83,11 @@ export function privacyStatement(policy: SitePolicy, config: Config, pseudonymis
         fields: [...policy.exemptEvents, OTHER_EVENT],
         rule: `an event on the site's event list is counted under its name, any other under "${OTHER_EVENT}": a client never chooses a field; no page, no id, no geolocation`,
       },
-      oneSite: { guide: '4.6', allowedDomains: policy.domains.length > 0 ? policy.domains : 'any (no domains listed for this site)', check: 'Origin, or Referer without Origin, compared by host name' },
+      oneSite: {
+        guide: '4.6',
+        allowedDomains: policy.domains.length > 0 ? policy.domains : 'any (no domains listed for this site)',
+        check: "Origin, or Referer without Origin, or without either every hit's own page URL, compared by host name",
+      },
       globalPrivacyControl: policy.gpcIsObjection ? 'Sec-GPC: 1 is an objection: the hit is counted as opt-out' : 'ignored',
       trackers: {
         rule: 'Matomo and Plausible requests become the same events and go through the same steps; their records say which tracker sent them',

@@ -92,3 +92,89 @@ describe('matomo.js transports made by Chromium against the collector', () => {
     }
   });
 });
+
+// A page served with `Referrer-Policy: no-referrer`: its image request carries neither
+// Origin (an image never does) nor Referer (the policy), so the hit's own page URL
+// (`url`) is all that says which site it is on.
+describe('matomo.js on a page served with Referrer-Policy: no-referrer', () => {
+  let p: TrackerPage;
+  beforeAll(async () => {
+    p = await startTrackerPage({ '3': { domains: ['127.0.0.1'] } }, (_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'text/html', 'referrer-policy': 'no-referrer' })
+        .end('<!doctype html><title>page</title><p>page</p>'),
+    );
+  });
+  afterAll(() => p?.close());
+
+  it('its image hit (no Origin, no Referer) is stored by its page URL; one naming another host is not', async () => {
+    const before = (await p.collector.records()).length;
+    // a desktop browser's User-Agent: headless Chromium's own says HeadlessChrome, which a robot filter sets apart
+    const userAgent =
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+    const context = await p.browser.newContext({ userAgent });
+    try {
+      const page = await context.newPage();
+      const sent: { method: string; referer: string | undefined; origin: string | undefined; url: string }[] = [];
+      page.on('request', async (req) => {
+        if (!req.url().includes('/matomo.php')) return;
+        const h = await req.allHeaders();
+        sent.push({ method: req.method(), referer: h.referer, origin: h.origin, url: req.url() });
+      });
+      await page.goto(`${p.pageOrigin}/blog/article.html`, { waitUntil: 'load' });
+      const url = `${p.collectorUrl}/matomo.php`;
+      const loaded = await page.evaluate(
+        async ({ url, own, foreign, beaconQuery }) => {
+          // getImage(): what matomo.js falls back to, and all it sends where neither sendBeacon nor XHR is used
+          const image = (q: string) =>
+            new Promise<boolean>((resolve) => {
+              const img = new Image(1, 1);
+              img.onload = () => resolve(true);
+              img.onerror = () => resolve(false);
+              img.src = `${url}?${q}`;
+            });
+          // sendPostRequestViaSendBeacon(): under this policy too it carries the page's Origin
+          const form = new Blob([], { type: 'application/x-www-form-urlencoded' });
+          const beacon = navigator.sendBeacon(`${url}?${beaconQuery}`, form);
+          return { own: await image(own), foreign: await image(foreign), beacon };
+        },
+        {
+          url,
+          own: query(p.pageOrigin, 710001, 1),
+          // the same hit claiming a page on another host (localhost is not listed)
+          foreign: query(p.pageOrigin.replace('127.0.0.1', 'localhost'), 710002, 1),
+          beaconQuery: query(p.pageOrigin, 710003, 0),
+        },
+      );
+      expect(loaded).toEqual({ own: true, foreign: false, beacon: true });
+      // what Chromium sent: neither header, so only the page URL could decide
+      // (the listener reads the headers asynchronously)
+      const seenBy = Date.now() + 2000;
+      while (sent.length < 3 && Date.now() < seenBy) await new Promise((r) => setTimeout(r, 20));
+      expect(sent).toHaveLength(3);
+      // (Playwright shows the withheld Referer as an empty string)
+      const images = sent.filter((s) => s.method === 'GET');
+      expect(images).toHaveLength(2);
+      for (const s of images) expect([s.referer || undefined, s.origin]).toEqual([undefined, undefined]);
+      // the beacon names its page's origin: there the Origin decides
+      expect(sent.find((s) => s.method === 'POST')?.origin).toBe(p.pageOrigin);
+      const end = Date.now() + 8000;
+      let records: Rec[] = [];
+      while (Date.now() < end) {
+        records = (await p.collector.records()).slice(before) as Rec[];
+        if (records.length >= 2) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, 200)); // a refused hit that had been stored would show by now
+      records = (await p.collector.records()).slice(before) as Rec[];
+      expect(records).toHaveLength(2); // the own image and the beacon; not the foreign image
+      const pageUrl = `${p.pageOrigin}/blog/article.html`;
+      for (const rec of records) {
+        expect(rec).toMatchObject({ site: '3', event: 'page.display', tracker: 'matomo' });
+        expect(rec.props.page_url).toBe(pageUrl);
+      }
+    } finally {
+      await context.close();
+    }
+  });
+});

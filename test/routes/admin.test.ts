@@ -2,7 +2,7 @@
 // records made under the old key are still found and erased.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshSdkId, replay, sdkRequest } from '../helpers/fixtures.js';
-import { startTestApp, uniquePrefix, type TestApp } from '../helpers/app.js';
+import { startTestApp, uniquePrefix, type TestApp, writeSitesFile } from '../helpers/app.js';
 import { bearerMatches } from '../../src/routes/admin.js';
 import { createHash } from 'node:crypto';
 
@@ -154,6 +154,139 @@ describe('admin access and erasure', () => {
       const visitor = JSON.parse(f[f.indexOf('tombstone') + 1]!).visitor as string;
       expect(everything).not.toContain(visitor.split('.')[1]);
     }
+  });
+});
+
+// The id as the person holds it (docs/data-subject-requests.md): before, a Matomo cookie
+// value or an upper-case id answered `"records": []`, `"complete": true`, and an erasure
+// said `deleted: 0` as if it had succeeded.
+describe('access and erasure by the id as the person holds it, per tracker', () => {
+  const MATOMO_ID = '9c41e07b2d58a6f3';
+  const PIANO_ID = freshSdkId('h4k8p2z6');
+  let t: TestApp;
+  let base: string;
+  let ops: string;
+
+  const post = (path: string, body: unknown) =>
+    fetch(`${ops}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify(body),
+    });
+  interface Answer {
+    records?: { site: string }[];
+    deleted?: number;
+    complete: boolean;
+    outcome: string;
+    readAs: string;
+    message?: string;
+  }
+  const answers: string[] = [];
+  const call = async (path: string, body: unknown): Promise<Answer> => {
+    const res = await post(path, body);
+    const text = await res.text();
+    answers.push(text);
+    expect(res.status, text).toBe(200);
+    return JSON.parse(text) as Answer;
+  };
+
+  /** The `_pcid` cookie as the Piano SDK writes it (test/fixtures/sdk: cookiesAfter). */
+  const pcid = encodeURIComponent(JSON.stringify({ browserId: PIANO_ID, _t: 'ncppfjc1|mx1ai201' }));
+
+  beforeAll(async () => {
+    const sites = writeSitesFile({ '3': {}, '123456': {}, blog: { domains: ['blog.example.test'] } });
+    const erasures = `${uniquePrefix('admin-forms')}:erasures`;
+    t = await startTestApp({ ADMIN_TOKEN: TOKEN, SITES_FILE: sites, ERASURE_STREAM: erasures });
+    [base, ops] = await t.listen();
+    // Matomo: matomo.js's GET, the _id as its cookie holds it
+    for (let i = 0; i < 3; i++) {
+      const page = encodeURIComponent(`https://shop.example/p${i}`);
+      const q = `idsite=3&rec=1&_id=${MATOMO_ID}&url=${page}&action_name=p${i}&rand=${i}`;
+      expect((await fetch(`${base}/matomo.php?${q}&send_image=0`)).status).toBe(204);
+    }
+    await sendHits(base, PIANO_ID, 2);
+    // Plausible: no visitor id on the wire, none in the record
+    const plausible = await fetch(`${base}/api/event`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://blog.example.test' },
+      body: JSON.stringify({ n: 'pageview', u: 'https://blog.example.test/', d: 'blog.example.test' }),
+    });
+    expect(plausible.status).toBe(202);
+  });
+  afterAll(async () => {
+    await t.redis.del(t.config.erasureStream);
+    await t.close();
+  });
+
+  it('Matomo: finds the visitor by the bare id, any case, whitespace, the _pk_id cookie value', async () => {
+    for (const [idclient, readAs] of [
+      [MATOMO_ID, 'id as given'],
+      [MATOMO_ID.toUpperCase(), 'id, also in lower case'],
+      [`  ${MATOMO_ID}\n`, 'id as given'],
+      [`${MATOMO_ID}.1764000000.`, 'Matomo _pk_id cookie value'],
+      [` ${MATOMO_ID.toUpperCase()}.1764000000. `, 'Matomo _pk_id cookie value'],
+      [`${MATOMO_ID}.1600000000.42.1700000000.1690000000.`, 'Matomo _pk_id cookie value'],
+    ]) {
+      const a = await call('/admin/access', { site: '3', idclient });
+      expect([a.records?.length, a.complete, a.outcome, a.readAs], idclient).toEqual([3, true, 'found', readAs]);
+      expect(a.records!.every((r) => r.site === '3')).toBe(true);
+    }
+  });
+
+  it('Piano SDK: finds the visitor by the bare id, upper case, whitespace, the _pcid cookie value', async () => {
+    for (const [idclient, readAs] of [
+      [PIANO_ID, 'id as given'],
+      [PIANO_ID.toUpperCase(), 'id, also in lower case'],
+      [`\t${PIANO_ID} `, 'id as given'],
+      [pcid, 'Piano _pcid cookie value, URL-encoded'],
+      [decodeURIComponent(pcid), 'Piano _pcid cookie value'],
+      [`_pcid=${pcid}`, 'Piano _pcid cookie value, URL-encoded'],
+    ]) {
+      const a = await call('/admin/access', { site: '123456', idclient });
+      expect([a.records?.length, a.complete, a.outcome, a.readAs], idclient).toEqual([2, true, 'found', readAs]);
+    }
+  });
+
+  it('erases by the cookie value, then says plainly that nothing is left, without echoing the id', async () => {
+    const matomo = await call('/admin/erase', { site: '3', idclient: ` ${MATOMO_ID.toUpperCase()}.1764000000.` });
+    expect(matomo).toMatchObject({
+      deleted: 3,
+      complete: true,
+      outcome: 'erased',
+      readAs: 'Matomo _pk_id cookie value',
+    });
+    const piano = await call('/admin/erase', { site: '123456', idclient: pcid });
+    expect(piano).toMatchObject({ deleted: 2, complete: true, outcome: 'erased' });
+    expect((await t.records()).filter((r) => r.visitor !== undefined)).toEqual([]);
+
+    const again = await call('/admin/erase', { site: '3', idclient: `${MATOMO_ID}.1764000000.` });
+    expect(again).toMatchObject({ deleted: 0, complete: true, outcome: 'nothing_found' });
+    expect(again.message).toMatch(/^nothing found for this id: no record of site 3 carries it .*nothing was deleted/);
+    const access = await call('/admin/access', { site: '123456', idclient: PIANO_ID });
+    expect(access).toMatchObject({ records: [], outcome: 'nothing_found' });
+    expect(access.message).toMatch(/^nothing found for this id/);
+  });
+
+  it('Plausible: records carry no visitor, so no id finds them; the answer says nothing was found', async () => {
+    const a = await call('/admin/access', { site: 'blog', idclient: MATOMO_ID });
+    expect(a).toMatchObject({ records: [], complete: true, outcome: 'nothing_found' });
+    expect((await t.records()).filter((r) => r.site === 'blog')).toHaveLength(1);
+  });
+
+  it('refuses a value that cannot be an id with 400, naming the field, never the value', async () => {
+    for (const idclient of ['   ', '{"browserId":""}', 'x\u0001y']) {
+      const res = await post('/admin/access', { site: '3', idclient });
+      expect(res.status, idclient).toBe(400);
+      expect(await res.json()).toMatchObject({ error: 'invalid_request', path: 'body.idclient' });
+    }
+  });
+
+  it('never writes the id, in any form, to the logs or the answers', async () => {
+    const everything = `${t.logs.join('\n')}\n${answers.join('\n')}`;
+    for (const needle of [MATOMO_ID, MATOMO_ID.toUpperCase(), PIANO_ID, PIANO_ID.toUpperCase(), pcid, 'browserId']) {
+      expect(everything, needle).not.toContain(needle);
+    }
+    expect(t.logs.some((l) => l.includes('"readAs":"Matomo _pk_id cookie value"'))).toBe(true);
   });
 });
 

@@ -192,6 +192,48 @@ describe('site policy', () => {
     expect((await t.records()).length).toBe(before);
   });
 
+  it('takes a hit a back end sends (no Origin, no Referer) when every event names a page of the site', async () => {
+    // what a site's server builds: the Piano wire format, its page in page_url
+    const backEnd = (events: { name: string; data: Record<string, unknown> }[]) =>
+      fetch(`${base}/event?s=123456&idclient=0123456789abcdef`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          events: events.map((e) => ({ ...e, data: { visitor_privacy_mode: 'exempt', ...e.data } })),
+        }),
+      });
+    const before = (await t.records()).length;
+    const own = await backEnd([
+      { name: 'page.display', data: { page: 'server-side', page_url: 'https://www.example.org/from-the-server?q=1' } },
+      { name: 'page.display', data: { page: 'server-side-2', page_url: 'https://shop.example.net:8443/b' } },
+    ]);
+    expect(own.status).toBe(204);
+    const stored = (await t.records()).slice(before) as unknown as Rec[];
+    expect(stored.map((r) => [r.event, r.props.page])).toEqual([
+      ['page.display', 'server-side'],
+      ['page.display', 'server-side-2'],
+    ]);
+
+    const after = (await t.records()).length;
+    for (const events of [
+      [{ name: 'page.display', data: { page: 'foreign', page_url: 'https://evil.example/www.example.org' } }],
+      // the site's own page beside another site's, or beside an event naming no page: the whole request
+      [
+        { name: 'page.display', data: { page: 'own', page_url: 'https://www.example.org/' } },
+        { name: 'page.display', data: { page: 'foreign', page_url: 'https://evilexample.net/' } },
+      ],
+      [
+        { name: 'page.display', data: { page: 'own', page_url: 'https://www.example.org/' } },
+        { name: 'click.action', data: { click: 'no page' } },
+      ],
+    ]) {
+      const res = await backEnd(events);
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({ statusCode: 403, error: 'origin_not_allowed' });
+    }
+    expect((await t.records()).length).toBe(after);
+  });
+
   it('refuses an unknown site when a sites file is in force', async () => {
     const res = await post('999999', { origin: 'https://www.example.org' });
     expect(res.status).toBe(403);

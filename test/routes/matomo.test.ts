@@ -411,14 +411,83 @@ describe('matomo-tracker (npm, the Matomo organisation’s Node client) against 
     expect(records[0]!.id).not.toBe(records[1]!.id);
   });
 
-  it('a site that lists its domains refuses the server-side client (no Origin): 403, reported as an error', async () => {
+  it('a site that lists its domains takes the server-side bulk (no Origin, no Referer) of its own pages', async () => {
     const tracker = new MatomoTracker(3, `${base}/matomo.php`);
-    const seen: unknown[] = [];
-    tracker.on('error', (err) => seen.push(err));
-    tracker.track({ url: 'https://www.example.org/', action_name: 'x' });
-    const end = Date.now() + 5000;
-    while (seen.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
-    expect(String(seen[0])).toContain('403');
+    tracker.on('error', (err) => errors.push(err));
+    let answer: string | undefined;
+    // a back end forwarding its visitors' hits: their browser's User-Agent in `ua`, their cookie id in `_id`
+    const ua = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+    const { records } = await whatChanged(t, '3', async () => {
+      tracker.trackBulk(
+        [
+          { url: 'https://www.example.org/server/a', action_name: 'Server A', _id: RAW_ID, ua, rand: '11' },
+          { url: 'https://www.example.org:8443/server/b?x=1', action_name: 'Server B', _id: RAW_ID, ua, rand: '12' },
+        ],
+        (body) => {
+          answer = body;
+        },
+      );
+      await until(async () => answer !== undefined);
+    });
+    expect(errors).toEqual([]);
+    expect(JSON.parse(answer!)).toEqual({ status: 'success', tracked: 2, invalid: 0 });
+    expect(records.map((r) => [r.site, r.props.page, r.props.page_url])).toEqual([
+      ['3', 'Server A', 'https://www.example.org/server/a'],
+      ['3', 'Server B', 'https://www.example.org:8443/server/b'],
+    ]);
+    expect(JSON.stringify(records)).not.toContain('Chrome/131'); // the User-Agent is never stored
+  });
+
+  it('refuses a server-side bulk naming another site\'s page (403, nothing stored), or no page', async () => {
+    const refused = async (items: Record<string, string>[]) => {
+      const tracker = new MatomoTracker(3, `${base}/matomo.php`);
+      const seen: unknown[] = [];
+      tracker.on('error', (err) => seen.push(err));
+      const { records } = await whatChanged(t, '3', async () => {
+        tracker.trackBulk(items);
+        const end = Date.now() + 5000;
+        while (seen.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+      });
+      expect(records).toEqual([]);
+      return String(seen[0]);
+    };
+    const foreign = { url: 'https://evil.example.net/www.example.org', action_name: 'Other', rand: '21' };
+    expect(await refused([foreign])).toContain('403');
+    // one foreign page in the bulk refuses all of it: nothing of the own page is stored either
+    expect(
+      await refused([
+        { url: 'https://www.example.org/own', action_name: 'Own', rand: '22' },
+        { url: 'https://example.org/near-miss', action_name: 'Near miss', rand: '23' },
+      ]),
+    ).toContain('403');
+    // no url at all: nothing says where it comes from
+    expect(await refused([{ action_name: 'Nowhere', rand: '24' }])).toContain('403');
+  });
+
+  it('says which bulk item is on another site, and no Origin, Referer or page: refused as before', async () => {
+    const body = JSON.stringify({
+      requests: [
+        '?idsite=3&rec=1&url=https%3A%2F%2Fwww.example.org%2F',
+        '?idsite=3&rec=1&url=https%3A%2F%2Fevil.example.net%2F',
+      ],
+    });
+    const json = { 'content-type': 'application/json' };
+    const res = await fetch(`${base}/matomo.php`, { method: 'POST', headers: json, body });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({
+      statusCode: 403,
+      error: 'origin_not_allowed',
+      message: 'site 3 does not list the domain evil.example.net (page URL)',
+      path: 'body.requests.1.url',
+    });
+    const none = await fetch(`${base}/matomo.php?idsite=3&rec=1&action_name=x`);
+    expect(none.status).toBe(403);
+    const noPage = expect.stringMatching(/no http\(s\) page URL/);
+    expect(await none.json()).toMatchObject({ error: 'origin_not_allowed', message: noPage });
+    // an Origin still decides over the page URL: a foreign page's script cannot name the site's pages
+    const ownPage = `${base}/matomo.php?idsite=3&rec=1&url=https%3A%2F%2Fwww.example.org%2F`;
+    const forged = await fetch(ownPage, { headers: { origin: 'https://evil.example.net' } });
+    expect(forged.status).toBe(403);
   });
 });
 

@@ -131,6 +131,28 @@ describe('Plausible event API through HTTP and Redis', () => {
     expect(big.status).toBe(413);
   });
 
+  it('without Origin or Referer (a server, a no-referrer page), the page URL u decides by the same rules', async () => {
+    const bare = (u: string, d = 'www.example.test') =>
+      fetch(`${base}/api/event`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ n: 'pageview', u, d }),
+      });
+    const own = await whatChanged(t, 'shop', async () => {
+      expect((await bare('https://www.example.test:8443/from-the-server')).status).toBe(202);
+    });
+    expect(own.records).toMatchObject([{ site: 'shop', props: { page: '/from-the-server' } }]);
+    const foreign = await whatChanged(t, 'shop', async () => {
+      const res = await bare('https://evil.test/www.example.test');
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({
+        error: 'origin_not_allowed',
+        message: 'site shop does not list the domain evil.test (page URL)',
+      });
+    });
+    expect(foreign.records).toEqual([]);
+  });
+
   it('reads the body as JSON whatever the content type says', async () => {
     const { records } = await whatChanged(t, 'shop', async () => {
       for (const type of ['application/json', 'application/x-www-form-urlencoded', 'text/plain;charset=UTF-8']) {
