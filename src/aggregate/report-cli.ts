@@ -43,7 +43,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  if (!['table', 'json', 'html'].includes(args.format!)) {
+  if (!['table', 'json', 'html'].includes(args.format)) {
     process.stderr.write(`--format must be table, json or html\n${usage}\n`);
     return 64;
   }

@@ -13,7 +13,7 @@ import { AggregateKeys, DAY_MS, utcDay } from './store.js';
 
 export const OTHER = '(other)';
 
-export interface Row {
+interface Row {
   label: string;
   count: number;
 }
@@ -74,7 +74,7 @@ export function suppressWithin(cells: ReadonlyMap<string, number>, parentOf: (la
   return { rows: t.rows, other: shown(other, k), suppressed };
 }
 
-export interface DayLine {
+interface DayLine {
   day: string;
   pageviews: number | null;
   visits: number | null;
@@ -83,7 +83,7 @@ export interface DayLine {
 }
 
 /** One day of the opt-out comparison: events counted from records, and opt-out events. */
-export interface OptoutDayLine {
+interface OptoutDayLine {
   day: string;
   /** Events recorded that day (every record the aggregator counted, page views and others). */
   measured: number | null;
@@ -107,10 +107,10 @@ export interface Report {
 }
 
 /** `to` may be at most this many days after `from`. */
-export const MAX_REPORT_SPAN_DAYS = 800;
+const MAX_REPORT_SPAN_DAYS = 800;
 
 /** A site id, as the collector accepts it (`s=`). */
-export const SITE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const SITE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** What the CLI and an HTTP route accept: the site and the UTC days of the period. */
 export interface ReportQuery {
@@ -165,7 +165,7 @@ export function parseReportQuery(q: { site?: unknown; from?: unknown; to?: unkno
   return { site, from, to };
 }
 
-export function daysBetween(from: string, to: string): string[] {
+function daysBetween(from: string, to: string): string[] {
   const a = Date.parse(`${from}T00:00:00Z`);
   const b = Date.parse(`${to}T00:00:00Z`);
   if (!Number.isFinite(a) || !Number.isFinite(b) || b < a) throw new Error('--from and --to must be days YYYY-MM-DD, from <= to');

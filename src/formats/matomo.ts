@@ -428,7 +428,7 @@ export function doNotTrackRequested(dnt: string | string[] | undefined, xDoNotTr
  * in Matomo 4 and 5, `piwik_ignore` before). Present under either name: the visitor
  * opted out on the Matomo this collector replaces (same host name).
  */
-export const MATOMO_IGNORE_COOKIES: readonly string[] = Object.freeze(['matomo_ignore', 'piwik_ignore']);
+const MATOMO_IGNORE_COOKIES: readonly string[] = Object.freeze(['matomo_ignore', 'piwik_ignore']);
 
 export function matomoIgnoreCookie(cookieHeader: string | undefined): boolean {
   if (!cookieHeader) return false;

@@ -6,7 +6,7 @@
 import type { RecordTracker } from '../contract/record.js';
 import type { HitEvent } from '../pipeline/validate.js';
 
-export type Tracker = RecordTracker;
+type Tracker = RecordTracker;
 
 export interface AdaptedHit {
   tracker: Tracker;

@@ -81,7 +81,7 @@ export class Geolocator {
       try {
         dbs.push(await openDb(p));
       } catch (err) {
-        throw new Error(`GEOIP_DB: cannot open ${p}: ${(err as Error).message}`);
+        throw new Error(`GEOIP_DB: cannot open ${p}: ${(err as Error).message}`, { cause: err });
       }
     }
     const g = new Geolocator(dbs, opts.log);
@@ -146,7 +146,10 @@ export class Geolocator {
     this.#timer = setInterval(() => {
       if (running) return;
       running = true;
-      this.reloadChanged().finally(() => (running = false));
+      // reloadChanged logs what it cannot reload; a rejection here would be unhandled and end the process
+      this.reloadChanged()
+        .catch((err: unknown) => this.#log?.warn({ err: String(err) }, 'geolocation reload failed'))
+        .finally(() => (running = false));
     }, ms);
     this.#timer.unref();
   }

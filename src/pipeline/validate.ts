@@ -78,7 +78,7 @@ function objectProblem(obj: Record<string, unknown>, depth: number, path: (strin
 const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const properties = z.custom<Properties>(isObject, 'data must be an object').check((ctx) => {
-  const p = objectProblem(ctx.value as Record<string, unknown>, 1, []);
+  const p = objectProblem(ctx.value, 1, []);
   if (p) ctx.issues.push({ code: 'custom', message: p.message, path: p.path, input: ctx.value });
 });
 
@@ -101,7 +101,7 @@ const eventsOf = <E extends z.ZodType>(event: E) =>
 
 /** A hit's body, every property checked. */
 export const bodySchema = eventsOf(eventSchema);
-export type HitBody = z.infer<typeof bodySchema>;
+type HitBody = z.infer<typeof bodySchema>;
 
 /**
  * The body's envelope only (events, names, data an object): the hot path checks the
@@ -122,7 +122,7 @@ export const querySchema = z.object({
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'idclient holds control characters')
     .optional(),
 });
-export type HitQuery = z.infer<typeof querySchema>;
+type HitQuery = z.infer<typeof querySchema>;
 
 export interface ValidationProblem {
   path: string;
@@ -143,7 +143,7 @@ export function firstProblem(error: z.ZodError): ValidationProblem {
  */
 export function rawQueryParams(url: string): Record<string, string | string[]> {
   const q = url.indexOf('?');
-  const out: Record<string, string | string[]> = Object.create(null);
+  const out = Object.create(null) as Record<string, string | string[]>;
   if (q === -1) return out;
   for (const pair of url.slice(q + 1).split('&')) {
     if (!pair) continue;

@@ -13,7 +13,7 @@ declare module 'fastify' {
   }
 }
 
-export interface Pressure {
+interface Pressure {
   /** Mean event-loop delay over the last sampling window, in ms. */
   readonly eventLoopDelayMs: number;
   /** POST /event requests received and not yet answered. */
@@ -21,7 +21,7 @@ export interface Pressure {
   /** Why new hits are refused right now, or undefined. */
   overloaded(): string | undefined;
   /** onRequest hook for the routes to protect: counts the request, or refuses it. */
-  guard(req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void;
+  guard(this: void, req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void;
 }
 
 const SAMPLE_MS = 250;

@@ -85,7 +85,7 @@ export function compilePolicy(site: string, settings: SiteSettings = {}): SitePo
 }
 
 /** Without a sites file: every site, exempt defaults (no opt-in data, no additions, GPC honoured). */
-export function defaultPolicies(): SitePolicies {
+function defaultPolicies(): SitePolicies {
   const cache = new Map<string, SitePolicy>();
   return {
     configured: false,

@@ -16,7 +16,7 @@ import { LIMITS } from '../pipeline/validate.js';
 import { siteQuotaGuard } from '../plugins/rate-limit.js';
 import { adapt, createIntake, intakeHitOf, type IntakeOptions } from './intake.js';
 
-export const MATOMO_PATHS = ['/matomo.php', '/piwik.php'] as const;
+const MATOMO_PATHS = ['/matomo.php', '/piwik.php'] as const;
 
 const queryOf = (url: string) => {
   const q = url.indexOf('?');

@@ -12,7 +12,7 @@ import { LIMITS } from '../pipeline/validate.js';
 import type { SitePolicy } from '../policy/sites.js';
 import { adapt, createIntake, intakeHitOf, type IntakeOptions } from './intake.js';
 
-export const PLAUSIBLE_PATH = '/api/event';
+const PLAUSIBLE_PATH = '/api/event';
 
 export default async function plausibleRoutes(app: FastifyInstance, opts: IntakeOptions) {
   const intake = createIntake(app, opts);

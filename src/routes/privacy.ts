@@ -28,7 +28,7 @@ import type { SitePolicies, SitePolicy } from '../policy/sites.js';
 
 const DAY_MS = 86_400_000;
 
-export function privacyStatement(policy: SitePolicy, config: Config, pseudonymiser: Pseudonymiser, siteConfigured: boolean) {
+function privacyStatement(policy: SitePolicy, config: Config, pseudonymiser: Pseudonymiser, siteConfigured: boolean) {
   return {
     site: policy.site,
     statementVersion: 2,

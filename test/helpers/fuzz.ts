@@ -41,7 +41,7 @@ const jsonText: fc.Arbitrary<string> = fc.letrec((tie) => ({
     tie('object'),
   ),
   array: fc.array(tie('value'), { maxLength: 4 }).map((xs) => `[${xs.join(',')}]`),
-  object: fc.array(fc.tuple(key, tie('value')), { maxLength: 5 }).map((kv) => `{${kv.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`),
+  object: fc.array(fc.tuple(key, tie('value')), { maxLength: 5 }).map((kv) => `{${kv.map(([k, v]) => `${JSON.stringify(k)}:${String(v)}`).join(',')}}`),
 })).value as fc.Arbitrary<string>;
 
 const eventText = fc

@@ -47,7 +47,9 @@ describe('body validation', () => {
     expect(problem({})).toEqual({ path: 'events', message: 'events must be an array' });
     expect(problem({ events: [] })).toEqual({ path: 'events', message: 'no event' });
     expect(problem({ events: [{ name: '' }] })).toMatchObject({ path: 'events.0.name' });
-    expect(problem({ events: [{ name: 'page.display', data: { page: 1e400 } }] })).toMatchObject({ path: 'events.0.data.page' });
+    expect(problem({ events: [{ name: 'page.display', data: { page: Number.POSITIVE_INFINITY } }] })).toMatchObject({
+      path: 'events.0.data.page',
+    });
     expect(problem({ events: [{ name: 'a', data: { 'bad key': 1 } }] })?.path).toMatch(/^events\.0\.data/);
   });
 
