@@ -8,7 +8,7 @@ import type { Config } from './config/index.js';
 import { type ErrorBody, HttpError } from './errors.js';
 import { createLogger, lazyChildLoggerFactory, routeOf } from './logger.js';
 import { Pseudonymiser } from './pipeline/pseudonymise.js';
-import { LIMITS } from './pipeline/validate.js';
+import { LIMITS } from './contract/wire.js';
 import geoPlugin from './plugins/geo.js';
 import metricsPlugin from './plugins/metrics.js';
 import pressurePlugin from './plugins/pressure.js';

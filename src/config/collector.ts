@@ -1,5 +1,5 @@
 // The collector's configuration: its variables (fields.ts) as one typed, frozen Config.
-import type { PseudonymKey } from '../pipeline/pseudonymise.js';
+import type { PseudonymKey } from '../contract/record.js';
 import { environment, loadEnv, pseudonymKeys, redisTarget, type RedisTarget } from './fields.js';
 import { refuse } from './kinds.js';
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import type { PseudonymKey } from '../pipeline/pseudonymise.js';
+import type { PseudonymKey } from '../contract/record.js';
 import {
   type Ctx,
   duration,

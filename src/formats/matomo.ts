@@ -20,7 +20,7 @@
 // long), campaign parameters (_rcn, _rck, _ref, _refts, pk_*, mtm_*, utm_*), ecommerce
 // (ec_*, _ects, _pk*, idgoal=0 carts and orders), ua, lang, local time, plugins, timings.
 import type { Properties, PropertyValue } from '../contract/record.js';
-import { LIMITS, type HitEvent } from '../pipeline/validate.js';
+import { LIMITS, type HitEvent } from '../contract/wire.js';
 import { checkEvents, isPlainObject, MAX_INPUT_BYTES, parseJson, refuseOversized } from './common.js';
 import { FormatError, mediaType, type AdaptedHit } from './types.js';
 

@@ -14,8 +14,8 @@
 //   p|props (also m|meta)  object or JSON string → plausible_prop_<key>, at most 30
 // No visitor id, ever: Plausible sends none, and none is derived here from IP or User-Agent.
 import type { Properties } from '../contract/record.js';
-import { LIMITS, type HitEvent } from '../pipeline/validate.js';
-import { checkEvents, isPlainObject, parseJson, refuseOversized, safeDecode, sanitiseName } from './common.js';
+import { LIMITS, safeDecode, type HitEvent } from '../contract/wire.js';
+import { checkEvents, isPlainObject, parseJson, refuseOversized, sanitiseName } from './common.js';
 import { FormatError, type AdaptedHit } from './types.js';
 
 export interface PlausibleRequest {

@@ -4,6 +4,7 @@
 // Validated once at start: a bad file stops the service with a message naming it.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { RECORD_MODES, type RecordMode } from '../contract/modes.js';
 import { ConfigError } from '../errors.js';
 import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from './allowlists.js';
 import { isCampaignName, isUserProperty } from './exempt-values.js';
@@ -13,7 +14,7 @@ export interface SitePolicy {
   /** Host names (`example.org`, `*.example.org`); empty: any origin. */
   readonly domains: readonly string[];
   /** `exempt`: no consent banner, an opt-in claim is treated as exempt. */
-  readonly maxMode: 'optin' | 'exempt';
+  readonly maxMode: RecordMode;
   /** Exempt allowlists: Piano's names plus the site's additions. */
   readonly exemptProperties: ReadonlySet<string>;
   readonly exemptEvents: ReadonlySet<string>;
@@ -49,7 +50,7 @@ const propertyName = z
 const siteSchema = z
   .object({
     domains: z.array(hostPattern).default([]),
-    maxMode: z.enum(['optin', 'exempt']).default('exempt'),
+    maxMode: z.enum(RECORD_MODES).default('exempt'),
     allow: z
       .object({
         properties: z.array(propertyName).default([]),

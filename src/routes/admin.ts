@@ -17,7 +17,7 @@ import { z } from 'zod';
 import type { Config } from '../config/index.js';
 import { HttpError } from '../errors.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
-import { firstProblem, querySchema } from '../pipeline/validate.js';
+import { firstProblem, querySchema } from '../contract/wire.js';
 import { tombstoneFields } from '../contract/record.js';
 import { InvalidCursorError, scanVisitor, type ScanResult } from '../sink/visitor-scan.js';
 import { CONTENT_SECURITY_POLICY, reportHtml } from '../aggregate/report-html.js';

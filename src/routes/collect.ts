@@ -1,29 +1,17 @@
 // POST /event?s=<site>&idclient=<id> — the endpoint the Piano Analytics SDK posts to.
 import type { FastifyInstance } from 'fastify';
-import sjson from 'secure-json-parse';
 import { badRequest } from '../errors.js';
-import { jsonSyntaxMessage } from '../formats/common.js';
 import { gpcRequested } from '../pipeline/privacy.js';
-import { bodySchema, envelopeSchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
+import { bodySchema, envelopeSchema, firstProblem, LIMITS, querySchema, rawQueryParams, readJson } from '../contract/wire.js';
 import { siteQuotaGuard } from '../plugins/rate-limit.js';
 import { createIntake, type IntakeOptions } from './intake.js';
 
 /** JSON, whatever the content type says, refusing prototype-poisoning keys. */
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) throw badRequest('empty body');
-  try {
-    // secure-json-parse's checks can only match a body that holds one of these (a key
-    // spelled with \u escapes holds a backslash-u): without them, plain JSON.parse is
-    // the same parse, without two regex scans of the whole body
-    if (text.charCodeAt(0) !== 0xfeff && !text.includes('__proto__') && !text.includes('constructor') && !text.includes('\\u')) {
-      return JSON.parse(text);
-    }
-    return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
-  } catch (err) {
-    const message = (err as Error).message;
-    if (/prototype|constructor/i.test(message)) throw badRequest('body holds a forbidden property name (__proto__ or constructor.prototype)');
-    throw badRequest(jsonSyntaxMessage(message));
-  }
+  const read = readJson(text);
+  if (!read.ok) throw badRequest(read.problem);
+  return read.value;
 }
 
 /** The privacy mode the hit claims, read before validation (only a metrics label). */

@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
-import type { CounterIncrement, RecordTracker, StreamEntry } from '../contract/record.js';
+import type { Tracker } from '../contract/modes.js';
+import type { CounterIncrement, StreamEntry } from '../contract/record.js';
 import { badRequest, forbidden, HttpError, unavailable } from '../errors.js';
 import { privacyClaim, withClaim } from '../formats/claim.js';
 import { FormatError, type AdaptedHit } from '../formats/types.js';
@@ -14,7 +15,7 @@ import { createTrustedProxies } from '../pipeline/client-ip.js';
 import { createHitProcessor, type HitOutput } from '../pipeline/hit.js';
 import { originRefusal } from '../pipeline/origin.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
-import type { HitEvent } from '../pipeline/validate.js';
+import type { HitEvent } from '../contract/wire.js';
 import { rateLimited } from '../plugins/rate-limit.js';
 import type { SitePolicies, SitePolicy } from '../policy/sites.js';
 import { SinkError } from '../sink/sink.js';
@@ -35,7 +36,7 @@ export interface IntakeHit {
   /** The source of the record ids. */
   rawBody: string;
   /** Absent for the Piano SDK. */
-  tracker?: RecordTracker;
+  tracker?: Tracker;
 }
 
 export interface Intake {
@@ -97,7 +98,7 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
       const entries: StreamEntry[] = [];
       const counters: CounterIncrement[] = [];
       // what each hit gave (undefined: no event, nothing to write), and its tracker
-      const results: { out: HitOutput | undefined; tracker: RecordTracker | undefined }[] = [];
+      const results: { out: HitOutput | undefined; tracker: Tracker | undefined }[] = [];
       for (const h of hits) {
         // a heartbeat, an ecommerce request: nothing to write
         const out =

@@ -12,7 +12,7 @@ import {
   parseMatomoRequest,
 } from '../formats/matomo.js';
 import { gpcRequested } from '../pipeline/privacy.js';
-import { LIMITS } from '../pipeline/validate.js';
+import { LIMITS } from '../contract/wire.js';
 import { siteQuotaGuard } from '../plugins/rate-limit.js';
 import { adapt, createIntake, intakeHitOf, type IntakeOptions } from './intake.js';
 

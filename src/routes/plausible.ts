@@ -8,7 +8,7 @@ import { forbidden } from '../errors.js';
 import { parsePlausibleRequest } from '../formats/plausible.js';
 import { siteForHost } from '../pipeline/origin.js';
 import { gpcRequested } from '../pipeline/privacy.js';
-import { LIMITS } from '../pipeline/validate.js';
+import { LIMITS } from '../contract/wire.js';
 import type { SitePolicy } from '../policy/sites.js';
 import { adapt, createIntake, intakeHitOf, type IntakeOptions } from './intake.js';
 

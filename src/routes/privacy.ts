@@ -23,7 +23,7 @@ import { EXEMPT_VALUE_RULES } from '../policy/exempt-values.js';
 import { OTHER_EVENT } from '../pipeline/privacy.js';
 import { IPV4_PREFIX_BITS, IPV6_PREFIX_BITS } from '../pipeline/anonymise-ip.js';
 import { PSEUDONYM_BYTES, type Pseudonymiser } from '../pipeline/pseudonymise.js';
-import { querySchema, rawQueryParams } from '../pipeline/validate.js';
+import { querySchema, rawQueryParams } from '../contract/wire.js';
 import type { SitePolicies, SitePolicy } from '../policy/sites.js';
 
 const DAY_MS = 86_400_000;

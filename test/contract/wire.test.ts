@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseJsonBody } from '../../src/routes/collect.js';
-import { bodySchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../../src/pipeline/validate.js';
+import { bodySchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../../src/contract/wire.js';
 
 const fixturesDir = path.resolve(import.meta.dirname, '../fixtures/sdk');
 const sdkRequests = (() => {
