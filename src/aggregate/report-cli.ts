@@ -3,7 +3,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { loadAggregateConfig } from '../config/index.js';
-import { ConfigError } from '../errors.js';
+import { startFailure } from '../errors.js';
 import { renderReportHtml } from './report-html.js';
 import { buildReport, formatReport, parseReportQuery, ReportQueryError } from './report.js';
 
@@ -59,11 +59,7 @@ async function main(): Promise<number> {
   try {
     cfg = loadAggregateConfig(args['min-count'] ? { ...process.env, REPORT_MIN_COUNT: args['min-count'] } : process.env);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 78;
-    }
-    throw err;
+    return startFailure(err);
   }
   const redis =
     cfg.redis.kind === 'cluster'

@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/index.js';
-import { unavailable } from '../errors.js';
+import { ERROR_CODES, unavailable } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -55,7 +55,7 @@ export default fp(
       },
       guard(_req, reply, done) {
         const why = pressure.overloaded();
-        if (why) return done(unavailable('overloaded', `hit not stored: ${why}`));
+        if (why) return done(unavailable(ERROR_CODES.OVERLOADED, `hit not stored: ${why}`));
         inFlight++;
         // 'close' fires once per response, answered or aborted
         reply.raw.once('close', () => inFlight--);

@@ -11,7 +11,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/index.js';
-import { HttpError } from '../errors.js';
+import { ERROR_CODES, HttpError } from '../errors.js';
 import type { SitePolicies } from '../policy/sites.js';
 
 declare module 'fastify' {
@@ -117,8 +117,11 @@ export class SiteRateLimiter {
 }
 
 export const rateLimited = (site: string, retryAfterSeconds: number) =>
-  new HttpError(429, 'rate_limited', `site ${site} sends more events than this collector takes for it; retry later`, undefined, {
-    'retry-after': String(retryAfterSeconds),
+  new HttpError({
+    statusCode: 429,
+    code: ERROR_CODES.RATE_LIMITED,
+    message: `site ${site} sends more events than this collector takes for it; retry later`,
+    headers: { 'retry-after': String(retryAfterSeconds) },
   });
 
 export default fp(

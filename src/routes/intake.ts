@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
 import type { Tracker } from '../contract/modes.js';
 import type { CounterIncrement, StreamEntry } from '../contract/record.js';
-import { badRequest, forbidden, HttpError, unavailable } from '../errors.js';
+import { badRequest, ERROR_CODES, forbidden, HttpError, unavailable } from '../errors.js';
 import { privacyClaim, withClaim } from '../formats/claim.js';
 import { FormatError, type AdaptedHit } from '../formats/types.js';
 import { createTrustedProxies } from '../pipeline/client-ip.js';
@@ -84,13 +84,13 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
   return {
     policyOf(site) {
       const policy = opts.sites.get(site);
-      if (!policy) throw forbidden('unknown_site', `site ${site} is not configured on this collector`);
+      if (!policy) throw forbidden(ERROR_CODES.UNKNOWN_SITE, `site ${site} is not configured on this collector`);
       return policy;
     },
 
     checkOrigin(policy, req) {
       const refusal = originRefusal(policy, req.headers.origin, req.headers.referer);
-      if (refusal) throw forbidden('origin_not_allowed', refusal);
+      if (refusal) throw forbidden(ERROR_CODES.ORIGIN_NOT_ALLOWED, refusal);
     },
 
     async store(req, hits, gpc) {
@@ -133,7 +133,7 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
         await app.sink.write(entries, counters);
       } catch (err) {
         // the cause in the collector's words; Redis's own text is in the sink's log line
-        if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.publicMessage}`);
+        if (err instanceof SinkError) throw unavailable(ERROR_CODES[err.code], `hit not stored: ${err.publicMessage}`);
         throw err;
       }
       for (const { out, tracker } of results) {
@@ -154,7 +154,8 @@ export function adapt<T>(parse: () => T): T {
   } catch (err) {
     if (!(err instanceof FormatError)) throw err;
     if (err.statusCode === 400) throw badRequest(err.message, err.path);
-    throw new HttpError(err.statusCode, err.statusCode === 413 ? 'body_too_large' : 'unsupported_media_type', err.message, err.path);
+    const code = err.statusCode === 413 ? ERROR_CODES.BODY_TOO_LARGE : ERROR_CODES.UNSUPPORTED_MEDIA_TYPE;
+    throw new HttpError({ statusCode: err.statusCode, code, message: err.message, path: err.path });
   }
 }
 

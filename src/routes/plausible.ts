@@ -4,7 +4,7 @@
 // Piano path (intake.ts). What Plausible answers and where we differ:
 // docs/trackers/plausible.md.
 import type { FastifyInstance } from 'fastify';
-import { forbidden } from '../errors.js';
+import { ERROR_CODES, forbidden } from '../errors.js';
 import { parsePlausibleRequest } from '../formats/plausible.js';
 import { siteForHost } from '../pipeline/origin.js';
 import { gpcRequested } from '../pipeline/privacy.js';
@@ -24,7 +24,7 @@ export default async function plausibleRoutes(app: FastifyInstance, opts: Intake
       const policy = siteForHost(sites.list(), d) ?? siteForHost(sites.list(), `www.${d}`);
       if (policy) return policy;
     }
-    throw forbidden('unknown_site', `no site of this collector lists the domain ${domains.join(', ')}`);
+    throw forbidden(ERROR_CODES.UNKNOWN_SITE, `no site of this collector lists the domain ${domains.join(', ')}`);
   };
 
   // The body is JSON whatever its type says (plausible-tracker sends text/plain).
@@ -52,7 +52,7 @@ export default async function plausibleRoutes(app: FastifyInstance, opts: Intake
     async (req, reply) => {
       if (!sites.configured) {
         throw forbidden(
-          'unknown_site',
+          ERROR_CODES.UNKNOWN_SITE,
           'Plausible hits name their site by domain (d), not by site id: this collector needs a sites file (SITES_FILE) with a site whose domains list it',
         );
       }

@@ -4,7 +4,7 @@
 // from their privacy policy.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
-import { HttpError, badRequest } from '../errors.js';
+import { badRequest, ERROR_CODES, HttpError } from '../errors.js';
 import {
   ALWAYS_ALLOWED_PROPERTIES,
   BRAND_LIST_PROPERTIES,
@@ -120,7 +120,11 @@ export default async function privacyRoutes(app: FastifyInstance, opts: { config
     const q = querySchema.safeParse(rawQueryParams(req.url));
     if (!q.success) throw badRequest('site (s) is missing or malformed', 'query.s');
     const policy = opts.sites.get(q.data.s);
-    if (!policy) throw new HttpError(404, 'unknown_site', `site ${q.data.s} is not configured on this collector`);
+    if (!policy) throw new HttpError({
+        statusCode: 404,
+        code: ERROR_CODES.UNKNOWN_SITE,
+        message: `site ${q.data.s} is not configured on this collector`,
+      });
     reply.header('access-control-allow-origin', '*');
     reply.header('cache-control', 'public, max-age=300');
     return privacyStatement(policy, opts.config, opts.pseudonymiser, opts.sites.configured);
