@@ -1,6 +1,7 @@
 // CNIL (Piano guide 4.6): the tracker is limited to one site. A site that lists its
 // domains only takes hits whose Origin (or, without one, Referer) is one of them,
 // compared by host name whatever the scheme or port.
+import { BoundedCache } from '../bounded-cache.js';
 import type { SitePolicy } from '../policy/sites.js';
 
 function hostOf(value: string | undefined): string | undefined {
@@ -15,16 +16,10 @@ function hostOf(value: string | undefined): string | undefined {
 // An Origin header is scheme://host[:port] and a site's visitors send few distinct
 // ones: remember their host names (URL parsing was ~1.5 µs per hit). Referers carry
 // paths and queries and are never cached.
-const ORIGIN_CACHE_MAX = 1024;
-const originHosts = new Map<string, string | undefined>();
+const originHosts = new BoundedCache<string, string | undefined>(1024);
 
 function hostOfOrigin(origin: string | undefined): string | undefined {
-  if (!origin) return undefined;
-  if (originHosts.has(origin)) return originHosts.get(origin);
-  const host = hostOf(origin);
-  if (originHosts.size >= ORIGIN_CACHE_MAX) originHosts.clear();
-  originHosts.set(origin, host);
-  return host;
+  return origin ? originHosts.getOrCompute(origin, hostOf) : undefined;
 }
 
 export function hostAllowed(host: string, domains: readonly string[]): boolean {

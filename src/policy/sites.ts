@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { RECORD_MODES, type RecordMode } from '../contract/modes.js';
+import { BoundedCache } from '../bounded-cache.js';
 import { ConfigError } from '../errors.js';
 import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from './allowlists.js';
 import { isCampaignName, isUserProperty } from './exempt-values.js';
@@ -87,18 +88,11 @@ export function compilePolicy(site: string, settings: SiteSettings = {}): SitePo
 
 /** Without a sites file: every site, exempt defaults (no opt-in data, no additions, GPC honoured). */
 function defaultPolicies(): SitePolicies {
-  const cache = new Map<string, SitePolicy>();
+  const cache = new BoundedCache<string, SitePolicy>(10_000);
   return {
     configured: false,
     list: () => [],
-    get(site) {
-      let p = cache.get(site);
-      if (!p) {
-        if (cache.size > 10_000) cache.clear();
-        cache.set(site, (p = compilePolicy(site)));
-      }
-      return p;
-    },
+    get: (site) => cache.getOrCompute(site, compilePolicy),
   };
 }
 

@@ -4,6 +4,7 @@ import { badRequest } from '../errors.js';
 import { gpcRequested } from '../pipeline/privacy.js';
 import { bodySchema, envelopeSchema, firstProblem, LIMITS, querySchema, rawQueryParams, readJson } from '../contract/wire.js';
 import { siteQuotaGuard } from '../plugins/rate-limit.js';
+import { answerCors } from './cors.js';
 import { createIntake, type IntakeOptions } from './intake.js';
 
 /** JSON, whatever the content type says, refusing prototype-poisoning keys. */
@@ -27,12 +28,6 @@ interface ReceivedBody {
   json: unknown;
 }
 
-const PREFLIGHT_HEADERS = {
-  'access-control-allow-methods': 'POST, OPTIONS',
-  'access-control-allow-headers': 'Content-Type',
-  'access-control-max-age': '86400',
-};
-
 export default async function collectRoutes(app: FastifyInstance, opts: IntakeOptions) {
   const intake = createIntake(app, opts);
 
@@ -46,18 +41,7 @@ export default async function collectRoutes(app: FastifyInstance, opts: IntakeOp
     }
   });
 
-  // CORS on every answer of this route, errors included: the SDK's fetch fallback
-  // resends a hit whose answer it cannot read.
-  app.addHook('onRequest', (req, reply, done) => {
-    const origin = req.headers.origin;
-    reply.header('access-control-allow-origin', origin && origin !== 'null' ? origin : '*');
-    reply.header('vary', 'Origin');
-    done();
-  });
-
-  app.options('/event', async (_req, reply) => {
-    reply.headers(PREFLIGHT_HEADERS).code(204).send();
-  });
+  answerCors(app, { paths: ['/event'], methods: 'POST, OPTIONS' });
 
   // onRequest, before the body is read: a shed or rate-limited hit costs neither memory nor parsing
   const onRequest = [app.pressure.guard, siteQuotaGuard(app.rateLimit)];

@@ -10,6 +10,7 @@ import { siteForHost } from '../pipeline/origin.js';
 import { gpcRequested } from '../pipeline/privacy.js';
 import { LIMITS } from '../contract/wire.js';
 import type { SitePolicy } from '../policy/sites.js';
+import { answerCors } from './cors.js';
 import { adapt, createIntake, intakeHitOf, type IntakeOptions } from './intake.js';
 
 const PLAUSIBLE_PATH = '/api/event';
@@ -31,19 +32,7 @@ export default async function plausibleRoutes(app: FastifyInstance, opts: Intake
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: LIMITS.bodyBytes }, (_req, body, done) => done(null, body));
 
-  app.addHook('onRequest', (req, reply, done) => {
-    const origin = req.headers.origin;
-    reply.header('access-control-allow-origin', origin && origin !== 'null' ? origin : '*');
-    reply.header('vary', 'Origin');
-    done();
-  });
-
-  app.options(PLAUSIBLE_PATH, async (_req, reply) => {
-    reply
-      .headers({ 'access-control-allow-methods': 'POST, OPTIONS', 'access-control-allow-headers': 'Content-Type', 'access-control-max-age': '86400' })
-      .code(204)
-      .send();
-  });
+  answerCors(app, { paths: [PLAUSIBLE_PATH], methods: 'POST, OPTIONS' });
 
   // No rate-limit check before the body: the site is named inside it.
   app.post<{ Body: string | undefined }>(
