@@ -241,7 +241,7 @@ export function consumerName(env: Pick<Env, 'AGG_CONSUMER' | 'HOSTNAME'>, ctx: C
 // ── Loading ─────────────────────────────────────────────────────────────────────
 
 /** Secrets that may come from a file (Docker/Kubernetes secrets): `<NAME>_FILE=/run/secrets/...`, trimmed. */
-const SECRET_FILES = ['PSEUDONYM_KEYS', 'ADMIN_TOKEN', 'REDIS_URL'] as const;
+export const SECRET_FILES = ['PSEUDONYM_KEYS', 'ADMIN_TOKEN', 'REDIS_URL'] as const;
 
 type RawEnv = Record<string, string | undefined>;
 
