@@ -38,7 +38,7 @@ export type RedisTarget =
  * which a load balancer spreads over several replicas anyway), while a flood on one
  * site takes at most a fifth of what one process serves (about 10,000 hits/s here).
  */
-export const DEFAULT_SITE_RATE_LIMIT = 2000;
+const DEFAULT_SITE_RATE_LIMIT = 2000;
 
 const require = createRequire(import.meta.url);
 

@@ -2,7 +2,7 @@
 // site's cap, the privacy decision, the record, the metrics' labels) uses these unions.
 
 /** What the server applies to a hit, from the least to the most restrictive. */
-export const MODES = ['optin', 'exempt', 'optout'] as const;
+const MODES = ['optin', 'exempt', 'optout'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** The modes a record can carry: an opt-out hit never becomes a record (anonymous counters only). */
@@ -10,5 +10,5 @@ export const RECORD_MODES = ['optin', 'exempt'] as const satisfies readonly Mode
 export type RecordMode = (typeof RECORD_MODES)[number];
 
 /** The third-party trackers whose wire formats are adapted (absent from a record of the Piano SDK). */
-export const TRACKERS = ['matomo', 'plausible'] as const;
+const TRACKERS = ['matomo', 'plausible'] as const;
 export type Tracker = (typeof TRACKERS)[number];
