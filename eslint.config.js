@@ -3,7 +3,18 @@
 import { js, tseslint } from '@exempt-collector/lint-tools';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'tools/lint/node_modules/', '.tmp/', 'bench/out/', 'coverage/', '**/*.js', '**/*.mjs'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'tools/lint/node_modules/',
+      '.tmp/',
+      'bench/out/',
+      'coverage/',
+      '**/*.js',
+      '**/*.mjs',
+    ],
+  },
   {
     files: ['**/*.ts'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
@@ -20,7 +31,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-condition': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // Fastify handlers are async whether they await or not: a style choice, not a bug
       '@typescript-eslint/require-await': 'off',
     },

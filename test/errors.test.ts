@@ -1,16 +1,37 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { badRequest, ConfigError, ERROR_CODES, forbidden, HttpError, startFailure, unavailable } from '../src/errors.js';
+import {
+  badRequest,
+  ConfigError,
+  ERROR_CODES,
+  forbidden,
+  HttpError,
+  startFailure,
+  unavailable,
+} from '../src/errors.js';
 import { SinkError, type SinkErrorCode } from '../src/sink/sink.js';
 
 describe('HttpError', () => {
   it('carries the status, a stable code, the message and the headers of the refusal', () => {
     const e = unavailable(ERROR_CODES.SINK_TIMEOUT, 'hit not stored: not acknowledged in time', 2);
     expect(e).toBeInstanceOf(HttpError);
-    expect(e).toMatchObject({ statusCode: 503, code: 'sink_timeout', message: 'hit not stored: not acknowledged in time', headers: { 'retry-after': '2' } });
-    expect(badRequest('events: expected an array', 'events')).toMatchObject({ statusCode: 400, code: 'invalid_hit', path: 'events', headers: {} });
-    expect(forbidden(ERROR_CODES.ORIGIN_NOT_ALLOWED, 'no')).toMatchObject({ statusCode: 403, code: 'origin_not_allowed' });
+    expect(e).toMatchObject({
+      statusCode: 503,
+      code: 'sink_timeout',
+      message: 'hit not stored: not acknowledged in time',
+      headers: { 'retry-after': '2' },
+    });
+    expect(badRequest('events: expected an array', 'events')).toMatchObject({
+      statusCode: 400,
+      code: 'invalid_hit',
+      path: 'events',
+      headers: {},
+    });
+    expect(forbidden(ERROR_CODES.ORIGIN_NOT_ALLOWED, 'no')).toMatchObject({
+      statusCode: 403,
+      code: 'origin_not_allowed',
+    });
   });
 
   it('captures no stack trace (an expected answer, not a bug) and leaves the process setting as it was', () => {
@@ -28,7 +49,13 @@ describe('ERROR_CODES', () => {
   });
 
   it('has a code for every SinkError, so a refused write answers its own code', () => {
-    const sinkCodes: SinkErrorCode[] = ['SINK_UNAVAILABLE', 'SINK_OVERLOADED', 'SINK_TIMEOUT', 'SINK_FAILED', 'SINK_CLOSED'];
+    const sinkCodes: SinkErrorCode[] = [
+      'SINK_UNAVAILABLE',
+      'SINK_OVERLOADED',
+      'SINK_TIMEOUT',
+      'SINK_FAILED',
+      'SINK_CLOSED',
+    ];
     for (const c of sinkCodes) expect(ERROR_CODES[new SinkError(c, 'x').code]).toBe(c.toLowerCase());
   });
 

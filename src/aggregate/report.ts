@@ -29,7 +29,9 @@ export interface SuppressedTable {
 const shown = (n: number, k: number): number | null => (n > 0 && n < k ? null : n);
 
 export function suppress(cells: ReadonlyMap<string, number> | Record<string, number>, k: number): SuppressedTable {
-  const entries = (cells instanceof Map ? [...cells] : Object.entries(cells)).filter(([, n]) => n > 0);
+  // a ReadonlyMap is no class: instanceof Map cannot narrow the union either way
+  const all = cells instanceof Map ? [...(cells as ReadonlyMap<string, number>)] : Object.entries(cells as Record<string, number>);
+  const entries = all.filter(([, n]) => n > 0);
   const rows = entries.map(([label, count]) => ({ label, count })).sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
   let other = 0;
   let suppressed = 0;

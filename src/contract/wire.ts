@@ -104,7 +104,6 @@ const eventsOf = <E extends z.ZodType>(event: E) =>
 
 /** A hit's body, every property checked. */
 export const bodySchema = eventsOf(eventSchema);
-type HitBody = z.infer<typeof bodySchema>;
 
 /**
  * The body's envelope only (events, names, data an object): the hot path checks the
@@ -125,7 +124,6 @@ export const querySchema = z.object({
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'idclient holds control characters')
     .optional(),
 });
-type HitQuery = z.infer<typeof querySchema>;
 
 export interface ValidationProblem {
   path: string;

@@ -37,7 +37,9 @@ export function answerCors(app: FastifyInstance, cors: HitCors): void {
     app.options(path, async (req, reply) => {
       const asked = req.headers['access-control-request-headers'];
       const allowHeaders =
-        cors.echoRequestedHeaders && typeof asked === 'string' && REQUESTED_HEADERS.test(asked) ? asked : 'Content-Type';
+        cors.echoRequestedHeaders && typeof asked === 'string' && REQUESTED_HEADERS.test(asked)
+          ? asked
+          : 'Content-Type';
       reply
         .headers({
           'access-control-allow-methods': cors.methods,

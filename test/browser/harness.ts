@@ -46,11 +46,6 @@ interface SeenRequest {
   responseHeaders: http.IncomingHttpHeaders;
 }
 
-interface ProxyOptions {
-  /** What the load balancer says the client is. */
-  clientIp: string;
-}
-
 /** Rewrites the collector's answer headers on the way back (fault injection for one case). */
 type AnswerRewrite = ((headers: http.IncomingHttpHeaders) => http.IncomingHttpHeaders) | undefined;
 

@@ -179,11 +179,6 @@ export async function startCollector(env: Record<string, string>, opts: Collecto
   return c;
 }
 
-/** Polls `${base}/readyz` until it answers 200 (bounded). */
-async function waitReady(base: string, ms = 30_000): Promise<void> {
-  await until(`${base}/readyz to answer 200`, () => fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then(async (r) => (await r.arrayBuffer(), r.status === 200), () => false), ms, 100);
-}
-
 // ---------------------------------------------------------------- Redis
 
 /** A redis-server binary that knows WAITAOF (Redis >= 7.2 or Valkey), if one is around. */
