@@ -8,6 +8,8 @@ import { defineConfig } from 'vitest/config';
 // them slower, not better tests.
 const common = {
   globalSetup: ['test/helpers/global-setup.ts'],
+  // FC_SEED / FC_PATH replay a property test's failure (test/helpers/fast-check-setup.ts)
+  setupFiles: ['test/helpers/fast-check-setup.ts'],
   testTimeout: 30_000,
   hookTimeout: 60_000,
   pool: 'forks' as const,

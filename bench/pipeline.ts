@@ -11,7 +11,7 @@ import { createTrustedProxies } from '../src/pipeline/client-ip.js';
 import { Geolocator } from '../src/pipeline/geolocate.js';
 import { createHitProcessor } from '../src/pipeline/hit.js';
 import { Pseudonymiser } from '../src/pipeline/pseudonymise.js';
-import { envelopeSchema } from '../src/pipeline/validate.js';
+import { envelopeSchema } from '../src/contract/wire.js';
 import { compilePolicy } from '../src/policy/sites.js';
 import { parseJsonBody } from '../src/routes/collect.js';
 

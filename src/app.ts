@@ -5,10 +5,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
-import { type ErrorBody, HttpError } from './errors.js';
+import { ERROR_CODES, type ErrorBody, type ErrorCode, HttpError } from './errors.js';
 import { createLogger, lazyChildLoggerFactory, routeOf } from './logger.js';
 import { Pseudonymiser } from './pipeline/pseudonymise.js';
-import { LIMITS } from './pipeline/validate.js';
+import { LIMITS } from './contract/wire.js';
 import geoPlugin from './plugins/geo.js';
 import metricsPlugin from './plugins/metrics.js';
 import pressurePlugin from './plugins/pressure.js';
@@ -43,12 +43,12 @@ export interface AppDeps {
 }
 
 /** Fastify's own 4xx codes, as stable error names. */
-const FASTIFY_CODES: Record<string, string> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ERROR_CODES.BODY_TOO_LARGE,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ERROR_CODES.UNSUPPORTED_MEDIA_TYPE,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ERROR_CODES.INVALID_CONTENT_LENGTH,
+  FST_ERR_CTP_EMPTY_JSON_BODY: ERROR_CODES.EMPTY_BODY,
+  FST_ERR_CTP_INVALID_JSON_BODY: ERROR_CODES.INVALID_JSON,
 };
 
 /** Error bodies, the 404 body and the one log line per request, alike on both listeners. */
@@ -71,19 +71,20 @@ function answerAlike(app: FastifyInstance, logger: Logger): void {
       reply.headers(err.headers);
       body = { statusCode: err.statusCode, error: err.code, message: err.message, ...(err.path ? { path: err.path } : {}) };
     } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      body = { statusCode: err.statusCode, error: FASTIFY_CODES[err.code] ?? 'bad_request', message: err.message };
+      body = { statusCode: err.statusCode, error: FASTIFY_CODES[err.code] ?? ERROR_CODES.BAD_REQUEST, message: err.message };
     } else {
       req.log.error({ err }, 'unexpected error');
-      body = { statusCode: 500, error: 'internal_error', message: 'internal error' };
+      body = { statusCode: 500, error: ERROR_CODES.INTERNAL_ERROR, message: 'internal error' };
     }
     if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
-    const tracker = req.routeOptions.config?.tracker;
+    const tracker = req.routeOptions.config.tracker;
     if (tracker) app.metrics.hitRefused(body.error, req.hitMode, tracker);
     else if (req.routeOptions.url === '/event' && req.method === 'POST') app.metrics.hitRefused(body.error, req.hitMode);
     reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ statusCode: 404, error: 'not_found', message: `no route for ${req.method} at this path` });
+    const body: ErrorBody = { statusCode: 404, error: ERROR_CODES.NOT_FOUND, message: `no route for ${req.method} at this path` };
+    reply.code(404).send(body);
   });
 }
 

@@ -10,12 +10,12 @@ export function routeOf(req: { routeOptions?: { url?: string } }): string {
   return req.routeOptions?.url ?? '(no route)';
 }
 
-export const serializers = {
+const serializers = {
   req: (req: { method?: string; routeOptions?: { url?: string }; id?: string }) => ({ method: req.method, route: routeOf(req), id: req.id }),
   res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
 };
 
-export function loggerOptions(level: string): LoggerOptions {
+function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     serializers: { ...serializers, err: pino.stdSerializers.err },

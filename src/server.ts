@@ -6,18 +6,14 @@ import cluster, { type Worker } from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { type Config, loadConfig } from './config/index.js';
-import { ConfigError } from './errors.js';
+import { startFailure } from './errors.js';
 import { createLogger } from './logger.js';
 
 let config: Config;
 try {
   config = loadConfig();
 } catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(78); // EX_CONFIG
-  }
-  throw err;
+  process.exit(startFailure(err));
 }
 
 if (config.workers > 1 && cluster.isPrimary) runPrimary(config);
@@ -28,8 +24,7 @@ async function runServer(config: Config): Promise<void> {
   try {
     app = await buildApp(config);
   } catch (err) {
-    process.stderr.write(`cannot start: ${(err as Error).message}\n`);
-    process.exit(err instanceof ConfigError ? 78 : 1);
+    process.exit(startFailure(err));
   }
 
   // SIGTERM/SIGINT: not ready for SHUTDOWN_DELAY_MS (load balancers drain), then close;

@@ -45,8 +45,9 @@ describe('server.ts with WORKERS=2', () => {
 
       // stall Redis, send a hit (it waits for the XADD ack), then ask the primary to stop
       const staller = new Redis(redisServer.url);
+      // connected first, so that the DEBUG SLEEP reaches Redis before the hit's XADD can
+      await staller.ping();
       const stalled = staller.call('DEBUG', 'SLEEP', '0.4');
-      await new Promise((r) => setTimeout(r, 50));
       const inFlight = post();
       await new Promise((r) => setTimeout(r, 50));
       s.proc.kill('SIGTERM');

@@ -69,8 +69,8 @@ export class Aggregator {
     const list = (await this.#redis.call('XINFO', 'CONSUMERS', key, this.#cfg.group)) as unknown[];
     for (const item of list) {
       const info = flatMap(item);
-      if (info.name && info.name !== this.#cfg.consumer && Number(info.pending) === 0 && Number(info.idle) > 86_400_000) {
-        await this.#redis.xgroup('DELCONSUMER', key, this.#cfg.group, String(info.name));
+      if (typeof info.name === 'string' && info.name !== this.#cfg.consumer && Number(info.pending) === 0 && Number(info.idle) > 86_400_000) {
+        await this.#redis.xgroup('DELCONSUMER', key, this.#cfg.group, info.name);
       }
     }
   }
@@ -90,6 +90,8 @@ export class Aggregator {
       try {
         await this.step();
       } catch (err) {
+        // aborted during the step: the loop's test narrowed it, but the await may have changed it
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
         if (signal.aborted) break;
         this.#log.warn({ err: (err as Error).message }, 'aggregation step failed; retrying');
         await new Promise((r) => setTimeout(r, 1000));
@@ -136,7 +138,7 @@ export class Aggregator {
         'STREAMS',
         ...keys,
         ...keys.map(() => '>'),
-      )) as unknown;
+      ));
       for (const [key, entries] of streamReplies(res)) {
         await this.#handle(key, entries);
         handled += entries.length;

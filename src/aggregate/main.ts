@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { Redis, Cluster } from 'ioredis';
 import { loadAggregateConfig, type AggregateConfig } from '../config/index.js';
-import { ConfigError } from '../errors.js';
+import { startFailure } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { Aggregator } from './consumer.js';
 
@@ -10,11 +10,7 @@ let cfg: AggregateConfig;
 try {
   cfg = loadAggregateConfig({ HOSTNAME: hostname(), ...process.env });
 } catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(78);
-  }
-  throw err;
+  process.exit(startFailure(err));
 }
 
 const log = createLogger(cfg.logLevel).child({ component: 'aggregate', consumer: cfg.consumer });

@@ -3,7 +3,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { loadAggregateConfig } from '../config/index.js';
-import { ConfigError } from '../errors.js';
+import { startFailure } from '../errors.js';
 import { renderReportHtml } from './report-html.js';
 import { buildReport, formatReport, parseReportQuery, ReportQueryError } from './report.js';
 
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  if (!['table', 'json', 'html'].includes(args.format!)) {
+  if (!['table', 'json', 'html'].includes(args.format)) {
     process.stderr.write(`--format must be table, json or html\n${usage}\n`);
     return 64;
   }
@@ -59,11 +59,7 @@ async function main(): Promise<number> {
   try {
     cfg = loadAggregateConfig(args['min-count'] ? { ...process.env, REPORT_MIN_COUNT: args['min-count'] } : process.env);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 78;
-    }
-    throw err;
+    return startFailure(err);
   }
   const redis =
     cfg.redis.kind === 'cluster'

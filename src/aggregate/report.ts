@@ -14,7 +14,7 @@ import { shown, suppress, suppressWithin, totalShown, type Row, type SuppressedT
 export { OTHER, suppress, suppressWithin, type Row, type SuppressedTable } from './suppress.js';
 export { formatReport } from './report-text.js';
 
-export interface DayLine {
+interface DayLine {
   day: string;
   pageviews: number | null;
   visits: number | null;
@@ -23,7 +23,7 @@ export interface DayLine {
 }
 
 /** One day of the opt-out comparison: events counted from records, and opt-out events. */
-export interface OptoutDayLine {
+interface OptoutDayLine {
   day: string;
   /** Events recorded that day (every record the aggregator counted, page views and others). */
   measured: number | null;
@@ -66,10 +66,10 @@ export interface Report {
 }
 
 /** `to` may be at most this many days after `from`. */
-export const MAX_REPORT_SPAN_DAYS = 800;
+const MAX_REPORT_SPAN_DAYS = 800;
 
 /** A site id, as the collector accepts it (`s=`). */
-export const SITE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const SITE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** What the CLI and an HTTP route accept: the site and the UTC days of the period. */
 export interface ReportQuery {
@@ -124,7 +124,7 @@ export function parseReportQuery(q: { site?: unknown; from?: unknown; to?: unkno
   return { site, from, to };
 }
 
-export function daysBetween(from: string, to: string): string[] {
+function daysBetween(from: string, to: string): string[] {
   const a = Date.parse(`${from}T00:00:00Z`);
   const b = Date.parse(`${to}T00:00:00Z`);
   if (!Number.isFinite(a) || !Number.isFinite(b) || b < a) throw new Error('--from and --to must be days YYYY-MM-DD, from <= to');

@@ -25,7 +25,7 @@ import { sourceOfHit } from './sources.js';
 export const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** A visitor's events more than this apart start a new visit. */
-export const VISIT_GAP_MS = 30 * 60_000;
+const VISIT_GAP_MS = 30 * 60_000;
 
 export const utcDay = (ts: number) => new Date(ts).toISOString().slice(0, 10);
 const utcHour = (ts: number) => new Date(ts).toISOString().slice(0, 13);
@@ -42,7 +42,7 @@ export function deviceClass(props: Record<string, unknown>): string {
   return 'unknown';
 }
 
-export function geoCell(geo: HitRecord['geo']): string {
+function geoCell(geo: HitRecord['geo']): string {
   return [geo?.country ?? '', geo?.region ?? '', geo?.city ?? ''].join('|');
 }
 
@@ -97,7 +97,7 @@ export class AggregateStore {
     const day = utcDay(r.ts);
     const dayStart = Date.parse(`${day}T00:00:00Z`);
     const pageview = r.event === 'page.display';
-    const page = typeof r.props?.page === 'string' && r.props.page !== '' ? r.props.page : '(none)';
+    const page = typeof r.props.page === 'string' && r.props.page !== '' ? r.props.page : '(none)';
     const out = await this.#redis.aggApplyRecord(
       k.dedupe(r.site, r.ts),
       k.dedupe(r.site, r.ts - HOUR_MS),
@@ -114,7 +114,7 @@ export class AggregateStore {
       pageview ? '1' : '0',
       page,
       geoCell(r.geo),
-      deviceClass(r.props ?? {}),
+      deviceClass(r.props),
       dayStart + this.retentionMs,
       this.dedupeWindowMs,
       VISIT_GAP_MS,

@@ -1,82 +1,8 @@
-// The collector's configuration: its variables (fields.ts) as one typed, frozen Config.
-import type { PseudonymKey } from '../pipeline/pseudonymise.js';
-import { environment, loadEnv, pseudonymKeys, redisTarget, type RedisTarget } from './fields.js';
-import { refuse } from './kinds.js';
-
-export interface Config {
-  readonly port: number;
-  readonly host: string;
-  /** Processes serving hits (node:cluster workers); 1 runs in the main process. */
-  readonly workers: number;
-  readonly redis: RedisTarget;
-  readonly streamKey: string;
-  readonly streamShards: number;
-  /** Approximate cap on each stream's length (XADD MAXLEN ~). */
-  readonly streamMaxLen: number;
-  /** Age limit of stream entries, in milliseconds (at most 25 months). */
-  readonly streamRetentionMs: number;
-  /** MaxMind City databases to open; empty means geolocation is off. */
-  readonly geoipDbs: readonly string[];
-  /** How often the databases are checked for replacement on disk. */
-  readonly geoipWatchMs: number;
-  readonly pseudonymKeys: readonly PseudonymKey[];
-  /** True when no key was configured and a throw-away one was generated. */
-  readonly pseudonymKeyGenerated: boolean;
-  readonly sitesFile: string | undefined;
-  readonly trustProxy: readonly string[];
-  readonly adminToken: string | undefined;
-  /** The operator's listener (/metrics, /admin/*); undefined: not started (ADMIN_PORT=off). */
-  readonly adminPort: number | undefined;
-  readonly adminHost: string;
-  /** Events per second per site and process when the site sets no rateLimit; 0: none. */
-  readonly siteRateLimit: number;
-  /** Where GET /admin/report reads the reference aggregator's aggregates (AGG_PREFIX, REPORT_MIN_COUNT). */
-  readonly report: { readonly prefix: string; readonly minCount: number };
-  /** Bounds of one admin access/erasure scan (docs/data-subject-requests.md). */
-  readonly admin: {
-    /** Most stream entries one call reads before answering `complete: false`. */
-    readonly scanMaxEntries: number;
-    /** Most time one call spends scanning before answering `complete: false`. */
-    readonly scanTimeMs: number;
-  };
-  /** The stream of erasure tombstones `{site, visitor, ts}` for downstream aggregates. */
-  readonly erasureStream: string;
-  /** How often the streams are trimmed by age (XTRIM MINID); 0: never. */
-  readonly retentionTrimIntervalMs: number;
-  readonly logLevel: string;
-  readonly sink: {
-    /** Most events waiting for Redis (queued + in flight) before hits get 503. */
-    readonly maxPending: number;
-    /** Most events written in one pipelined batch. */
-    readonly maxBatch: number;
-    /** A batch not acknowledged within this time fails its hits with 503. */
-    readonly timeoutMs: number;
-    /** Answer 2xx only once Redis has fsynced the entries to its AOF (WAITAOF 1 0). */
-    readonly waitAof: boolean;
-  };
-  /** Slow clients are cut off (Node's http server timeouts). */
-  readonly http: {
-    /** Time allowed to receive the request headers. */
-    readonly headersTimeoutMs: number;
-    /** Time allowed to receive the whole request, headers and body. */
-    readonly requestTimeoutMs: number;
-    /** How often Node checks those two timeouts (so a cut comes at most this late). */
-    readonly timeoutCheckMs: number;
-  };
-  /** Load shedding: beyond these, hits get 503 at once instead of queueing. */
-  readonly pressure: {
-    /** Mean event-loop delay over 250 ms above which hits are refused; 0 disables. */
-    readonly maxEventLoopDelayMs: number;
-    /** Most POST /event requests being received or processed at once. */
-    readonly maxInFlightRequests: number;
-  };
-  readonly shutdown: {
-    /** After SIGTERM, time spent not ready but still serving, so load balancers drain. */
-    readonly delayMs: number;
-    /** Then, the most time to finish in-flight requests and writes before exiting anyway. */
-    readonly timeoutMs: number;
-  };
-}
+// The collector's configuration: its variables (fields.ts, where each is documented) as
+// one typed, frozen Config, whose type is what the mapping below builds.
+import type { z } from 'zod';
+import { environment, loadEnv, pseudonymKeys, redisTarget } from './fields.js';
+import { refuse, type DeepReadonly } from './kinds.js';
 
 // The variables in the order they are checked (the first refusal is reported), then the
 // rules between variables in the transform below.
@@ -120,7 +46,7 @@ const collectorEnv = environment.pick({
   SHUTDOWN_TIMEOUT_MS: true,
 });
 
-const collectorSchema = collectorEnv.transform((env, ctx): Config => {
+const collectorSchema = collectorEnv.transform((env, ctx) => {
   const { keys, generated } = pseudonymKeys(env, ctx);
   const redis = redisTarget(env, ctx);
   // 0 asks the system for a free port, which cannot collide
@@ -142,6 +68,7 @@ const collectorSchema = collectorEnv.transform((env, ctx): Config => {
     geoipDbs: env.GEOIP_DB,
     geoipWatchMs: env.GEOIP_WATCH_MS,
     pseudonymKeys: keys,
+    /** True when no key was configured and a throw-away one was generated. */
     pseudonymKeyGenerated: generated,
     sitesFile: env.SITES_FILE,
     trustProxy: env.TRUST_PROXY,
@@ -169,6 +96,9 @@ const collectorSchema = collectorEnv.transform((env, ctx): Config => {
     shutdown: { delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
   };
 });
+
+/** The collector's configuration (deep-frozen by loadEnv). */
+export type Config = DeepReadonly<z.output<typeof collectorSchema>>;
 
 /** The collector's configuration from the environment (the only reader of process.env besides loadAggregateConfig). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import type { PseudonymKey } from '../pipeline/pseudonymise.js';
+import type { PseudonymKey } from '../contract/record.js';
 import {
   type Ctx,
   duration,
@@ -38,7 +38,7 @@ export type RedisTarget =
  * which a load balancer spreads over several replicas anyway), while a flood on one
  * site takes at most a fifth of what one process serves (about 10,000 hits/s here).
  */
-export const DEFAULT_SITE_RATE_LIMIT = 2000;
+const DEFAULT_SITE_RATE_LIMIT = 2000;
 
 const require = createRequire(import.meta.url);
 
@@ -241,7 +241,7 @@ export function consumerName(env: Pick<Env, 'AGG_CONSUMER' | 'HOSTNAME'>, ctx: C
 // ── Loading ─────────────────────────────────────────────────────────────────────
 
 /** Secrets that may come from a file (Docker/Kubernetes secrets): `<NAME>_FILE=/run/secrets/...`, trimmed. */
-const SECRET_FILES = ['PSEUDONYM_KEYS', 'ADMIN_TOKEN', 'REDIS_URL'] as const;
+export const SECRET_FILES = ['PSEUDONYM_KEYS', 'ADMIN_TOKEN', 'REDIS_URL'] as const;
 
 type RawEnv = Record<string, string | undefined>;
 

@@ -3,5 +3,5 @@
 // fields.ts lists every variable with its default and bounds.
 export { type AggregateConfig, loadAggregateConfig } from './aggregator.js';
 export { type Config, loadConfig } from './collector.js';
-export { DEFAULT_SITE_RATE_LIMIT, embeddedGeoipDbs, type RedisTarget } from './fields.js';
+export { embeddedGeoipDbs } from './fields.js';
 export { MAX_RETENTION_MS, parseDuration } from './kinds.js';

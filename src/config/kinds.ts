@@ -6,6 +6,15 @@ import { z } from 'zod';
 
 export type Ctx = z.core.$RefinementCtx;
 
+/** What loadEnv's deep freeze makes of a configuration (a key's secret Buffer stays as it is). */
+export type DeepReadonly<T> = T extends Buffer
+  ? T
+  : T extends readonly (infer U)[]
+    ? readonly DeepReadonly<U>[]
+    : T extends object
+      ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T;
+
 /**
  * Refuses the value being parsed; a rule that spans several variables names the one
  * it blames (`variable`). Returns z.NEVER, so `return refuse(...)` ends a transform.

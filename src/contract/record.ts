@@ -5,9 +5,11 @@
 // One stream entry per record, fields `v` (the schema version) and `hit` (the record
 // as JSON); erasure tombstones go to their own stream, fields `v` and `tombstone`.
 
+import type { RecordMode, Tracker } from './modes.js';
+
 export const RECORD_VERSION = 1;
 
-/** A property value as the edge accepts it (src/pipeline/validate.ts bounds it). */
+/** A property value as the edge accepts it (src/contract/wire.ts bounds it). */
 export type PropertyValue = string | number | boolean | null | PropertyValue[] | { [key: string]: PropertyValue };
 export type Properties = Record<string, PropertyValue>;
 
@@ -18,8 +20,6 @@ export interface RecordGeo {
   city?: string;
 }
 
-/** The third-party tracker a record came from (absent for the Piano SDK's /event). */
-export type RecordTracker = 'matomo' | 'plausible';
 
 export interface HitRecord {
   /** Unique per event: the downstream dedupe key (delivery is at-least-once). */
@@ -27,19 +27,25 @@ export interface HitRecord {
   site: string;
   event: string;
   /** The mode applied: optin or exempt (opt-out hits never become records). */
-  mode: string;
+  mode: RecordMode;
   /**
    * The tracker whose request the record was adapted from (`/matomo.php`, `/api/event`);
    * absent for the Piano SDK. The event and its properties are in the Piano vocabulary
    * either way: a consumer that ignores this field counts every record alike.
    */
-  tracker?: RecordTracker;
+  tracker?: Tracker;
   /** Server receive time, epoch milliseconds. */
   ts: number;
   /** `<keyId>.<pseudonym>`; absent when there is none. */
   visitor?: string;
   geo?: RecordGeo;
   props: Properties;
+}
+
+/** A key of visitor pseudonyms: its id prefixes every pseudonym made with it (`HitRecord.visitor`). */
+export interface PseudonymKey {
+  readonly id: string;
+  readonly secret: Buffer;
 }
 
 /** One record on its way to the stream: the stream it goes to and its JSON text. */

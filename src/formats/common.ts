@@ -1,6 +1,5 @@
 // Helpers shared by the tracker adapters. Internal to src/formats.
-import sjson from 'secure-json-parse';
-import { eventSchema, firstProblem, LIMITS, type HitEvent } from '../pipeline/validate.js';
+import { eventSchema, firstProblem, LIMITS, readJson, type HitEvent } from '../contract/wire.js';
 import { FormatError } from './types.js';
 
 /** The largest query string or body an adapter reads (the Piano path's body limit). */
@@ -16,39 +15,13 @@ export function refuseOversized(text: string, what: string, path: string): void 
 
 /** JSON with prototype-poisoning keys refused; never throws anything but FormatError. */
 export function parseJson(text: string, path: string): unknown {
-  try {
-    return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (/prototype|constructor/i.test(message)) {
-      throw new FormatError(400, 'body holds a forbidden property name (__proto__ or constructor.prototype)', path);
-    }
-    throw new FormatError(400, jsonSyntaxMessage(message), path);
-  }
-}
-
-/**
- * A JSON.parse error in the collector's words: what and where, never the client's text
- * (V8 quotes the body around the error: `Unexpected token 'o', "not json 203.0.113.9"
- * is not valid JSON`, which would send an address or an id back in the answer).
- */
-export function jsonSyntaxMessage(parseError: string): string {
-  const what = parseError.replace(/,\s*".*$/s, '').replace(/"[^"]*"/g, '"…"');
-  return `body is not valid JSON: ${what.slice(0, 120)}`;
+  const read = readJson(text);
+  if (!read.ok) throw new FormatError(400, read.problem, path);
+  return read.value;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** decodeURIComponent that keeps the input as written when it is malformed. */
-export function safeDecode(s: string): string {
-  if (!s.includes('%')) return s;
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 /**

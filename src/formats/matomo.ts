@@ -20,7 +20,7 @@
 // long), campaign parameters (_rcn, _rck, _ref, _refts, pk_*, mtm_*, utm_*), ecommerce
 // (ec_*, _ects, _pk*, idgoal=0 carts and orders), ua, lang, local time, plugins, timings.
 import type { Properties, PropertyValue } from '../contract/record.js';
-import { LIMITS, type HitEvent } from '../pipeline/validate.js';
+import { LIMITS, type HitEvent } from '../contract/wire.js';
 import { checkEvents, isPlainObject, MAX_INPUT_BYTES, parseJson, refuseOversized } from './common.js';
 import { FormatError, mediaType, type AdaptedHit } from './types.js';
 
@@ -429,7 +429,7 @@ export function doNotTrackRequested(dnt: string | string[] | undefined, xDoNotTr
  * in Matomo 4 and 5, `piwik_ignore` before). Present under either name: the visitor
  * opted out on the Matomo this collector replaces (same host name).
  */
-export const MATOMO_IGNORE_COOKIES: readonly string[] = Object.freeze(['matomo_ignore', 'piwik_ignore']);
+const MATOMO_IGNORE_COOKIES: readonly string[] = Object.freeze(['matomo_ignore', 'piwik_ignore']);
 
 export function matomoIgnoreCookie(cookieHeader: string | undefined): boolean {
   if (!cookieHeader) return false;

@@ -14,8 +14,8 @@
 //   p|props (also m|meta)  object or JSON string → plausible_prop_<key>, at most 30
 // No visitor id, ever: Plausible sends none, and none is derived here from IP or User-Agent.
 import type { Properties } from '../contract/record.js';
-import { LIMITS, type HitEvent } from '../pipeline/validate.js';
-import { checkEvents, isPlainObject, parseJson, refuseOversized, safeDecode, sanitiseName } from './common.js';
+import { LIMITS, safeDecode, type HitEvent } from '../contract/wire.js';
+import { checkEvents, isPlainObject, parseJson, refuseOversized, sanitiseName } from './common.js';
 import { FormatError, type AdaptedHit } from './types.js';
 
 export interface PlausibleRequest {
@@ -33,12 +33,12 @@ export interface PlausibleParseResult {
 /** Plausible keeps the first 30 props of an event (lib/plausible/ingestion/request.ex @max_props). */
 export const PLAUSIBLE_MAX_PROPS = 30;
 /** Plausible refuses a prop key over 300 bytes or a value over 2000 (lib/plausible/props.ex). */
-export const PLAUSIBLE_MAX_PROP_KEY_BYTES = 300;
-export const PLAUSIBLE_MAX_PROP_VALUE_BYTES = 2000;
+const PLAUSIBLE_MAX_PROP_KEY_BYTES = 300;
+const PLAUSIBLE_MAX_PROP_VALUE_BYTES = 2000;
 /** Plausible refuses an event name over 120 characters (lib/plausible/ingestion/request.ex). */
-export const PLAUSIBLE_MAX_NAME_LENGTH = 120;
+const PLAUSIBLE_MAX_NAME_LENGTH = 120;
 /** Our bound on `d`: a roll-up sends two or three; ten is generous. */
-export const PLAUSIBLE_MAX_DOMAINS = 10;
+const PLAUSIBLE_MAX_DOMAINS = 10;
 
 const PROP_PREFIX = 'plausible_prop_';
 const HOST_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;

@@ -151,7 +151,7 @@ export function createTrustedProxies(ranges: readonly string[]): TrustedProxies 
     }
     const addr = parseAddress(address);
     if (!addr) return false;
-    return parsed.some(([range, bits]) => range.kind() === addr.kind() && addr.match(range as never, bits));
+    return parsed.some(([range, bits]) => range.kind() === addr.kind() && addr.match(range, bits));
   };
 }
 

@@ -1,5 +1,5 @@
 // The hot path's one walk over an event's properties: every property is checked (the
-// same problems as the edge schema, src/pipeline/validate.ts), filtered by the mode
+// same problems as the edge schema, src/contract/wire.ts), filtered by the mode
 // (the exempt allowlist and value rules, src/policy/), freed of the raw visitor id
 // (src/pipeline/pseudonymise.ts), and written straight into the record's JSON text.
 // It does in one pass what the reference path does in three (validate, applyPrivacy +
@@ -9,7 +9,7 @@ import type { HitRecord, PropertyValue } from '../contract/record.js';
 import { DROP, exemptValue, isUserProperty, type RuleCounts } from '../policy/exempt-values.js';
 import type { SitePolicy } from '../policy/sites.js';
 import { type Pseudonymiser, withoutRawId } from './pseudonymise.js';
-import { nameProblem, type PropertyProblem, valueProblem } from './validate.js';
+import { nameProblem, type PropertyProblem, valueProblem } from '../contract/wire.js';
 
 export interface PropertyWalk {
   /** `all`: opt-in; `exempt`: the allowlist and value rules; `none`: check only (opt-out, dropped event). */

@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import maxmind, { type Reader } from 'maxmind';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import { BoundedCache } from '../bounded-cache.js';
 import type { RecordGeo } from '../contract/record.js';
 
 export type Geo = RecordGeo;
@@ -65,7 +66,7 @@ const CACHE_MAX = 65_536;
  */
 export class Geolocator {
   #dbs: OpenDb[];
-  #cache = new Map<string, Geo | undefined>();
+  readonly #cache = new BoundedCache<string, Geo | undefined>(CACHE_MAX);
   #timer: NodeJS.Timeout | undefined;
   #log: Logger | undefined;
 
@@ -81,7 +82,7 @@ export class Geolocator {
       try {
         dbs.push(await openDb(p));
       } catch (err) {
-        throw new Error(`GEOIP_DB: cannot open ${p}: ${(err as Error).message}`);
+        throw new Error(`GEOIP_DB: cannot open ${p}: ${(err as Error).message}`, { cause: err });
       }
     }
     const g = new Geolocator(dbs, opts.log);
@@ -105,7 +106,10 @@ export class Geolocator {
   /** `truncatedIp` must come from anonymiseIp. */
   lookup(truncatedIp: string | undefined): Geo | undefined {
     if (!truncatedIp || this.#dbs.length === 0) return undefined;
-    if (this.#cache.has(truncatedIp)) return this.#cache.get(truncatedIp);
+    return this.#cache.getOrCompute(truncatedIp, (ip) => this.#find(ip));
+  }
+
+  #find(truncatedIp: string): Geo | undefined {
     const v6 = truncatedIp.includes(':');
     let geo: Geo | undefined;
     for (const db of this.#dbs) {
@@ -114,8 +118,6 @@ export class Geolocator {
       geo = cityLevel(db.reader.get(truncatedIp));
       if (geo) break;
     }
-    if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
-    this.#cache.set(truncatedIp, geo);
     return geo;
   }
 
@@ -135,7 +137,7 @@ export class Geolocator {
     }
     if (reloaded > 0) {
       this.#dbs = next;
-      this.#cache = new Map();
+      this.#cache.clear();
       this.#log?.info({ databases: this.databases }, 'geolocation database reloaded');
     }
     return reloaded;
@@ -146,7 +148,10 @@ export class Geolocator {
     this.#timer = setInterval(() => {
       if (running) return;
       running = true;
-      this.reloadChanged().finally(() => (running = false));
+      // reloadChanged logs what it cannot reload; a rejection here would be unhandled and end the process
+      this.reloadChanged()
+        .catch((err: unknown) => this.#log?.warn({ err: String(err) }, 'geolocation reload failed'))
+        .finally(() => (running = false));
     }, ms);
     this.#timer.unref();
   }

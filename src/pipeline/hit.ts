@@ -4,7 +4,8 @@
 // step lives in its own module; this file only chains them.
 import { optoutCounterKey, shardKey } from '../contract/keys.js';
 import { noRuleCounts } from '../policy/exempt-values.js';
-import type { CounterIncrement, RecordTracker, StreamEntry } from '../contract/record.js';
+import type { Tracker } from '../contract/modes.js';
+import type { CounterIncrement, StreamEntry } from '../contract/record.js';
 import type { SitePolicy } from '../policy/sites.js';
 import { anonymiseIp } from './anonymise-ip.js';
 import { extractClientIp, type TrustedProxies } from './client-ip.js';
@@ -13,7 +14,7 @@ import { encodeRecord, type PropertyWalk, walkProperties } from './encode.js';
 import { decidePrivacy, type PrivacyDecision } from './privacy.js';
 import { type Pseudonymiser, rawIdNeedles } from './pseudonymise.js';
 import { createRecordIds } from './record.js';
-import type { HitEvent } from './validate.js';
+import type { HitEvent } from '../contract/wire.js';
 
 export interface HitInput {
   site: string;
@@ -29,7 +30,7 @@ export interface HitInput {
   gpc: boolean;
   receivedAt: number;
   /** The third-party tracker whose request was adapted (src/formats); absent for the Piano SDK. */
-  tracker?: RecordTracker;
+  tracker?: Tracker;
 }
 
 export interface HitOutput {
@@ -85,7 +86,7 @@ export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutpu
       props.push(verdict.kept[i] ? out : undefined);
     }
 
-    if (optout) {
+    if (verdict.mode === 'optout') {
       const key = optoutCounterKey(input.site, now);
       const counters = verdict.optoutEvents.map((field) => ({ key, field, ttlSeconds: deps.counterTtlSeconds }));
       return { entries: [], counters, mode: verdict.mode, dropped, rules };

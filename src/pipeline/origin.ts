@@ -4,6 +4,7 @@
 // server-side tracker, an image from a page served with
 // `Referrer-Policy: no-referrer`) is judged by the page URLs its hits name, as Matomo's
 // own "only track visits on these URLs" does: every one of them must be on the site.
+import { BoundedCache } from '../bounded-cache.js';
 import type { SitePolicy } from '../policy/sites.js';
 
 function hostOf(value: string | undefined): string | undefined {
@@ -18,16 +19,10 @@ function hostOf(value: string | undefined): string | undefined {
 // An Origin header is scheme://host[:port] and a site's visitors send few distinct
 // ones: remember their host names (URL parsing was ~1.5 µs per hit). Referers carry
 // paths and queries and are never cached.
-const ORIGIN_CACHE_MAX = 1024;
-const originHosts = new Map<string, string | undefined>();
+const originHosts = new BoundedCache<string, string | undefined>(1024);
 
 function hostOfOrigin(origin: string | undefined): string | undefined {
-  if (!origin) return undefined;
-  if (originHosts.has(origin)) return originHosts.get(origin);
-  const host = hostOf(origin);
-  if (originHosts.size >= ORIGIN_CACHE_MAX) originHosts.clear();
-  originHosts.set(origin, host);
-  return host;
+  return origin ? originHosts.getOrCompute(origin, hostOf) : undefined;
 }
 
 export function hostAllowed(host: string, domains: readonly string[]): boolean {

@@ -14,10 +14,10 @@ import type { SitePolicy } from '../policy/sites.js';
 import { MODE_OF_WIRE, SHARED_VISITOR_IDS } from '../policy/allowlists.js';
 import { trackerAge } from '../policy/tracker-lifetime.js';
 import { DROP, exemptValue, isUserProperty, noRuleCounts, type RuleCounts } from '../policy/exempt-values.js';
+import type { Mode } from '../contract/modes.js';
 import type { Properties } from '../contract/record.js';
-import type { HitEvent } from './validate.js';
+import type { HitEvent } from '../contract/wire.js';
 
-export type Mode = 'optin' | 'exempt' | 'optout';
 
 /** Why a hit's visitor has no pseudonym (for tests and the /privacy statement). */
 export type NoVisitorReason = 'optout' | 'no-storage' | 'shared-id' | 'no-id' | 'tracker-expired' | 'tracker-age-unknown';

@@ -8,15 +8,11 @@
 import { REDACTION_MARKERS, SDK_ID_PROPERTIES, SHARED_VISITOR_IDS } from '../policy/allowlists.js';
 import { createHmacSha256, type HmacSha256 } from './hmac.js';
 import { sdkIdCreatedAt } from '../policy/tracker-lifetime.js';
-import type { Properties, PropertyValue } from '../contract/record.js';
+import type { Properties, PropertyValue, PseudonymKey } from '../contract/record.js';
 
 export const PSEUDONYM_BYTES = 16;
 
 /** One key of PSEUDONYM_KEYS: `<keyId>.` starts every pseudonym made with it. */
-export interface PseudonymKey {
-  readonly id: string;
-  readonly secret: Buffer;
-}
 
 const macs = new WeakMap<PseudonymKey, HmacSha256>();
 

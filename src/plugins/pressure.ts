@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/index.js';
-import { unavailable } from '../errors.js';
+import { ERROR_CODES, unavailable } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,7 +13,7 @@ declare module 'fastify' {
   }
 }
 
-export interface Pressure {
+interface Pressure {
   /** Mean event-loop delay over the last sampling window, in ms. */
   readonly eventLoopDelayMs: number;
   /** POST /event requests received and not yet answered. */
@@ -21,7 +21,7 @@ export interface Pressure {
   /** Why new hits are refused right now, or undefined. */
   overloaded(): string | undefined;
   /** onRequest hook for the routes to protect: counts the request, or refuses it. */
-  guard(req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void;
+  guard(this: void, req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void;
 }
 
 const SAMPLE_MS = 250;
@@ -55,7 +55,7 @@ export default fp(
       },
       guard(_req, reply, done) {
         const why = pressure.overloaded();
-        if (why) return done(unavailable('overloaded', `hit not stored: ${why}`));
+        if (why) return done(unavailable(ERROR_CODES.OVERLOADED, `hit not stored: ${why}`));
         inFlight++;
         // 'close' fires once per response, answered or aborted
         reply.raw.once('close', () => inFlight--);

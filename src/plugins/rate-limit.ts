@@ -11,7 +11,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/index.js';
-import { HttpError } from '../errors.js';
+import { ERROR_CODES, HttpError } from '../errors.js';
 import type { SitePolicies } from '../policy/sites.js';
 
 declare module 'fastify' {
@@ -55,16 +55,24 @@ export class SiteRateLimiter {
     return b;
   }
 
-  /** Forgets the buckets that would be full by now (they hold no state), then the oldest. */
+  /**
+   * Forgets the buckets that would be full by now (they hold no state); when that is not
+   * room enough, the fullest of the others. An emptied bucket (a flooding site's) goes
+   * last: forgetting it would hand the flood a full bucket again. Not the oldest first:
+   * the flood's bucket, made first and kept empty, would be the oldest.
+   */
   #prune(now: number): void {
+    const notFull: [site: string, fill: number][] = [];
     for (const [site, b] of this.#buckets) {
       const rate = this.#rateOf(site);
-      if (rate === 0 || b.tokens + ((now - b.at) / 1000) * rate >= rate * BURST_SECONDS) this.#buckets.delete(site);
+      const fill = rate === 0 ? 1 : (b.tokens + ((now - b.at) / 1000) * rate) / (rate * BURST_SECONDS);
+      if (fill >= 1) this.#buckets.delete(site);
+      else notFull.push([site, fill]);
     }
-    for (const site of this.#buckets.keys()) {
-      if (this.#buckets.size < MAX_BUCKETS) break;
-      this.#buckets.delete(site);
-    }
+    if (this.#buckets.size < MAX_BUCKETS) return;
+    // a tenth of the table at once, so that a table full of live buckets is not sorted for every new site
+    notFull.sort((a, b) => b[1] - a[1]);
+    for (const [site] of notFull.slice(0, MAX_BUCKETS / 10)) this.#buckets.delete(site);
   }
 
   /**
@@ -117,8 +125,11 @@ export class SiteRateLimiter {
 }
 
 export const rateLimited = (site: string, retryAfterSeconds: number) =>
-  new HttpError(429, 'rate_limited', `site ${site} sends more events than this collector takes for it; retry later`, undefined, {
-    'retry-after': String(retryAfterSeconds),
+  new HttpError({
+    statusCode: 429,
+    code: ERROR_CODES.RATE_LIMITED,
+    message: `site ${site} sends more events than this collector takes for it; retry later`,
+    headers: { 'retry-after': String(retryAfterSeconds) },
   });
 
 export default fp(

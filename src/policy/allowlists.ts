@@ -5,6 +5,7 @@
 // Source: Piano's documented exempt allowlist, identical to the default
 // configuration of piano-analytics-js 6.17.0 (privacy.modes.exempt), copied in
 // test/fixtures/sdk/sdk-exempt-allowlist.json, which a test compares with this file.
+import type { Mode } from '../contract/modes.js';
 
 /** Piano's 93 exempt properties. */
 export const EXEMPT_PROPERTIES: readonly string[] = Object.freeze([
@@ -143,7 +144,7 @@ export const TRACKER_LIFETIME_DAYS = 395;
  * Wire modes (visitor_privacy_mode) → what the server applies.
  * Anything not listed (custom, missing, unknown) is exempt.
  */
-export const MODE_OF_WIRE: Readonly<Record<string, 'optin' | 'exempt' | 'optout'>> = Object.freeze({
+export const MODE_OF_WIRE: Readonly<Record<string, Mode>> = Object.freeze({
   optin: 'optin',
   exempt: 'exempt',
   custom: 'exempt',

@@ -4,6 +4,8 @@
 // Validated once at start: a bad file stops the service with a message naming it.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { RECORD_MODES, type RecordMode } from '../contract/modes.js';
+import { BoundedCache } from '../bounded-cache.js';
 import { ConfigError } from '../errors.js';
 import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from './allowlists.js';
 import { isCampaignName, isUserProperty } from './exempt-values.js';
@@ -13,7 +15,7 @@ export interface SitePolicy {
   /** Host names (`example.org`, `*.example.org`); empty: any origin. */
   readonly domains: readonly string[];
   /** `exempt`: no consent banner, an opt-in claim is treated as exempt. */
-  readonly maxMode: 'optin' | 'exempt';
+  readonly maxMode: RecordMode;
   /** Exempt allowlists: Piano's names plus the site's additions. */
   readonly exemptProperties: ReadonlySet<string>;
   readonly exemptEvents: ReadonlySet<string>;
@@ -49,7 +51,7 @@ const propertyName = z
 const siteSchema = z
   .object({
     domains: z.array(hostPattern).default([]),
-    maxMode: z.enum(['optin', 'exempt']).default('exempt'),
+    maxMode: z.enum(RECORD_MODES).default('exempt'),
     allow: z
       .object({
         properties: z.array(propertyName).default([]),
@@ -85,19 +87,12 @@ export function compilePolicy(site: string, settings: SiteSettings = {}): SitePo
 }
 
 /** Without a sites file: every site, exempt defaults (no opt-in data, no additions, GPC honoured). */
-export function defaultPolicies(): SitePolicies {
-  const cache = new Map<string, SitePolicy>();
+function defaultPolicies(): SitePolicies {
+  const cache = new BoundedCache<string, SitePolicy>(10_000);
   return {
     configured: false,
     list: () => [],
-    get(site) {
-      let p = cache.get(site);
-      if (!p) {
-        if (cache.size > 10_000) cache.clear();
-        cache.set(site, (p = compilePolicy(site)));
-      }
-      return p;
-    },
+    get: (site) => cache.getOrCompute(site, compilePolicy),
   };
 }
 

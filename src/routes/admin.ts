@@ -19,14 +19,17 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config/index.js';
-import { HttpError } from '../errors.js';
+import { ERROR_CODES, HttpError } from '../errors.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
-import { firstProblem, querySchema } from '../pipeline/validate.js';
+import { firstProblem, querySchema } from '../contract/wire.js';
 import { visitorIdsHeldAs, type HeldVisitorId } from '../policy/visitor-id-forms.js';
 import { tombstoneFields } from '../contract/record.js';
 import { InvalidCursorError, scanVisitor, type ScanResult } from '../sink/visitor-scan.js';
 import { CONTENT_SECURITY_POLICY, reportHtml } from '../aggregate/report-html.js';
 import { ReportQueryError } from '../aggregate/report.js';
+
+const invalidRequest = (message: string, path: string) =>
+  new HttpError({ statusCode: 400, code: ERROR_CODES.INVALID_REQUEST, message, path });
 
 const requestSchema = z.strictObject({
   site: querySchema.shape.s,
@@ -86,7 +89,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
   app.addHook('onRequest', async (req, reply) => {
     if (!config.adminToken || !bearerMatches(req.headers.authorization, expected)) {
       reply.header('www-authenticate', 'Bearer');
-      throw new HttpError(401, 'unauthorized', 'a valid bearer token is required');
+      throw new HttpError({ statusCode: 401, code: ERROR_CODES.UNAUTHORIZED, message: 'a valid bearer token is required' });
     }
   });
 
@@ -94,7 +97,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
     const r = requestSchema.safeParse(body);
     if (!r.success) {
       const p = firstProblem(r.error);
-      throw new HttpError(400, 'invalid_request', p.message, p.path ? `body.${p.path}` : 'body');
+      throw invalidRequest(p.message, p.path ? `body.${p.path}` : 'body');
     }
     return r.data;
   };
@@ -102,8 +105,11 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
   async function run(action: 'access' | 'erase', body: unknown, log: FastifyInstance['log']): Promise<Answer> {
     const { site, idclient, cursor } = parse(body);
     const held = visitorIdsHeldAs(idclient);
-    if ('problem' in held) throw new HttpError(400, 'invalid_request', held.problem, 'body.idclient');
-    if (busy) throw new HttpError(429, 'admin_busy', 'another access or erasure request is running', undefined, { 'retry-after': '5' });
+    if ('problem' in held) throw invalidRequest(held.problem, 'body.idclient');
+    if (busy) {
+      const message = 'another access or erasure request is running';
+      throw new HttpError({ statusCode: 429, code: ERROR_CODES.ADMIN_BUSY, message, headers: { 'retry-after': '5' } });
+    }
     busy = true;
     const started = performance.now();
     let result: ScanResult | undefined;
@@ -114,7 +120,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
       try {
         result = await scanVisitor(app.redis, app.streamKeys, site, visitors, bounds, { erase: action === 'erase', cursor });
       } catch (err) {
-        if (err instanceof InvalidCursorError) throw new HttpError(400, 'invalid_request', 'invalid cursor', 'body.cursor');
+        if (err instanceof InvalidCursorError) throw invalidRequest('invalid cursor', 'body.cursor');
         throw err;
       }
       if (action === 'erase') {
@@ -174,7 +180,7 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
     try {
       html = await reportHtml(app.redis, { prefix: config.report.prefix, minCount: config.report.minCount, site: q.site, from: q.from, to: q.to } as Parameters<typeof reportHtml>[1]);
     } catch (err) {
-      if (err instanceof ReportQueryError) throw new HttpError(400, 'invalid_request', err.message, `query.${err.field}`);
+      if (err instanceof ReportQueryError) throw invalidRequest(err.message, `query.${err.field}`);
       throw err;
     }
     req.log.info({ admin: 'report', site: q.site }, 'admin report');

@@ -1,30 +1,19 @@
 // POST /event?s=<site>&idclient=<id> — the endpoint the Piano Analytics SDK posts to.
 import type { FastifyInstance } from 'fastify';
-import sjson from 'secure-json-parse';
 import { badRequest } from '../errors.js';
-import { jsonSyntaxMessage } from '../formats/common.js';
 import { pageUrlsOfEvents } from '../pipeline/origin.js';
 import { gpcRequested } from '../pipeline/privacy.js';
-import { bodySchema, envelopeSchema, firstProblem, LIMITS, querySchema, rawQueryParams } from '../pipeline/validate.js';
+import { bodySchema, envelopeSchema, firstProblem, LIMITS, querySchema, rawQueryParams, readJson } from '../contract/wire.js';
 import { siteQuotaGuard } from '../plugins/rate-limit.js';
+import { answerCors } from './cors.js';
 import { createIntake, type IntakeOptions } from './intake.js';
 
 /** JSON, whatever the content type says, refusing prototype-poisoning keys. */
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) throw badRequest('empty body');
-  try {
-    // secure-json-parse's checks can only match a body that holds one of these (a key
-    // spelled with \u escapes holds a backslash-u): without them, plain JSON.parse is
-    // the same parse, without two regex scans of the whole body
-    if (text.charCodeAt(0) !== 0xfeff && !text.includes('__proto__') && !text.includes('constructor') && !text.includes('\\u')) {
-      return JSON.parse(text);
-    }
-    return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
-  } catch (err) {
-    const message = (err as Error).message;
-    if (/prototype|constructor/i.test(message)) throw badRequest('body holds a forbidden property name (__proto__ or constructor.prototype)');
-    throw badRequest(jsonSyntaxMessage(message));
-  }
+  const read = readJson(text);
+  if (!read.ok) throw badRequest(read.problem);
+  return read.value;
 }
 
 /** The privacy mode the hit claims, read before validation (only a metrics label). */
@@ -40,12 +29,6 @@ interface ReceivedBody {
   json: unknown;
 }
 
-const PREFLIGHT_HEADERS = {
-  'access-control-allow-methods': 'POST, OPTIONS',
-  'access-control-allow-headers': 'Content-Type',
-  'access-control-max-age': '86400',
-};
-
 export default async function collectRoutes(app: FastifyInstance, opts: IntakeOptions) {
   const intake = createIntake(app, opts);
 
@@ -59,18 +42,7 @@ export default async function collectRoutes(app: FastifyInstance, opts: IntakeOp
     }
   });
 
-  // CORS on every answer of this route, errors included: the SDK's fetch fallback
-  // resends a hit whose answer it cannot read.
-  app.addHook('onRequest', (req, reply, done) => {
-    const origin = req.headers.origin;
-    reply.header('access-control-allow-origin', origin && origin !== 'null' ? origin : '*');
-    reply.header('vary', 'Origin');
-    done();
-  });
-
-  app.options('/event', async (_req, reply) => {
-    reply.headers(PREFLIGHT_HEADERS).code(204).send();
-  });
+  answerCors(app, { paths: ['/event'], methods: 'POST, OPTIONS' });
 
   // onRequest, before the body is read: a shed or rate-limited hit costs neither memory nor parsing
   const onRequest = [app.pressure.guard, siteQuotaGuard(app.rateLimit)];

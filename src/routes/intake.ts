@@ -6,15 +6,16 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
-import type { CounterIncrement, RecordTracker, StreamEntry } from '../contract/record.js';
-import { badRequest, forbidden, HttpError, unavailable } from '../errors.js';
+import type { Tracker } from '../contract/modes.js';
+import type { CounterIncrement, StreamEntry } from '../contract/record.js';
+import { badRequest, ERROR_CODES, forbidden, HttpError, unavailable } from '../errors.js';
 import { privacyClaim, withClaim } from '../formats/claim.js';
 import { FormatError, type AdaptedHit } from '../formats/types.js';
 import { createTrustedProxies } from '../pipeline/client-ip.js';
 import { createHitProcessor, type HitOutput } from '../pipeline/hit.js';
 import { originRefusal, type PageUrls } from '../pipeline/origin.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
-import type { HitEvent } from '../pipeline/validate.js';
+import type { HitEvent } from '../contract/wire.js';
 import { rateLimited } from '../plugins/rate-limit.js';
 import type { SitePolicies, SitePolicy } from '../policy/sites.js';
 import { SinkError } from '../sink/sink.js';
@@ -35,7 +36,7 @@ export interface IntakeHit {
   /** The source of the record ids. */
   rawBody: string;
   /** Absent for the Piano SDK. */
-  tracker?: RecordTracker;
+  tracker?: Tracker;
 }
 
 export interface Intake {
@@ -87,13 +88,13 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
   return {
     policyOf(site) {
       const policy = opts.sites.get(site);
-      if (!policy) throw forbidden('unknown_site', `site ${site} is not configured on this collector`);
+      if (!policy) throw forbidden(ERROR_CODES.UNKNOWN_SITE, `site ${site} is not configured on this collector`);
       return policy;
     },
 
     checkOrigin(policy, req, pageUrls, path) {
       const refusal = originRefusal(policy, req.headers.origin, req.headers.referer, pageUrls);
-      if (refusal) throw new HttpError(403, 'origin_not_allowed', refusal, path);
+      if (refusal) throw new HttpError({ statusCode: 403, code: ERROR_CODES.ORIGIN_NOT_ALLOWED, message: refusal, path });
     },
 
     async store(req, hits, gpc) {
@@ -101,7 +102,7 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
       const entries: StreamEntry[] = [];
       const counters: CounterIncrement[] = [];
       // what each hit gave (undefined: no event, nothing to write), and its tracker
-      const results: { out: HitOutput | undefined; tracker: RecordTracker | undefined }[] = [];
+      const results: { out: HitOutput | undefined; tracker: Tracker | undefined }[] = [];
       for (const h of hits) {
         // a heartbeat, an ecommerce request: nothing to write
         const out =
@@ -136,7 +137,7 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
         await app.sink.write(entries, counters);
       } catch (err) {
         // the cause in the collector's words; Redis's own text is in the sink's log line
-        if (err instanceof SinkError) throw unavailable(err.code.toLowerCase(), `hit not stored: ${err.publicMessage}`);
+        if (err instanceof SinkError) throw unavailable(ERROR_CODES[err.code], `hit not stored: ${err.publicMessage}`);
         throw err;
       }
       for (const { out, tracker } of results) {
@@ -157,7 +158,8 @@ export function adapt<T>(parse: () => T): T {
   } catch (err) {
     if (!(err instanceof FormatError)) throw err;
     if (err.statusCode === 400) throw badRequest(err.message, err.path);
-    throw new HttpError(err.statusCode, err.statusCode === 413 ? 'body_too_large' : 'unsupported_media_type', err.message, err.path);
+    const code = err.statusCode === 413 ? ERROR_CODES.BODY_TOO_LARGE : ERROR_CODES.UNSUPPORTED_MEDIA_TYPE;
+    throw new HttpError({ statusCode: err.statusCode, code, message: err.message, path: err.path });
   }
 }
 

@@ -12,11 +12,12 @@ import {
   parseMatomoRequest,
 } from '../formats/matomo.js';
 import { gpcRequested } from '../pipeline/privacy.js';
-import { LIMITS } from '../pipeline/validate.js';
+import { LIMITS } from '../contract/wire.js';
 import { siteQuotaGuard } from '../plugins/rate-limit.js';
+import { answerCors } from './cors.js';
 import { adapt, createIntake, intakeHitOf, type IntakeOptions } from './intake.js';
 
-export const MATOMO_PATHS = ['/matomo.php', '/piwik.php'] as const;
+const MATOMO_PATHS = ['/matomo.php', '/piwik.php'] as const;
 
 const queryOf = (url: string) => {
   const q = url.indexOf('?');
@@ -37,32 +38,10 @@ export default async function matomoRoutes(app: FastifyInstance, opts: IntakeOpt
 
   // matomo.js's XHR is sent withCredentials: the answer must name the page's origin and
   // allow credentials, or the browser hides it and the tracker resends the hit as an image.
-  app.addHook('onRequest', (req, reply, done) => {
-    const origin = req.headers.origin;
-    if (origin && origin !== 'null') {
-      reply.header('access-control-allow-origin', origin);
-      reply.header('access-control-allow-credentials', 'true');
-    } else {
-      reply.header('access-control-allow-origin', '*');
-    }
-    reply.header('vary', 'Origin');
-    done();
-  });
+  answerCors(app, { paths: MATOMO_PATHS, methods: 'GET, POST, OPTIONS', credentials: true, echoRequestedHeaders: true });
 
   const onRequest = [app.pressure.guard, siteQuotaGuard(app.rateLimit, (req) => matomoSiteOfQuery(queryOf(req.url)))];
   for (const path of MATOMO_PATHS) {
-    app.options(path, async (req, reply) => {
-      const asked = req.headers['access-control-request-headers'];
-      reply
-        .headers({
-          'access-control-allow-methods': 'GET, POST, OPTIONS',
-          'access-control-allow-headers': typeof asked === 'string' && /^[A-Za-z0-9, -]{1,256}$/.test(asked) ? asked : 'Content-Type',
-          'access-control-max-age': '86400',
-        })
-        .code(204)
-        .send();
-    });
-
     app.route<{ Body: string | undefined }>({
       method: ['GET', 'POST'],
       url: path,

@@ -4,15 +4,16 @@
 // Piano path (intake.ts). What Plausible answers and where we differ:
 // docs/trackers/plausible.md.
 import type { FastifyInstance } from 'fastify';
-import { forbidden } from '../errors.js';
+import { ERROR_CODES, forbidden } from '../errors.js';
 import { parsePlausibleRequest } from '../formats/plausible.js';
 import { siteForHost } from '../pipeline/origin.js';
 import { gpcRequested } from '../pipeline/privacy.js';
-import { LIMITS } from '../pipeline/validate.js';
+import { LIMITS } from '../contract/wire.js';
 import type { SitePolicy } from '../policy/sites.js';
+import { answerCors } from './cors.js';
 import { adapt, createIntake, intakeHitOf, type IntakeOptions } from './intake.js';
 
-export const PLAUSIBLE_PATH = '/api/event';
+const PLAUSIBLE_PATH = '/api/event';
 
 export default async function plausibleRoutes(app: FastifyInstance, opts: IntakeOptions) {
   const intake = createIntake(app, opts);
@@ -24,26 +25,14 @@ export default async function plausibleRoutes(app: FastifyInstance, opts: Intake
       const policy = siteForHost(sites.list(), d) ?? siteForHost(sites.list(), `www.${d}`);
       if (policy) return policy;
     }
-    throw forbidden('unknown_site', `no site of this collector lists the domain ${domains.join(', ')}`);
+    throw forbidden(ERROR_CODES.UNKNOWN_SITE, `no site of this collector lists the domain ${domains.join(', ')}`);
   };
 
   // The body is JSON whatever its type says (plausible-tracker sends text/plain).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: LIMITS.bodyBytes }, (_req, body, done) => done(null, body));
 
-  app.addHook('onRequest', (req, reply, done) => {
-    const origin = req.headers.origin;
-    reply.header('access-control-allow-origin', origin && origin !== 'null' ? origin : '*');
-    reply.header('vary', 'Origin');
-    done();
-  });
-
-  app.options(PLAUSIBLE_PATH, async (_req, reply) => {
-    reply
-      .headers({ 'access-control-allow-methods': 'POST, OPTIONS', 'access-control-allow-headers': 'Content-Type', 'access-control-max-age': '86400' })
-      .code(204)
-      .send();
-  });
+  answerCors(app, { paths: [PLAUSIBLE_PATH], methods: 'POST, OPTIONS' });
 
   // No rate-limit check before the body: the site is named inside it.
   app.post<{ Body: string | undefined }>(
@@ -52,7 +41,7 @@ export default async function plausibleRoutes(app: FastifyInstance, opts: Intake
     async (req, reply) => {
       if (!sites.configured) {
         throw forbidden(
-          'unknown_site',
+          ERROR_CODES.UNKNOWN_SITE,
           'Plausible hits name their site by domain (d), not by site id: this collector needs a sites file (SITES_FILE) with a site whose domains list it',
         );
       }

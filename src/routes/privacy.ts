@@ -4,7 +4,7 @@
 // from their privacy policy.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
-import { HttpError, badRequest } from '../errors.js';
+import { badRequest, ERROR_CODES, HttpError } from '../errors.js';
 import {
   ALWAYS_ALLOWED_PROPERTIES,
   BRAND_LIST_PROPERTIES,
@@ -23,12 +23,12 @@ import { EXEMPT_VALUE_RULES } from '../policy/exempt-values.js';
 import { OTHER_EVENT } from '../pipeline/privacy.js';
 import { IPV4_PREFIX_BITS, IPV6_PREFIX_BITS } from '../pipeline/anonymise-ip.js';
 import { PSEUDONYM_BYTES, type Pseudonymiser } from '../pipeline/pseudonymise.js';
-import { querySchema, rawQueryParams } from '../pipeline/validate.js';
+import { querySchema, rawQueryParams } from '../contract/wire.js';
 import type { SitePolicies, SitePolicy } from '../policy/sites.js';
 
 const DAY_MS = 86_400_000;
 
-export function privacyStatement(policy: SitePolicy, config: Config, pseudonymiser: Pseudonymiser, siteConfigured: boolean) {
+function privacyStatement(policy: SitePolicy, config: Config, pseudonymiser: Pseudonymiser, siteConfigured: boolean) {
   return {
     site: policy.site,
     statementVersion: 2,
@@ -124,7 +124,11 @@ export default async function privacyRoutes(app: FastifyInstance, opts: { config
     const q = querySchema.safeParse(rawQueryParams(req.url));
     if (!q.success) throw badRequest('site (s) is missing or malformed', 'query.s');
     const policy = opts.sites.get(q.data.s);
-    if (!policy) throw new HttpError(404, 'unknown_site', `site ${q.data.s} is not configured on this collector`);
+    if (!policy) throw new HttpError({
+        statusCode: 404,
+        code: ERROR_CODES.UNKNOWN_SITE,
+        message: `site ${q.data.s} is not configured on this collector`,
+      });
     reply.header('access-control-allow-origin', '*');
     reply.header('cache-control', 'public, max-age=300');
     return privacyStatement(policy, opts.config, opts.pseudonymiser, opts.sites.configured);

@@ -47,7 +47,7 @@ export const XADD_SCRIPT = readFileSync(new URL('./xadd-hits.lua', import.meta.u
 /** ioredis sends the script as EVAL the first time on a connection, then EVALSHA. */
 const XADD_COMMAND = 'exemptXaddHits';
 /** Entries per script call (keeps the argument list of one call bounded). */
-export const XADD_CHUNK = 1000;
+const XADD_CHUNK = 1000;
 /** Unanswered pipelines per node (hash tag), at most. */
 export const MAX_UNSETTLED_PIPELINES = 2;
 
@@ -181,7 +181,7 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
       for (const [err] of results) if (err) throw new SinkError('SINK_FAILED', err.message);
       if (this.#opts.waitAof === true) {
         const synced = results[results.length - 1]![1] as [number, number];
-        if (!Array.isArray(synced) || !(synced[0]! >= 1)) throw new SinkError('SINK_TIMEOUT', 'redis did not fsync in time');
+        if (!Array.isArray(synced) || !(synced[0] >= 1)) throw new SinkError('SINK_TIMEOUT', 'redis did not fsync in time');
       }
     } catch (err) {
       // Redis's own words (a ReplyError, a closed connection...) stay in `message`

@@ -7,7 +7,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { decodeRecord, entryField, type HitRecord } from '../contract/record.js';
 
-export const SCAN_PAGE = 1000;
+const SCAN_PAGE = 1000;
 
 export interface ScanBounds {
   maxEntries: number;
@@ -36,7 +36,7 @@ export class InvalidCursorError extends Error {
 }
 
 /** `<shard index>:<last stream id read>`; throws an InvalidCursorError. */
-export function parseCursor(cursor: string | undefined, shards: number): { shard: number; after: string | undefined } {
+function parseCursor(cursor: string | undefined, shards: number): { shard: number; after: string | undefined } {
   if (!cursor) return { shard: 0, after: undefined };
   const m = /^(\d{1,4}):(\d{1,20}-\d{1,20})$/.exec(cursor);
   if (!m || Number(m[1]) >= shards) throw new InvalidCursorError();

@@ -75,9 +75,9 @@ describe('two aggregator processes, one killed mid-way', () => {
       for (const k of keys) n += Number(((await redis.xpending(k, 'g')) as [number])[0]);
       return n;
     };
+    // An entry is counted before it is acknowledged: once nothing is pending, a double
+    // count has already happened; the graceful stop below finishes any step under way.
     await until('the survivor to count everything', async () => (await counted()) >= 1200 && (await pending()) === 0, 30_000);
-    // give a wrongly double-counting consumer a chance to show it
-    await new Promise((r) => setTimeout(r, 700));
     b.proc.kill('SIGTERM');
     expect((await b.exit).code).toBe(0);
 

@@ -94,7 +94,7 @@ describe('npm run report', () => {
       await redis.xadd(base, '*', 'v', '1', 'hit', JSON.stringify(record(n++, { site: 'sB', visitor: `k1.v${v}`, props: { page: 'home' } })));
       if (v < 6) await redis.xadd(base, '*', 'v', '1', 'hit', JSON.stringify(record(n++, { site: 'sB', visitor: `k1.v${v}`, props: { page: 'news' } })));
     }
-    await redis.xadd(base, '*', 'v', '1', 'hit', JSON.stringify(record(n++, { site: 'sB', visitor: 'k1.v0', props: { page: 'contact' } })));
+    await redis.xadd(base, '*', 'v', '1', 'hit', JSON.stringify(record(n, { site: 'sB', visitor: 'k1.v0', props: { page: 'contact' } })));
     while ((await agg.step(false)) > 0);
     expect(agg.stats.applied).toBe(15);
   });

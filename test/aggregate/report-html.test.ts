@@ -94,8 +94,8 @@ function tags(html: string): { tags: { name: string; attrs: string[] }[]; unread
     if (m[1]) continue;
     const rest = m[3]!.replace(/\/$/, '');
     // once every name="value" and bare name is taken out, nothing may be left
-    if (rest.replace(/\s[^\s=>"'\/]+(?:="[^"]*")?/g, '').trim() !== '') unreadable.push(m[0]);
-    out.push({ name: m[2]!.toLowerCase(), attrs: [...rest.matchAll(/\s([^\s=>"'\/]+)(?:="[^"]*")?/g)].map((a) => a[1]!.toLowerCase()) });
+    if (rest.replace(/\s[^\s=>"'/]+(?:="[^"]*")?/g, '').trim() !== '') unreadable.push(m[0]);
+    out.push({ name: m[2]!.toLowerCase(), attrs: [...rest.matchAll(/\s([^\s=>"'/]+)(?:="[^"]*")?/g)].map((a) => a[1]!.toLowerCase()) });
   }
   return { tags: out, unreadable };
 }

@@ -37,7 +37,7 @@ describe('the aggregator counts tracker records without change', () => {
       const res = await fetch(`${base}/matomo.php?${q}`, { method: 'POST', headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }, body: '' });
       expect(res.status).toBe(204);
     }
-    const link = new URLSearchParams({ link: 'https://partner.test/x', idsite: '12', rec: '1', r: String(r++), url: `${ORIGIN}/`, _id: 'aaaaaaaaaaaaaaa1' });
+    const link = new URLSearchParams({ link: 'https://partner.test/x', idsite: '12', rec: '1', r: String(r), url: `${ORIGIN}/`, _id: 'aaaaaaaaaaaaaaa1' });
     expect((await fetch(`${base}/matomo.php?${link}`, { headers: { origin: ORIGIN } })).status).toBe(200);
     // Plausible: four page views (plausible-tracker's body), no visitor
     for (const path of ['/', '/', '/', '/pricing?plan=pro']) {

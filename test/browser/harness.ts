@@ -24,8 +24,8 @@ const require = createRequire(import.meta.url);
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
-export const PAGE_PATH = '/site/article.html';
-export const PAGE_TITLE = 'Browser Suite Page';
+const PAGE_PATH = '/site/article.html';
+const PAGE_TITLE = 'Browser Suite Page';
 
 /** The SDK's own browser bundle (package.json `browser` field); defines window.pa. */
 function sdkBundle(): { version: string; source: Buffer } {
@@ -36,7 +36,7 @@ function sdkBundle(): { version: string; source: Buffer } {
 }
 
 /** One request the SDK sent to its collectDomain, as the proxy saw it. */
-export interface SeenRequest {
+interface SeenRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
@@ -46,13 +46,8 @@ export interface SeenRequest {
   responseHeaders: http.IncomingHttpHeaders;
 }
 
-export interface ProxyOptions {
-  /** What the load balancer says the client is. */
-  clientIp: string;
-}
-
 /** Rewrites the collector's answer headers on the way back (fault injection for one case). */
-export type AnswerRewrite = ((headers: http.IncomingHttpHeaders) => http.IncomingHttpHeaders) | undefined;
+type AnswerRewrite = ((headers: http.IncomingHttpHeaders) => http.IncomingHttpHeaders) | undefined;
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
@@ -92,12 +87,12 @@ function pageHtml(pac: string | null): string {
 }
 
 /** What a case's in-page script gets (it runs in the browser: no closure over Node values). */
-export interface PageArgs {
+interface PageArgs {
   collectDomain: string;
   site: string;
 }
 
-export interface CaseOptions {
+interface CaseOptions {
   /** `window._pac` set before the SDK loads (the consent v2 API needs `{ consentDefaultMode: 'opt-in' }`). */
   pac?: Record<string, unknown>;
   /** Requests the SDK is expected to send; the case waits for their answers (bounded). */
@@ -226,7 +221,9 @@ export async function startHarness(opts: {
   } catch (err) {
     await Promise.all([close(proxy), close(pageServer), collector.close()]);
     if (sitesDir) rmSync(sitesDir, { recursive: true, force: true });
-    throw new Error(`cannot start Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium): ${(err as Error).message}`);
+    throw new Error(`cannot start Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 
   const counters = async (): Promise<Record<string, Record<string, number>>> => {

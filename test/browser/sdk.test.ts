@@ -8,7 +8,16 @@ import { Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
 import { type CaseResult, type Harness, startHarness } from './harness.js';
 
 // The SDK's global, inside the page (scripts below run there, not in Node).
-declare const pa: any;
+type SdkCall = (...args: unknown[]) => void;
+declare const pa: {
+  sendEvent: SdkCall;
+  sendEvents: SdkCall;
+  setConfigurations: SdkCall;
+  setProperty: SdkCall;
+  setUser: SdkCall;
+  consent: { setMode: SdkCall };
+  privacy: { setMode: SdkCall; include: { event: SdkCall; properties: SdkCall; property: SdkCall } };
+};
 
 /** A real public address (MaxMind's test range, GB); the load balancer reports it. */
 const CLIENT_IP = '81.2.69.142';

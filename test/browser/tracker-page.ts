@@ -30,7 +30,7 @@ export async function startTrackerPage(sites: Record<string, unknown>, serve: ht
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, timeout: 30_000 });
   } catch (err) {
     await close();
-    throw new Error(`cannot start Chromium at ${CHROMIUM}: ${(err as Error).message}`);
+    throw new Error(`cannot start Chromium at ${CHROMIUM}: ${(err as Error).message}`, { cause: err });
   }
   return {
     collector,

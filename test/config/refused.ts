@@ -33,7 +33,7 @@ export function runEntry(entry: string, env: Record<string, string>): Promise<{ 
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
     child.on('error', reject);
     child.on('exit', (code) => resolve({ code, stderr }));
   });

@@ -28,7 +28,7 @@ function viaProxyProtocol(port: number, src: string, query: string, body: string
       c.write(`PROXY TCP4 ${src} 127.0.0.1 40000 ${port}\r\nPOST /event?${query} HTTP/1.1\r\n${head}\r\n${body}`);
     });
     let out = '';
-    c.on('data', (d) => (out += d));
+    c.on('data', (d: Buffer) => (out += d.toString()));
     c.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(out)?.[1] ?? 0)));
     c.on('error', reject);
   });

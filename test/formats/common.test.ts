@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jsonSyntaxMessage, parseJson } from '../../src/formats/common.js';
+import { jsonSyntaxMessage } from '../../src/contract/wire.js';
+import { parseJson } from '../../src/formats/common.js';
 import { FormatError } from '../../src/formats/types.js';
 
 describe('JSON bodies of the tracker formats', () => {

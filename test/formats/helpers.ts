@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { EXEMPT_PROPERTIES } from '../../src/policy/allowlists.js';
-import { bodySchema, eventSchema, firstProblem, type HitEvent } from '../../src/pipeline/validate.js';
+import { bodySchema, eventSchema, firstProblem, type HitEvent } from '../../src/contract/wire.js';
 import { FormatError } from '../../src/formats/types.js';
 
 const fixtures = path.resolve(import.meta.dirname, '../fixtures');

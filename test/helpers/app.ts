@@ -18,7 +18,7 @@ export function uniquePrefix(label = 't'): string {
   return `test:${label}:${Date.now().toString(36)}:${randomBytes(4).toString('hex')}`;
 }
 
-export function testConfig(env: Record<string, string | undefined> = {}): Config {
+function testConfig(env: Record<string, string | undefined> = {}): Config {
   return loadConfig({
     REDIS_URL: inject('redisUrl'),
     STREAM_KEY: uniquePrefix('hits'),

@@ -28,7 +28,7 @@ const CAPTURED_AT = Date.parse('2026-11-29T04:00:00Z');
  * this, the 13-month tracker rule would rightly strip the visitor of every fixture
  * from January 2028 on.
  */
-export function freshen(text: string, now = Date.now()): string {
+function freshen(text: string, now = Date.now()): string {
   const shift = Math.floor(Math.max(0, now - CAPTURED_AT) / 60_000) * 60_000;
   if (shift === 0) return text;
   return text

@@ -41,7 +41,7 @@ const jsonText: fc.Arbitrary<string> = fc.letrec((tie) => ({
     tie('object'),
   ),
   array: fc.array(tie('value'), { maxLength: 4 }).map((xs) => `[${xs.join(',')}]`),
-  object: fc.array(fc.tuple(key, tie('value')), { maxLength: 5 }).map((kv) => `{${kv.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`),
+  object: fc.array(fc.tuple(key, tie('value')), { maxLength: 5 }).map((kv) => `{${kv.map(([k, v]) => `${JSON.stringify(k)}:${String(v)}`).join(',')}}`),
 })).value as fc.Arbitrary<string>;
 
 const eventText = fc
@@ -109,7 +109,7 @@ export function describeFuzz(contentType: string, seedOffset: number): void {
           statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
           if (res.statusCode >= 500) throw new Error(`${res.statusCode}: ${res.body}`);
           if (res.statusCode >= 400) {
-            const err = res.json() as Record<string, unknown>;
+            const err = res.json<Record<string, unknown>>();
             if (err.statusCode !== res.statusCode || typeof err.error !== 'string' || typeof err.message !== 'string') throw new Error(`bad error body ${res.body}`);
           } else if (res.statusCode !== 204) throw new Error(`unexpected ${res.statusCode}`);
           if (({} as Record<string, unknown>).polluted !== undefined) throw new Error('Object.prototype polluted');

@@ -13,7 +13,6 @@ import { freePort, waitForPort } from './net.js';
 const require = createRequire(import.meta.url);
 const root = path.resolve(import.meta.dirname, '../..');
 
-export { freePort } from './net.js';
 
 async function unpackGeoLite2City(): Promise<string> {
   const dir = path.join(root, '.tmp');

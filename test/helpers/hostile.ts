@@ -107,7 +107,7 @@ export const hostileValueArb: fc.Arbitrary<HostileValue> = fc.letrec<{ v: Hostil
 /** Keeps values within what the edge accepts (3 levels under data). */
 export function depthOf(v: unknown): number {
   if (v === null || typeof v !== 'object') return 0;
-  const children = Array.isArray(v) ? v : Object.values(v as object);
+  const children = Array.isArray(v) ? v : Object.values(v);
   return 1 + Math.max(0, ...children.map(depthOf));
 }
 
@@ -128,5 +128,5 @@ export function readable(text: string): string {
 export function keysOf(v: unknown): string[] {
   if (v === null || typeof v !== 'object') return [];
   if (Array.isArray(v)) return v.flatMap(keysOf);
-  return Object.entries(v as object).flatMap(([k, w]) => [k, ...keysOf(w)]);
+  return Object.entries(v).flatMap(([k, w]) => [k, ...keysOf(w)]);
 }

@@ -78,14 +78,14 @@ const recordIds = createRecordIds(Buffer.from(TEST_KEYS.split(',')[0]!.split(':'
 export const visitorOf = (label: string, n: number) => `${label.replace(/[^a-z0-9]/gi, '').slice(-8).toLowerCase()}w${String(n).padStart(4, '0')}`.padEnd(16, '0');
 
 /** The captured SDK body with its page set to `page`. */
-export function hitBody(page: string): string {
+function hitBody(page: string): string {
   const parsed = structuredClone(templateBody);
   parsed.events[0]!.data.page = page;
   return JSON.stringify(parsed);
 }
 
 /** The id the record of a hit gets (its first event), as the collector computes it. */
-export const recordIdOf = (site: string, idclient: string, body: string) => recordIds(site, idclient, body)(0);
+const recordIdOf = (site: string, idclient: string, body: string) => recordIds(site, idclient, body)(0);
 
 /** One POST /event, resolving to its outcome fields (never rejects). */
 function post(agent: http.Agent | undefined, url: URL, query: string, body: string, headers: Record<string, string>, o: Partial<Outcome>, opts: { localAddress?: string } = {}): Promise<void> {

@@ -13,8 +13,6 @@ import path from 'node:path';
 import { TEST_KEYS } from './app.js';
 import { freePort, waitForPort } from './net.js';
 
-export { freePort, waitForPort };
-
 export const root = path.resolve(import.meta.dirname, '../..');
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -50,10 +48,10 @@ export interface Proc {
 const MAX_LINES = 20_000;
 
 /** A process in `root`, with PATH, HOME and `env` as its whole environment. */
-export function startProcess(cmd: string, args: readonly string[], env: Record<string, string>): Proc {
+function startProcess(cmd: string, args: readonly string[], env: Record<string, string>): Proc {
   const proc = spawn(cmd, args, { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
-  for (const stream of [proc.stdout!, proc.stderr!]) {
+  for (const stream of [proc.stdout, proc.stderr]) {
     let partial = '';
     stream.on('data', (d: Buffer) => {
       const lines = (partial + String(d)).split('\n');
@@ -110,7 +108,7 @@ export function runScript(script: string, args: readonly string[], env: Record<s
  * no load shedding on event-loop lag (tested on its own in test/plugins/pressure.test.ts):
  * a machine busy with other test files must not turn hits into 503s, as in testConfig().
  */
-export const COLLECTOR_ENV: Readonly<Record<string, string>> = {
+const COLLECTOR_ENV: Readonly<Record<string, string>> = {
   NODE_ENV: 'production',
   HOST: '127.0.0.1',
   PSEUDONYM_KEYS: TEST_KEYS,
@@ -175,15 +173,10 @@ export async function startCollector(env: Record<string, string>, opts: Collecto
       }, ms);
     } catch (err) {
       await c.stop();
-      throw new Error(`${(err as Error).message}\n${c.text()}`);
+      throw new Error(`${(err as Error).message}\n${c.text()}`, { cause: err });
     }
   }
   return c;
-}
-
-/** Polls `${base}/readyz` until it answers 200 (bounded). */
-export async function waitReady(base: string, ms = 30_000): Promise<void> {
-  await until(`${base}/readyz to answer 200`, () => fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then(async (r) => (await r.arrayBuffer(), r.status === 200), () => false), ms, 100);
 }
 
 // ---------------------------------------------------------------- Redis
@@ -261,11 +254,11 @@ export function startHaproxy(dir: string, env: Record<string, string>, extraConf
 }
 
 /** haproxy's `show stat` CSV from its stats socket. */
-export function showStat(socket: string): Promise<string> {
+function showStat(socket: string): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const c = net.connect(socket);
     let out = '';
-    c.on('data', (d) => (out += d));
+    c.on('data', (d: Buffer) => (out += d.toString()));
     c.on('end', () => resolve(out));
     c.on('error', reject);
     c.end('show stat\n');
@@ -273,7 +266,7 @@ export function showStat(socket: string): Promise<string> {
 }
 
 /** States of a backend's servers as haproxy reports them (`c1` → `UP`). */
-export async function serverStates(socket: string, backend = 'collectors'): Promise<Record<string, string>> {
+async function serverStates(socket: string, backend = 'collectors'): Promise<Record<string, string>> {
   const states: Record<string, string> = {};
   for (const line of (await showStat(socket)).split('\n')) {
     const f = line.split(',');

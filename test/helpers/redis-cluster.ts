@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort } from './global-setup.js';
+import { freePort } from './net.js';
 
 const run = promisify(execFile);
 
-export interface ClusterNode {
+interface ClusterNode {
   port: number;
   dir: string;
   proc: ChildProcess | undefined;
@@ -112,7 +112,7 @@ export async function startCluster(masters = 3, replicasPerMaster = 1): Promise<
       throw new Error(`no master found for slot ${slot}`);
     },
     async replicaOf(masterPort) {
-      const info = (await admin(masterPort).info('replication')) as string;
+      const info = (await admin(masterPort).info('replication'));
       const m = /slave0:ip=[^,]+,port=(\d+)/.exec(info);
       if (!m) throw new Error(`master ${masterPort} has no replica`);
       return Number(m[1]);
@@ -175,10 +175,10 @@ export async function startCluster(masters = 3, replicasPerMaster = 1): Promise<
     await cluster.waitHealthy();
     // replicas are attached and in sync before a test fails anything over
     for (const n of nodes) {
-      const role = (await admin(n.port).info('replication')) as string;
+      const role = (await admin(n.port).info('replication'));
       if (/role:master/.test(role) && replicasPerMaster > 0) {
         const until = Date.now() + 10_000;
-        while (!/slave0:.*state=online/.test((await admin(n.port).info('replication')) as string)) {
+        while (!/slave0:.*state=online/.test((await admin(n.port).info('replication')))) {
           if (Date.now() > until) throw new Error(`replica of ${n.port} not online`);
           await sleep(100);
         }

@@ -16,7 +16,7 @@ import { replay, sdkRequest } from './fixtures.js';
 export const MIN_COUNT = 5;
 
 /** Page names, from the pages' scripts: hostile ones among them. */
-export const PAGES = {
+const PAGES = {
   script: '<script>alert("pwned")</script>',
   long: `news/2026/${'a-very-long-article-title-that-goes-on-'.repeat(4)}and-on`,
   svg: '"><svg onload=alert(1)>',

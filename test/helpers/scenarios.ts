@@ -8,7 +8,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runLoad, pollStatus, type LoadResult } from './load.js';
-import { type CollectorProcess, type Exit, type Proc, type RedisProcess, freePort, sleep, startCollector, startHaproxy, until, waitServerState } from './processes.js';
+import { type CollectorProcess, type Exit, type Proc, type RedisProcess, sleep, startCollector, startHaproxy, until, waitServerState } from './processes.js';
+import { freePort } from './net.js';
 
 /** Samples a process's RSS every `everyMs` until stopped. */
 function sampleRss(collector: CollectorProcess, everyMs = 100) {
@@ -174,7 +175,7 @@ export const SLOW_BODY = (() => {
 // ---------------------------------------------------------------- behind haproxy
 
 /** The address the collectors see haproxy connect from: their only trusted proxy. */
-export const LB_SOURCE = '127.0.0.2';
+const LB_SOURCE = '127.0.0.2';
 
 export interface BalancedPair {
   lbUrl: string;
@@ -233,7 +234,7 @@ export async function startBalancedPair(env: Record<string, string>): Promise<Ba
     await waitServerState(socket, 'c2', /^UP/);
   } catch (err) {
     await pair.stop();
-    throw new Error(`${(err as Error).message}\n${haproxy.text()}`);
+    throw new Error(`${(err as Error).message}\n${haproxy.text()}`, { cause: err });
   }
   return pair;
 }

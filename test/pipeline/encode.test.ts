@@ -15,7 +15,7 @@ import { createHitProcessor, type HitInput } from '../../src/pipeline/hit.js';
 import { applyPrivacy } from '../../src/pipeline/privacy.js';
 import { hideRawVisitorId, Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
 import { buildRecord, createRecordIds, toEntry } from '../../src/pipeline/record.js';
-import { bodySchema, firstProblem, type HitEvent } from '../../src/pipeline/validate.js';
+import { bodySchema, firstProblem, type HitEvent } from '../../src/contract/wire.js';
 import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/policy/allowlists.js';
 import { compilePolicy } from '../../src/policy/sites.js';
 import { depthOf, hostileValueArb } from '../helpers/hostile.js';
@@ -38,6 +38,7 @@ function reference(input: HitInput) {
     const key = optoutCounterKey(input.site, input.receivedAt);
     return { entries: [], counters: d.optoutEvents.map((field) => ({ key, field, ttlSeconds: 3600 })), mode: d.mode, dropped: d.dropped, rules: d.rules };
   }
+  const mode = d.mode;
   const geo = geolocator.lookup(anonymiseIp(extractClientIp(input.peer, input.forwardedFor, deps.isTrustedProxy)));
   const visitor = d.visitorId ? pseudonymiser.pseudonymise(input.site, d.visitorId) : undefined;
   const idOf = recordIds(input.site, input.idclient, input.rawBody);
@@ -46,7 +47,7 @@ function reference(input: HitInput) {
       buildRecord(idOf(e.index), {
         site: input.site,
         event: e.name,
-        mode: d.mode,
+        mode,
         ...(input.tracker ? { tracker: input.tracker } : {}),
         ts: input.receivedAt,
         visitor,
@@ -143,7 +144,7 @@ describe('the one walk', () => {
   });
 
   it('encodes a record as JSON.stringify does, field order included', () => {
-    const r = { id: 'abc.0', site: 's"1', event: 'page.display', mode: 'exempt', tracker: 'matomo' as const, ts: NOW, visitor: 'k1.x', geo: { country: 'GB', city: 'Bath "Spa"' } };
+    const r = { id: 'abc.0', site: 's"1', event: 'page.display', mode: 'exempt' as const, tracker: 'matomo' as const, ts: NOW, visitor: 'k1.x', geo: { country: 'GB', city: 'Bath "Spa"' } };
     expect(encodeRecord(r, '{"page":"a"}')).toBe(JSON.stringify({ ...r, props: { page: 'a' } }));
     expect(encodeRecord({ id: 'a.1', site: 's', event: 'e', mode: 'optin', ts: 1 }, '{}')).toBe('{"id":"a.1","site":"s","event":"e","mode":"optin","ts":1,"props":{}}');
   });

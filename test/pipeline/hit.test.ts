@@ -11,7 +11,7 @@ import { Geolocator } from '../../src/pipeline/geolocate.js';
 import { createHitProcessor, type HitDeps, type HitInput } from '../../src/pipeline/hit.js';
 import { Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
 import { createRecordIds } from '../../src/pipeline/record.js';
-import type { HitEvent } from '../../src/pipeline/validate.js';
+import type { HitEvent } from '../../src/contract/wire.js';
 import { compilePolicy } from '../../src/policy/sites.js';
 
 const NOW = Date.parse('2026-11-29T12:34:56Z');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/policy/allowlists.js';
 import { applyPrivacy, gpcRequested, type PrivacyInput } from '../../src/pipeline/privacy.js';
 import { sdkIdCreatedAt, trackerAge } from '../../src/policy/tracker-lifetime.js';
-import type { HitEvent } from '../../src/pipeline/validate.js';
+import type { HitEvent } from '../../src/contract/wire.js';
 import { compilePolicy } from '../../src/policy/sites.js';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');

@@ -54,7 +54,7 @@ describe('createRecordIds', () => {
 });
 
 describe('buildRecord', () => {
-  const fields = { site: '123456', event: 'page.display', mode: 'exempt', ts: 1764428400123, props: { page: 'home' } };
+  const fields = { site: '123456', event: 'page.display', mode: 'exempt' as const, ts: 1764428400123, props: { page: 'home' } };
 
   it('writes the record v1 fields in their documented order', () => {
     const r = buildRecord('id.0', { ...fields, visitor: 'k1.v', geo: { country: 'FR' } });

@@ -3,9 +3,9 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { until } from '../helpers/processes.js';
 
 const HIT = { method: 'POST' as const, url: '/event?s=1&idclient=abc', headers: { 'content-type': 'text/plain' }, payload: '{"events":[{"name":"page.display","data":{"page":"p"}}]}' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('pressure', () => {
   let t: TestApp | undefined;
@@ -34,7 +34,9 @@ describe('pressure', () => {
     const ready = await t.app.inject('/readyz');
     expect(ready.statusCode).toBe(503);
     expect(ready.json().checks.load).toBe('overloaded');
-    await sleep(600); // two quiet sampling windows
+    // the loop is quiet again: the next sampling window clears the overload (no fixed wait)
+    const app = t.app;
+    await until('the overload to clear', () => app.pressure.overloaded() === undefined, 10_000, 25);
     expect((await t.app.inject(HIT)).statusCode).toBe(204);
   });
 
@@ -50,14 +52,14 @@ describe('pressure', () => {
       s.write(`POST /event?s=1 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${HIT.payload.length}\r\n\r\n${HIT.payload.slice(0, 10)}`);
       return s;
     });
-    await sleep(200);
-    expect(t.app.pressure.inFlight).toBe(2);
+    const app = t.app;
+    await until('both held requests to be in flight', () => app.pressure.inFlight === 2, 10_000, 10);
     const refused = await fetch(`${base}${HIT.url}`, { method: 'POST', headers: HIT.headers, body: HIT.payload });
     expect(refused.status).toBe(503);
     expect(await refused.json()).toMatchObject({ error: 'overloaded' });
     for (const s of held) s.destroy();
-    await sleep(200);
-    expect(t.app.pressure.inFlight).toBe(0); // aborted requests give their slot back
+    // aborted requests give their slot back
+    await until('the aborted requests to leave', () => app.pressure.inFlight === 0, 10_000, 10);
     const ok = await fetch(`${base}${HIT.url}`, { method: 'POST', headers: HIT.headers, body: HIT.payload });
     expect(ok.status).toBe(204);
   });

@@ -65,6 +65,18 @@ describe('SiteRateLimiter', () => {
     // the newest sites still have their (empty) buckets
     expect(limiter.take('site-24999', 2)).toBeGreaterThan(0);
   });
+
+  it('never forgets the bucket a flooding site has emptied when the table is full of other sites', () => {
+    const now = 0;
+    const limiter = new SiteRateLimiter(() => 10, () => now);
+    // the flood empties its bucket first (the oldest entry of the table) ...
+    expect(limiter.take('flood', 20)).toBe(0);
+    expect(limiter.take('flood', 1)).toBeGreaterThan(0);
+    // ... then hits on many other sites fill the table with buckets that are not full either
+    for (let i = 0; i < 10_000; i++) limiter.take(`other-${i}`, 1);
+    // the prune that made room for them must not hand the flood a full bucket again
+    expect(limiter.take('flood', 1)).toBeGreaterThan(0);
+  });
 });
 
 describe('per-site rate limit over HTTP', () => {

@@ -498,7 +498,8 @@ describe('a Matomo bulk while Redis is away', () => {
       const [url] = await down.listen();
       const res = await send(url, bulk!);
       expect(res.status).toBe(503);
-      expect(res.headers.get('retry-after')).toBeDefined();
+      // Headers.get answers null for a missing header: the value itself is checked
+      expect(res.headers.get('retry-after')).toBe('1');
       expect(await res.json()).toMatchObject({ error: 'sink_unavailable' });
     } finally {
       await down.close();

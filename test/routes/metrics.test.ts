@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { replay, sdkRequest } from '../helpers/fixtures.js';
-import { freePort } from '../helpers/global-setup.js';
+import { freePort } from '../helpers/net.js';
 
 /** The value of one sample line (`name{labels} value`), or undefined. */
 function sample(text: string, name: string, labels = ''): number | undefined {

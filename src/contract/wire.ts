@@ -1,8 +1,11 @@
-// The edge: what a hit may look like (docs/wire-format.md). Everything past this module
-// works on typed, bounded values. Limits are sized from what piano-analytics-js
-// really sends (docs/wire-format.md, "Input limits"), with generous headroom.
+// The wire contract: what a hit may look like (docs/wire-format.md) and how its text is
+// read (JSON with the prototype guard, the query string as the SDK writes it). Every
+// route and tracker adapter reads hits through this module; everything past it works
+// on typed, bounded values. Limits are sized from what piano-analytics-js really sends
+// (docs/wire-format.md, "Input limits"), with generous headroom.
+import sjson from 'secure-json-parse';
 import { z } from 'zod';
-import type { Properties } from '../contract/record.js';
+import type { Properties } from './record.js';
 
 export const LIMITS = Object.freeze({
   /** The most a browser lets a beacon or a keepalive fetch carry. */
@@ -78,7 +81,7 @@ function objectProblem(obj: Record<string, unknown>, depth: number, path: (strin
 const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const properties = z.custom<Properties>(isObject, 'data must be an object').check((ctx) => {
-  const p = objectProblem(ctx.value as Record<string, unknown>, 1, []);
+  const p = objectProblem(ctx.value, 1, []);
   if (p) ctx.issues.push({ code: 'custom', message: p.message, path: p.path, input: ctx.value });
 });
 
@@ -101,7 +104,6 @@ const eventsOf = <E extends z.ZodType>(event: E) =>
 
 /** A hit's body, every property checked. */
 export const bodySchema = eventsOf(eventSchema);
-export type HitBody = z.infer<typeof bodySchema>;
 
 /**
  * The body's envelope only (events, names, data an object): the hot path checks the
@@ -122,7 +124,6 @@ export const querySchema = z.object({
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'idclient holds control characters')
     .optional(),
 });
-export type HitQuery = z.infer<typeof querySchema>;
 
 export interface ValidationProblem {
   path: string;
@@ -143,7 +144,7 @@ export function firstProblem(error: z.ZodError): ValidationProblem {
  */
 export function rawQueryParams(url: string): Record<string, string | string[]> {
   const q = url.indexOf('?');
-  const out: Record<string, string | string[]> = Object.create(null);
+  const out = Object.create(null) as Record<string, string | string[]>;
   if (q === -1) return out;
   for (const pair of url.slice(q + 1).split('&')) {
     if (!pair) continue;
@@ -156,11 +157,52 @@ export function rawQueryParams(url: string): Record<string, string | string[]> {
   return out;
 }
 
-function safeDecode(s: string): string {
+/** decodeURIComponent that keeps the input as written when it is malformed. */
+export function safeDecode(s: string): string {
   if (!s.includes('%')) return s;
   try {
     return decodeURIComponent(s);
   } catch {
     return s;
   }
+}
+
+/** A JSON text's value, or why it was refused (in the collector's words, never quoting it). */
+export type JsonReading = { ok: true; value: unknown } | { ok: false; problem: string };
+
+/**
+ * JSON whatever the content type says, refusing prototype-poisoning keys (`__proto__`,
+ * `constructor.prototype`): Fastify's own guard covers only its JSON parser.
+ */
+export function readJson(text: string): JsonReading {
+  try {
+    // secure-json-parse's checks can only match a text that holds one of these (a key
+    // spelled with \u escapes holds a backslash-u): without them, plain JSON.parse is
+    // the same parse, without two regex scans of the whole text
+    if (
+      text.charCodeAt(0) !== 0xfeff &&
+      !text.includes('__proto__') &&
+      !text.includes('constructor') &&
+      !text.includes('\\u')
+    ) {
+      return { ok: true, value: JSON.parse(text) as unknown };
+    }
+    return { ok: true, value: sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }) };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/prototype|constructor/i.test(message)) {
+      return { ok: false, problem: 'body holds a forbidden property name (__proto__ or constructor.prototype)' };
+    }
+    return { ok: false, problem: jsonSyntaxMessage(message) };
+  }
+}
+
+/**
+ * A JSON.parse error in the collector's words: what and where, never the client's text
+ * (V8 quotes the body around the error: `Unexpected token 'o', "not json 203.0.113.9"
+ * is not valid JSON`, which would send an address or an id back in the answer).
+ */
+export function jsonSyntaxMessage(parseError: string): string {
+  const what = parseError.replace(/,\s*".*$/s, '').replace(/"[^"]*"/g, '"…"');
+  return `body is not valid JSON: ${what.slice(0, 120)}`;
 }
