@@ -8,6 +8,8 @@ import { defineConfig } from 'vitest/config';
 // them slower, not better tests.
 const common = {
   globalSetup: ['test/helpers/global-setup.ts'],
+  // hits stand for a person's browser unless a test says otherwise (a robot's are set apart)
+  setupFiles: ['test/helpers/browser-user-agent.ts'],
   testTimeout: 30_000,
   hookTimeout: 60_000,
   pool: 'forks' as const,
