@@ -1,5 +1,5 @@
-// Copies the files the code reads at run time besides its .js (the Lua scripts, read
-// with readFileSync(new URL('./x.lua', import.meta.url))) from src/ to dist/, each next
+// Copies the files the code reads at run time besides its .js (the Lua scripts and the
+// referrer-spam list, read with readFileSync(new URL('./x', import.meta.url))) from src/ to dist/, each next
 // to the .js that reads it: tsc copies nothing but what it compiles. `npm run build`
 // runs this after tsc; the Dockerfile's build stage runs `npm run build`.
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const src = path.join(root, 'src');
 const dist = path.join(root, 'dist');
-const ASSET = /\.lua$/;
+const ASSET = /\.(lua|txt)$/;
 
 /** Every asset under dir, as a path relative to src/. */
 function assets(dir) {

@@ -153,7 +153,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Third-party trackers, adapted to the same events and the same pipeline (issue 13)
   await app.register(matomoRoutes, { config, pseudonymiser, sites, referrerSpam });
   await app.register(plausibleRoutes, { config, pseudonymiser, sites, referrerSpam });
-  await app.register(privacyRoutes, { config, pseudonymiser, sites });
+  await app.register(privacyRoutes, { config, pseudonymiser, sites, referrerSpam });
 
   // The operator's listener (ADMIN_PORT on ADMIN_HOST): metrics and data-subject
   // requests, never reachable on the public port whatever the load balancer does.

@@ -7,6 +7,7 @@
 // The robot check is isbot (one regular expression over the User-Agent, built from a
 // maintained list of ~1,000 robot names, HeadlessChrome and PhantomJS included; compiled
 // once when the module loads). Costs per hit: bench/audience.mjs.
+import { createRequire } from 'node:module';
 import { isbot } from 'isbot';
 import type { SetApartReason } from '../contract/keys.js';
 import type { PropertyValue } from '../contract/record.js';
@@ -25,6 +26,9 @@ export interface AudienceInput {
   /** The site keeps robots (`bots: "keep"`): only referrer spam is set apart. */
   keepRobots: boolean;
 }
+
+/** The robot check's library and version, for /privacy. */
+export const ROBOT_CHECK = `isbot ${(createRequire(import.meta.url)('isbot/package.json') as { version: string }).version}`;
 
 /** A brand only a headless browser announces (`"HeadlessChrome";v="131"`). */
 const HEADLESS_BRAND = /headless/i;

@@ -10,6 +10,8 @@ import { ConfigError } from '../errors.js';
 export interface ReferrerSpamList {
   /** Listed hosts. */
   readonly size: number;
+  /** Where the list comes from and which version (the `# Commit:` line of its header), for /privacy. */
+  readonly version: string | undefined;
   /** True when the URL's host, or a parent domain of it, is listed. */
   isSpamReferrer(url: string): boolean;
   /** True when the host (lower case, ASCII), or a parent domain of it, is listed. */
@@ -21,8 +23,10 @@ export const REFERRER_SPAM_FILE = new URL('./data/referrer-spam.txt', import.met
 /** One host a line; `#` starts a comment line. */
 export function parseReferrerSpamList(text: string): ReferrerSpamList {
   const hosts = new Set<string>();
+  let version: string | undefined;
   for (const line of text.split('\n')) {
     const host = line.trim().toLowerCase();
+    if (host.startsWith('# commit:')) version = `commit ${line.trim().slice('# commit:'.length).split(';')[0]!.trim()}`;
     if (host !== '' && !host.startsWith('#')) hosts.add(host);
   }
   const isSpamHost = (host: string): boolean => {
@@ -36,6 +40,7 @@ export function parseReferrerSpamList(text: string): ReferrerSpamList {
   };
   return {
     size: hosts.size,
+    version,
     isSpamHost,
     isSpamReferrer(url) {
       const host = referrerHost(url);
