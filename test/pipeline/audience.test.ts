@@ -1,7 +1,13 @@
 // The audience step on its own: the User-Agent (none is a robot's), the client hints, the
 // referrer, and a site that keeps robots. Through HTTP: test/routes/intake.audience.test.ts.
 import { describe, expect, it } from 'vitest';
-import { createAudienceCheck, isRobotUserAgent, ROBOT_CHECK } from '../../src/pipeline/audience.js';
+import {
+  createAudienceCheck,
+  createRobotCheck,
+  isRobotUserAgent,
+  ROBOT_CHECK,
+  ROBOT_VERDICTS_CACHED,
+} from '../../src/pipeline/audience.js';
 import type { HitEvent } from '../../src/pipeline/validate.js';
 import { parseReferrerSpamList } from '../../src/policy/referrer-spam.js';
 import { BROWSER_USER_AGENTS, DESKTOP_CHROME_UA, ROBOT_USER_AGENTS } from '../helpers/user-agents.js';
@@ -24,6 +30,15 @@ describe('the robot check', () => {
 
   it('takes no User-Agent, or a blank one, for a robot', () => {
     for (const ua of [undefined, '', ' ', '\t']) expect(isRobotUserAgent(ua)).toBe(true);
+  });
+
+  it('gives the same verdicts with its memory of recent User-Agents, past a flood of distinct ones too', () => {
+    const isRobot = createRobotCheck();
+    const table = [...ROBOT_USER_AGENTS, ...BROWSER_USER_AGENTS].map((u) => u.ua);
+    const flood = Array.from({ length: ROBOT_VERDICTS_CACHED + 10 }, (_, i) => (i % 2 ? `${DESKTOP_CHROME_UA} x/${i}` : `bot-${i}`));
+    for (const ua of [...table, ...flood, ...table, 'x'.repeat(600), `${'x'.repeat(600)}bot`, undefined, '']) {
+      expect(isRobot(ua), String(ua).slice(0, 80)).toBe(isRobotUserAgent(ua));
+    }
   });
 });
 
