@@ -154,7 +154,8 @@ async function day(): Promise<void> {
       new Promise<void>((resolve) => {
         const m = pick();
         const referrer = m.spam ? SPAM_REFERRERS[i % SPAM_REFERRERS.length]! : PERSON_REFERRERS[i % PERSON_REFERRERS.length]!;
-        const robot = m.ua === undefined || isRobotUserAgent(m.ua);
+        // what the mix says it is, not what the collector will decide
+        const robot = m.ua === undefined || ROBOT_USER_AGENTS.some((u) => u.ua === m.ua);
         const data = { page: `page-${i % 50}`, page_url: `https://www.example.org/p/${i % 50}`, ...(referrer ? { previous_url: referrer } : {}) };
         const body = JSON.stringify({ events: [{ name: 'page.display', data }] });
         const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain;charset=UTF-8', origin: 'https://www.example.org', 'content-length': Buffer.byteLength(body) };

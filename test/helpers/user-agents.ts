@@ -170,6 +170,20 @@ export const BROWSER_USER_AGENTS: readonly KnownUserAgent[] = [
   },
   {
     kind: 'browser',
+    name: "Facebook's in-app browser, iPhone",
+    ua:
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 18_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 ' +
+      '[FBAN/FBIOS;FBAV/489.0.0.41.109;FBBV/700000000;FBDV/iPhone15,2;FBMD/iPhone;FBSN/iOS;FBSV/18.6;FBSS/3;FBCR/;FBID/phone;FBLC/fr_FR;FBOP/5]',
+  },
+  {
+    kind: 'browser',
+    name: "Instagram's in-app browser, Android",
+    ua:
+      'Mozilla/5.0 (Linux; Android 15; Pixel 8 Build/AP4A.250105.002; wv) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+      'Version/4.0 Chrome/156.0.0.0 Mobile Safari/537.36 Instagram 350.0.0.0.0 Android',
+  },
+  {
+    kind: 'browser',
     name: 'Opera, Windows',
     ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36 OPR/141.0.0.0',
   },
