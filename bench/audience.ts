@@ -166,10 +166,15 @@ async function day(): Promise<void> {
         const robot = m.ua === undefined || ROBOT_USER_AGENTS.some((u) => u.ua === m.ua);
         const data = { page: `page-${i % 50}`, page_url: `https://www.example.org/p/${i % 50}`, ...(referrer ? { previous_url: referrer } : {}) };
         const body = JSON.stringify({ events: [{ name: 'page.display', data }] });
-        const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain;charset=UTF-8', origin: 'https://www.example.org', 'content-length': Buffer.byteLength(body) };
+        const headers: http.OutgoingHttpHeaders = {
+          'content-type': 'text/plain;charset=UTF-8',
+          origin: 'https://www.example.org',
+          'content-length': Buffer.byteLength(body),
+        };
         if (m.ua !== undefined) headers['user-agent'] = m.ua;
         const idclient = Math.floor(random() * 2 ** 48).toString(16).padStart(12, '0');
-        const req = http.request({ host: '127.0.0.1', port: collector.port, method: 'POST', path: `/event?s=${site}&idclient=${idclient}`, headers, agent }, (res) => {
+        const path = `/event?s=${site}&idclient=${idclient}`;
+        const req = http.request({ host: '127.0.0.1', port: collector.port, method: 'POST', path, headers, agent }, (res) => {
           res.resume();
           res.on('end', () => {
             if (res.statusCode === 204) sent[robot ? 'robot' : m.spam ? 'spam' : 'person']++;
@@ -194,8 +199,14 @@ async function day(): Promise<void> {
     }
     const answered = sent.person + sent.robot + sent.spam;
     const pct = (n: number) => `${((100 * n) / answered).toFixed(2)} %`;
-    console.log(`day: ${answered} hits answered 204 (${sent.refused} refused) in ${seconds.toFixed(1)} s; mix sent: ${sent.person} people, ${sent.robot} robots, ${sent.spam} spam`);
-    console.log(`day: stream ${stored} records (${pct(stored)}); set apart: robot ${counted.robot} (${pct(counted.robot)}), spam ${counted.spam} (${pct(counted.spam)}), together ${pct(counted.robot + counted.spam)}`);
+    console.log(
+      `day: ${answered} hits answered 204 (${sent.refused} refused) in ${seconds.toFixed(1)} s; ` +
+        `mix sent: ${sent.person} people, ${sent.robot} robots, ${sent.spam} spam`,
+    );
+    console.log(
+      `day: stream ${stored} records (${pct(stored)}); set apart: robot ${counted.robot} (${pct(counted.robot)}), ` +
+        `spam ${counted.spam} (${pct(counted.spam)}), together ${pct(counted.robot + counted.spam)}`,
+    );
     console.log(`day: people's hits lost: ${sent.person - stored}; robots or spam stored: ${Math.max(0, stored - sent.person)}`);
   } finally {
     agent.destroy();

@@ -106,7 +106,9 @@ export class Metrics {
     });
     this.#setApart = new Counter({
       name: 'collector_hits_set_apart_total',
-      help: 'Hits answered 2xx but set apart, not audience: counted in setapart:{<site>}:<hour>, never stored, by tracker (piano, matomo, plausible) and reason (robot, spam)',
+      help:
+        'Hits answered 2xx but set apart, not audience: counted in setapart:{<site>}:<hour>, never stored, ' +
+        'by tracker (piano, matomo, plausible) and reason (robot, spam)',
       labelNames: ['tracker', 'reason'],
       registers,
     });

@@ -30,7 +30,8 @@ export interface AudienceInput {
 }
 
 /** The robot check's library and version, for /privacy. */
-export const ROBOT_CHECK = `isbot ${(createRequire(import.meta.url)('isbot/package.json') as { version: string }).version}`;
+const isbotPackage = createRequire(import.meta.url)('isbot/package.json') as { version: string };
+export const ROBOT_CHECK = `isbot ${isbotPackage.version}`;
 
 /** A brand only a headless browser announces (`"HeadlessChrome";v="131"`). */
 const HEADLESS_BRAND = /headless/i;
@@ -72,7 +73,8 @@ export function createRobotCheck(): (userAgent: string | undefined) => boolean {
 function hasHeadlessBrand(brands: PropertyValue | undefined): boolean {
   if (!Array.isArray(brands)) return false;
   for (const b of brands) {
-    if (b !== null && typeof b === 'object' && !Array.isArray(b) && typeof b.brand === 'string' && HEADLESS_BRAND.test(b.brand)) return true;
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) continue;
+    if (typeof b.brand === 'string' && HEADLESS_BRAND.test(b.brand)) return true;
   }
   return false;
 }

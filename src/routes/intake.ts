@@ -62,7 +62,8 @@ export interface Intake {
 }
 
 /** The request's own header, when sent once (a repeated header is not a browser's). */
-const headerOf = (value: string | string[] | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
+const headerOf = (value: string | string[] | undefined): string | undefined =>
+  typeof value === 'string' ? value : undefined;
 
 export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake {
   // An hour's counter is refreshed until that hour ends: retention − 1 h from the last
@@ -149,7 +150,8 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
           entries.push(...out.entries);
           counters.push(...out.counters);
         } else {
-          counters.push({ key: setApartCounterKey(h.site, receivedAt), field: audience, ttlSeconds: counterTtlSeconds });
+          const key = setApartCounterKey(h.site, receivedAt);
+          counters.push({ key, field: audience, ttlSeconds: counterTtlSeconds });
         }
       }
       takeQuota(hits);

@@ -93,11 +93,17 @@ export function privacyStatement(
         rule: `an event on the site's event list is counted under its name, any other under "${OTHER_EVENT}": a client never chooses a field; no page, no id, no geolocation`,
       },
       audience: {
-        rule: 'audience means people: a robot\'s hit or a referrer spammer\'s is answered as any other, never stored, only counted per site and UTC hour by reason',
+        rule:
+          "audience means people: a robot's hit or a referrer spammer's is answered as any other, " +
+          'never stored, only counted per site and UTC hour by reason',
         robots: policy.keepRobots
           ? 'kept as audience on this site (bots: "keep", for its tests); referrer spam is still set apart'
-          : `set apart: a User-Agent the robot check (${ROBOT_CHECK}) names a robot's (crawlers, HTTP libraries, headless browsers, monitors), no User-Agent at all, or client hints naming a headless browser; Matomo's forwarded ua decides when sent`,
-        referrerSpam: `set apart: a referrer whose host or a parent domain is on Matomo's public referrer-spam list (${referrerSpam.size} hosts${referrerSpam.version ? `, ${referrerSpam.version}` : ''})`,
+          : `set apart: a User-Agent the robot check (${ROBOT_CHECK}) names a robot's (crawlers, HTTP ` +
+            'libraries, headless browsers, monitors), no User-Agent at all, or client hints naming a ' +
+            "headless browser; Matomo's forwarded ua decides when sent",
+        referrerSpam:
+          "set apart: a referrer whose host or a parent domain is on Matomo's public referrer-spam list " +
+          `(${referrerSpam.size} hosts${referrerSpam.version ? `, ${referrerSpam.version}` : ''})`,
         counters: { key: 'per site and UTC hour', fields: SET_APART_REASONS, rule: 'no page, no id, no User-Agent' },
         userAgent: 'read for the check only: never stored, never logged',
       },
