@@ -7,8 +7,9 @@
 // The robot check is isbot: one regular expression over the User-Agent, built from a
 // maintained list of ~200 patterns (single names, and families such as any "...bot"),
 // HeadlessChrome and PhantomJS included, compiled once when the module loads. Its
-// verdicts are remembered for the User-Agents seen lately: a site's visitors send a few thousand distinct strings a day, and the pattern
-// costs microseconds where a Map lookup costs nanoseconds. Costs per hit: bench/audience.ts.
+// verdicts are remembered for the User-Agents seen lately: a site's visitors send a few
+// thousand distinct strings a day, and the pattern costs microseconds where a Map lookup
+// costs nanoseconds. Costs per hit: bench/audience.ts.
 import { createRequire } from 'node:module';
 import { isbot } from 'isbot';
 import type { SetApartReason } from '../contract/keys.js';
