@@ -1,8 +1,8 @@
 // Audience means people: before a hit becomes records, tell a person's browser from a
 // robot (crawlers, HTTP libraries, headless browsers, monitors) and from referrer spam.
 // A robot or spam hit is set apart: the route answers it as any other and only anonymous
-// counters move (src/contract/keys.ts setApartCounterKey). Nothing of the User-Agent is
-// kept: it is read here and only the verdict leaves.
+// counters move (src/contract/keys.ts setApartCounterKey). The User-Agent is never
+// stored nor logged: it is read here and only the verdict leaves (see createRobotCheck).
 //
 // The robot check is isbot: one regular expression over the User-Agent, built from a
 // maintained list of ~200 patterns (single names, and families such as any "...bot"),
