@@ -8,7 +8,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-# the build copies the Lua scripts of src/ next to their .js in dist/ (scripts/copy-assets.mjs)
+# the build copies the Lua scripts and src/policy/data/referrer-spam.txt next to their .js
+# in dist/ (scripts/copy-assets.mjs): the image's dist/ has them
 COPY scripts/copy-assets.mjs ./scripts/
 COPY src ./src
 RUN npm run build

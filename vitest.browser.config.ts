@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     include: ['test/browser/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],
+    // Node's own requests stand for a person's browser too (the pages get VISITOR_CONTEXT)
+    setupFiles: ['test/helpers/browser-user-agent.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

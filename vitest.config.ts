@@ -8,8 +8,9 @@ import { defineConfig } from 'vitest/config';
 // them slower, not better tests.
 const common = {
   globalSetup: ['test/helpers/global-setup.ts'],
-  // FC_SEED / FC_PATH replay a property test's failure (test/helpers/fast-check-setup.ts)
-  setupFiles: ['test/helpers/fast-check-setup.ts'],
+  // FC_SEED / FC_PATH replay a property test's failure (test/helpers/fast-check-setup.ts); hits
+  // stand for a person's browser unless a test says otherwise (a robot's are set apart)
+  setupFiles: ['test/helpers/fast-check-setup.ts', 'test/helpers/browser-user-agent.ts'],
   testTimeout: 30_000,
   hookTimeout: 60_000,
   pool: 'forks' as const,

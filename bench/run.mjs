@@ -338,7 +338,13 @@ async function main() {
     const before = await streamLength();
     const res = await fetch(`http://127.0.0.1:${collector.port}/event?s=${SITE}&idclient=${visitorId()}`, {
       method: 'POST',
-      headers: { 'content-type': 'text/plain;charset=UTF-8', origin: 'https://www.example.com', 'x-forwarded-for': '81.2.69.160' },
+      // the User-Agent wrk.lua sends: a person's browser (a robot's hit would only move a counter)
+      headers: {
+        'content-type': 'text/plain;charset=UTF-8',
+        origin: 'https://www.example.com',
+        'x-forwarded-for': '81.2.69.160',
+        'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36',
+      },
       body: text,
     });
     if (res.status !== 204) throw new Error(`the collector refused the ${label} body: ${res.status} ${await res.text()}`);

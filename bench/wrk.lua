@@ -12,6 +12,8 @@ local function load(file)
       ["Content-Type"] = "text/plain;charset=UTF-8",
       ["Origin"] = "https://www.example.com",
       ["X-Forwarded-For"] = xff,
+      -- a person's browser: without one the hit is a robot's, set apart (src/pipeline/audience.ts)
+      ["User-Agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
     }, body)
   end
 end

@@ -23,6 +23,7 @@ import matomoRoutes from './routes/matomo.js';
 import metricsRoutes from './routes/metrics.js';
 import plausibleRoutes from './routes/plausible.js';
 import privacyRoutes from './routes/privacy.js';
+import { loadReferrerSpamList } from './policy/referrer-spam.js';
 import { loadSites, type SitePolicies } from './policy/sites.js';
 
 declare module 'fastify' {
@@ -111,6 +112,7 @@ function fastifyOptions(config: Config, logger: Logger) {
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const sites = deps.sites ?? loadSites(config.sitesFile); // throws ConfigError before anything opens
+  const referrerSpam = loadReferrerSpamList(); // once for every hit route
   const logger = deps.logger ?? createLogger(config.logLevel);
   const app: FastifyInstance = Fastify(fastifyOptions(config, logger));
   app.decorate('lifecycle', { closing: false });
@@ -148,11 +150,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const pseudonymiser = new Pseudonymiser(config.pseudonymKeys);
   // The public listener: what browsers reach through the load balancer.
   await app.register(healthRoutes, { maxPending: config.sink.maxPending });
-  await app.register(collectRoutes, { config, pseudonymiser, sites });
+  await app.register(collectRoutes, { config, pseudonymiser, sites, referrerSpam });
   // Third-party trackers, adapted to the same events and the same pipeline (issue 13)
-  await app.register(matomoRoutes, { config, pseudonymiser, sites });
-  await app.register(plausibleRoutes, { config, pseudonymiser, sites });
-  await app.register(privacyRoutes, { config, pseudonymiser, sites });
+  await app.register(matomoRoutes, { config, pseudonymiser, sites, referrerSpam });
+  await app.register(plausibleRoutes, { config, pseudonymiser, sites, referrerSpam });
+  await app.register(privacyRoutes, { config, pseudonymiser, sites, referrerSpam });
 
   // The operator's listener (ADMIN_PORT on ADMIN_HOST): metrics and data-subject
   // requests, never reachable on the public port whatever the load balancer does.

@@ -2,6 +2,7 @@
 // process (the tests) do not share counters. Labels take only bounded values: a
 // client-claimed privacy mode outside the known list is counted as `other`.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { SetApartReason } from './contract/keys.js';
 
 const KNOWN_MODES = new Set(['optin', 'exempt', 'optout', 'extended-optout', 'no-consent', 'no-storage', 'custom']);
 
@@ -36,6 +37,7 @@ export class Metrics {
   readonly #exemptRules: Counter<'rule'>;
   readonly #rateLimitedEvents: Counter;
   readonly #optoutCounted: Counter;
+  readonly #setApart: Counter<'tracker' | 'reason'>;
   readonly #batchEvents: Histogram<'outcome'>;
   readonly #batchSeconds: Histogram<'outcome'>;
   readonly #adminRequests: Counter<'action' | 'outcome'>;
@@ -100,6 +102,14 @@ export class Metrics {
     this.#optoutCounted = new Counter({
       name: 'collector_optout_events_counted_total',
       help: 'Opt-out events turned into anonymous counter increments',
+      registers,
+    });
+    this.#setApart = new Counter({
+      name: 'collector_hits_set_apart_total',
+      help:
+        'Hits answered 2xx but set apart, not audience: counted in setapart:{<site>}:<hour>, never stored, ' +
+        'by tracker (piano, matomo, plausible) and reason (robot, spam)',
+      labelNames: ['tracker', 'reason'],
       registers,
     });
     this.#batchEvents = new Histogram({
@@ -224,6 +234,12 @@ export class Metrics {
 
   optoutCounted(events: number): void {
     if (events > 0) this.#optoutCounted.inc(events);
+  }
+
+  /** A robot's or a referrer spammer's hit, counted instead of stored. */
+  hitSetApart(reason: SetApartReason, tracker?: TrackerLabel): void {
+    const t = tracker ?? 'piano';
+    this.#child(this.#setApart, `sa|${t}|${reason}`, { tracker: t, reason }).inc();
   }
 
   adminRequest(action: 'access' | 'erase', outcome: 'complete' | 'partial' | 'failed', scanned: number): void {

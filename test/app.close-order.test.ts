@@ -5,6 +5,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/logger.js';
 import { TEST_KEYS } from './helpers/app.js';
+import { injectAsBrowser } from './helpers/browser-user-agent.js';
 import { usePrivateRedis } from './helpers/private-redis.js';
 import { sleep, until } from './helpers/processes.js';
 
@@ -17,6 +18,7 @@ describe('close order', () => {
     // no age trimming: its XTRIM at start, held by the pause below, would keep close()
     // waiting by itself, and the test would pass without the sink's drain)
     const app = await buildApp(config, { logger: createLogger('silent') });
+    injectAsBrowser(app);
     await app.ready();
     // writes wait in Redis until CLIENT UNPAUSE below (the pause itself is only a bound)
     await redis.client.client('PAUSE', 20_000, 'WRITE');

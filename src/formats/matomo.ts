@@ -9,6 +9,7 @@
 //   pv_id → pageview_id                 _idts → cookie_creation_date (ISO, minute)
 //   _id (else cid) → visitorId          uid → user_id (dropped outside opt-in)
 //   uadata → ch_ua*                     consent=1 → consent
+//   ua → userAgent (only for the robot check, never stored)
 //   dimensionN → dimensionN             _cvar/cvar/e_cvar → cvar_<scope>_<i> ([name, value])
 //   download → click.download           link → click.exit          (click = the URL as sent: the
 //                                       exempt value rules cut its query, as for page_url)
@@ -18,7 +19,7 @@
 //   otherwise → page.display
 // Never mapped: token_auth and what needs it (cip, cdt, cdo, country, region, city, lat,
 // long), campaign parameters (_rcn, _rck, _ref, _refts, pk_*, mtm_*, utm_*), ecommerce
-// (ec_*, _ects, _pk*, idgoal=0 carts and orders), ua, lang, local time, plugins, timings.
+// (ec_*, _ects, _pk*, idgoal=0 carts and orders), lang, local time, plugins, timings.
 import type { Properties, PropertyValue } from '../contract/record.js';
 import { LIMITS, type HitEvent } from '../contract/wire.js';
 import { checkEvents, isPlainObject, MAX_INPUT_BYTES, parseJson, refuseOversized } from './common.js';
@@ -209,11 +210,14 @@ function adaptOne(params: Params, where: string): AdaptedHit {
 
   const events = checkEvents(eventsOf(params, common, str, trimmed), where);
   const visitorId = visitorIdOf(params);
+  // a server-side tracker (matomo-tracker, the PHP SDK) forwards its visitor's browser here
+  const userAgent = str('ua');
   return {
     tracker: 'matomo',
     site,
     ...(visitorId !== undefined ? { visitorId } : {}),
     ...(url !== undefined ? { pageUrl: url } : {}),
+    ...(userAgent !== undefined ? { userAgent } : {}),
     events,
     consent: params.get('consent') === '1',
     // matomo.js sends nothing once the visitor opted out (js/piwik.js: no request without

@@ -13,6 +13,11 @@ export interface AdaptedHit {
   /** Raw visitor id (Matomo `_id`, else `cid`), lower-case hex; never logged, pseudonymised by the pipeline. */
   visitorId?: string;
   /**
+   * The visitor's browser as a server-side tracker forwards it (Matomo `ua`): the robot
+   * check reads it instead of the sender's own User-Agent. Never stored nor logged.
+   */
+  userAgent?: string;
+  /**
    * Piano vocabulary: `{name, data}`, each valid against `eventSchema`. May be empty: the
    * request is answered as a success and nothing is written (a Matomo heartbeat `ping=1`,
    * an ecommerce request, a Plausible `engagement`).

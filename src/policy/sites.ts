@@ -1,6 +1,7 @@
 // Site policy (SITES_FILE): which domains may send a site's hits, the most a site's
 // hits may keep (maxMode), the names a site adds to the exempt allowlists, and
-// whether the browser's Global Privacy Control counts as an objection.
+// whether the browser's Global Privacy Control counts as an objection, and whether robots
+// are set apart (the default) or kept as audience (`bots: "keep"`, for a site's own tests).
 // Validated once at start: a bad file stops the service with a message naming it.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -25,6 +26,8 @@ export interface SitePolicy {
   readonly gpcIsObjection: boolean;
   /** Events per second per process (0: no limit); undefined: SITE_RATE_LIMIT. */
   readonly rateLimit: number | undefined;
+  /** Robots' hits are stored as audience (`bots: "keep"`); referrer spam is set apart all the same. */
+  readonly keepRobots: boolean;
 }
 
 export interface SitePolicies {
@@ -61,6 +64,7 @@ const siteSchema = z
       .default({ properties: [], events: [] }),
     gpc: z.enum(['optout', 'ignore']).default('optout'),
     rateLimit: z.number().int('rateLimit is a whole number of events per second').min(0).max(10_000_000).optional(),
+    bots: z.enum(['set-apart', 'keep']).default('set-apart'),
   })
   .strict();
 
@@ -83,6 +87,7 @@ export function compilePolicy(site: string, settings: SiteSettings = {}): SitePo
     additions: Object.freeze({ properties: Object.freeze(s.allow.properties), events: Object.freeze(s.allow.events) }),
     gpcIsObjection: s.gpc === 'optout',
     rateLimit: s.rateLimit,
+    keepRobots: s.bots === 'keep',
   });
 }
 

@@ -1,22 +1,26 @@
 // What every hit route does once it knows the site and holds events in the Piano
 // vocabulary, whoever sent them (the Piano SDK's /event, an adapted Matomo or Plausible
-// request): the site's policy, the one-site check, the rate limit, the pipeline, one
-// sink write for the whole request (2xx only once Redis has all of it, else 503), and
-// the metrics. One place, so that the three routes give the same guarantees.
+// request): the site's policy, the one-site check, the rate limit, the pipeline, the
+// audience check (robots and referrer spam set apart: counted, never stored), one sink
+// write for the whole request (2xx only once Redis has all of it, else 503), and the
+// metrics. One place, so that the three routes give the same guarantees.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
+import { setApartCounterKey } from '../contract/keys.js';
 import type { Tracker } from '../contract/modes.js';
 import type { CounterIncrement, StreamEntry } from '../contract/record.js';
 import { badRequest, ERROR_CODES, forbidden, HttpError, unavailable } from '../errors.js';
 import { privacyClaim, withClaim } from '../formats/claim.js';
 import { FormatError, type AdaptedHit } from '../formats/types.js';
+import { type Audience, createAudienceCheck } from '../pipeline/audience.js';
 import { createTrustedProxies } from '../pipeline/client-ip.js';
 import { createHitProcessor, type HitOutput } from '../pipeline/hit.js';
 import { originRefusal, type PageUrls } from '../pipeline/origin.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import type { HitEvent } from '../contract/wire.js';
 import { rateLimited } from '../plugins/rate-limit.js';
+import type { ReferrerSpamList } from '../policy/referrer-spam.js';
 import type { SitePolicies, SitePolicy } from '../policy/sites.js';
 import { SinkError } from '../sink/sink.js';
 
@@ -24,6 +28,8 @@ export interface IntakeOptions {
   config: Config;
   pseudonymiser: Pseudonymiser;
   sites: SitePolicies;
+  /** Read once at start (src/policy/referrer-spam.ts). */
+  referrerSpam: ReferrerSpamList;
 }
 
 /** One hit: the events of one site and visitor, as the pipeline takes them. */
@@ -37,6 +43,8 @@ export interface IntakeHit {
   rawBody: string;
   /** Absent for the Piano SDK. */
   tracker?: Tracker;
+  /** The visitor's browser forwarded by a server-side tracker (Matomo `ua`): decides over the request's own. */
+  userAgent?: string;
 }
 
 export interface Intake {
@@ -58,16 +66,22 @@ export interface Intake {
   store(req: FastifyRequest, hits: readonly IntakeHit[], gpc: boolean): Promise<void>;
 }
 
+/** The request's own header, when sent once (a repeated header is not a browser's). */
+const headerOf = (value: string | string[] | undefined): string | undefined =>
+  typeof value === 'string' ? value : undefined;
+
 export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake {
+  // An hour's counter is refreshed until that hour ends: retention − 1 h from the last
+  // increment keeps every counted hit at most STREAM_RETENTION.
+  const counterTtlSeconds = Math.max(60, Math.floor(opts.config.streamRetentionMs / 1000) - 3600);
+  const audienceOf = createAudienceCheck(opts.referrerSpam);
   const processHit = createHitProcessor({
     geolocator: app.geolocator,
     pseudonymiser: opts.pseudonymiser,
     isTrustedProxy: createTrustedProxies(opts.config.trustProxy),
     recordIdSecret: opts.config.pseudonymKeys[0]!.secret,
     streamKeys: app.streamKeys,
-    // An hour's counter is refreshed until that hour ends: retention − 1 h from the last
-    // increment keeps every counted hit at most STREAM_RETENTION.
-    counterTtlSeconds: Math.max(60, Math.floor(opts.config.streamRetentionMs / 1000) - 3600),
+    counterTtlSeconds,
   });
 
   /** Takes each site's events from its rate-limit bucket, or 429 with Retry-After. */
@@ -101,8 +115,10 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
       const receivedAt = Date.now();
       const entries: StreamEntry[] = [];
       const counters: CounterIncrement[] = [];
-      // what each hit gave (undefined: no event, nothing to write), and its tracker
-      const results: { out: HitOutput | undefined; tracker: Tracker | undefined }[] = [];
+      // what each hit gave (undefined: no event, nothing to write), its tracker and who sent it
+      const results: { out: HitOutput | undefined; tracker: Tracker | undefined; audience: Audience }[] = [];
+      const requestUserAgent = headerOf(req.headers['user-agent']);
+      const requestHints = headerOf(req.headers['sec-ch-ua']);
       for (const h of hits) {
         // a heartbeat, an ecommerce request: nothing to write
         const out =
@@ -121,10 +137,26 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
                 ...(h.tracker ? { tracker: h.tracker } : {}),
               });
         if (out && 'problem' in out) throw badRequest(out.problem.message, `body.${out.problem.path.join('.')}`);
-        results.push({ out, tracker: h.tracker });
-        if (out) {
+        // A robot's or a spammer's hit went through the same checks (the same 400 as a
+        // person's): only now is it set apart, one anonymous count in place of its records
+        // (or of its opt-out counts: a robot is not a person objecting).
+        const audience: Audience = !out
+          ? 'person'
+          : audienceOf({
+              // a forwarded browser decides; the sender's own hints are then not the visitor's
+              userAgent: h.userAgent ?? requestUserAgent,
+              clientHints: h.userAgent === undefined ? requestHints : undefined,
+              events: h.events,
+              keepRobots: h.policy.keepRobots,
+            });
+        results.push({ out, tracker: h.tracker, audience });
+        if (!out) continue;
+        if (audience === 'person') {
           entries.push(...out.entries);
           counters.push(...out.counters);
+        } else {
+          const key = setApartCounterKey(h.site, receivedAt);
+          counters.push({ key, field: audience, ttlSeconds: counterTtlSeconds });
         }
       }
       takeQuota(hits);
@@ -140,7 +172,12 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
         if (err instanceof SinkError) throw unavailable(ERROR_CODES[err.code], `hit not stored: ${err.publicMessage}`);
         throw err;
       }
-      for (const { out, tracker } of results) {
+      for (const { out, tracker, audience } of results) {
+        if (audience !== 'person') {
+          app.metrics.hitAccepted(out?.mode, 0, tracker);
+          app.metrics.hitSetApart(audience, tracker);
+          continue;
+        }
         app.metrics.hitAccepted(out?.mode, out?.entries.length ?? 0, tracker);
         if (!out) continue;
         app.metrics.privacyDropped(out.mode, out.dropped);
@@ -179,5 +216,6 @@ export function intakeHitOf(hit: Omit<AdaptedHit, 'site'>, policy: SitePolicy, o
     events: hit.events.length === 0 ? [] : withClaim(hit.events, claim),
     rawBody: hit.replayable ? hit.rawBody : `${hit.rawBody}\n${randomBytes(12).toString('base64url')}`,
     tracker: hit.tracker,
+    ...(hit.userAgent !== undefined ? { userAgent: hit.userAgent } : {}),
   };
 }

@@ -4,6 +4,7 @@
 // from their privacy policy.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
+import { SET_APART_REASONS } from '../contract/keys.js';
 import { badRequest, ERROR_CODES, HttpError } from '../errors.js';
 import {
   ALWAYS_ALLOWED_PROPERTIES,
@@ -20,18 +21,26 @@ import {
   URL_PROPERTIES,
 } from '../policy/allowlists.js';
 import { EXEMPT_VALUE_RULES } from '../policy/exempt-values.js';
+import { ROBOT_CHECK } from '../pipeline/audience.js';
 import { OTHER_EVENT } from '../pipeline/privacy.js';
 import { IPV4_PREFIX_BITS, IPV6_PREFIX_BITS } from '../pipeline/anonymise-ip.js';
 import { PSEUDONYM_BYTES, type Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { querySchema, rawQueryParams } from '../contract/wire.js';
+import type { ReferrerSpamList } from '../policy/referrer-spam.js';
 import type { SitePolicies, SitePolicy } from '../policy/sites.js';
 
 const DAY_MS = 86_400_000;
 
-function privacyStatement(policy: SitePolicy, config: Config, pseudonymiser: Pseudonymiser, siteConfigured: boolean) {
+export function privacyStatement(
+  policy: SitePolicy,
+  config: Config,
+  pseudonymiser: Pseudonymiser,
+  siteConfigured: boolean,
+  referrerSpam: ReferrerSpamList,
+) {
   return {
     site: policy.site,
-    statementVersion: 2,
+    statementVersion: 3,
     framework: 'CNIL consent exemption for audience measurement (deliberation 2020-091, guidelines of 17 September 2020); Piano Analytics CNIL configuration guide',
     siteConfigured,
     conditions: {
@@ -83,6 +92,21 @@ function privacyStatement(policy: SitePolicy, config: Config, pseudonymiser: Pse
         fields: [...policy.exemptEvents, OTHER_EVENT],
         rule: `an event on the site's event list is counted under its name, any other under "${OTHER_EVENT}": a client never chooses a field; no page, no id, no geolocation`,
       },
+      audience: {
+        rule:
+          "audience means people: a robot's hit or a referrer spammer's is answered as any other, " +
+          'never stored, only counted per site and UTC hour by reason',
+        robots: policy.keepRobots
+          ? 'kept as audience on this site (bots: "keep", for its tests); referrer spam is still set apart'
+          : `set apart: a User-Agent the robot check (${ROBOT_CHECK}) names a robot's (crawlers, HTTP ` +
+            'libraries, headless browsers, monitors), no User-Agent at all, or client hints naming a ' +
+            "headless browser; Matomo's forwarded ua decides when sent",
+        referrerSpam:
+          "set apart: a referrer whose host or a parent domain is on Matomo's public referrer-spam list " +
+          `(${referrerSpam.size} hosts${referrerSpam.version ? `, ${referrerSpam.version}` : ''})`,
+        counters: { key: 'per site and UTC hour', fields: SET_APART_REASONS, rule: 'no page, no id, no User-Agent' },
+        userAgent: 'read for the check only: never stored, never logged',
+      },
       oneSite: {
         guide: '4.6',
         allowedDomains: policy.domains.length > 0 ? policy.domains : 'any (no domains listed for this site)',
@@ -119,7 +143,10 @@ function privacyStatement(policy: SitePolicy, config: Config, pseudonymiser: Pse
   };
 }
 
-export default async function privacyRoutes(app: FastifyInstance, opts: { config: Config; pseudonymiser: Pseudonymiser; sites: SitePolicies }) {
+export default async function privacyRoutes(
+  app: FastifyInstance,
+  opts: { config: Config; pseudonymiser: Pseudonymiser; sites: SitePolicies; referrerSpam: ReferrerSpamList },
+) {
   app.get('/privacy', async (req, reply) => {
     const q = querySchema.safeParse(rawQueryParams(req.url));
     if (!q.success) throw badRequest('site (s) is missing or malformed', 'query.s');
@@ -131,6 +158,6 @@ export default async function privacyRoutes(app: FastifyInstance, opts: { config
       });
     reply.header('access-control-allow-origin', '*');
     reply.header('cache-control', 'public, max-age=300');
-    return privacyStatement(policy, opts.config, opts.pseudonymiser, opts.sites.configured);
+    return privacyStatement(policy, opts.config, opts.pseudonymiser, opts.sites.configured, opts.referrerSpam);
   });
 }

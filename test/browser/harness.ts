@@ -19,13 +19,20 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { DESKTOP_CHROME_UA } from '../helpers/user-agents.js';
 
 const require = createRequire(import.meta.url);
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
-const PAGE_PATH = '/site/article.html';
-const PAGE_TITLE = 'Browser Suite Page';
+/**
+ * A visitor's browser context. Headless Chromium says so in its User-Agent (HeadlessChrome)
+ * and the collector sets robots apart (src/pipeline/audience.ts): a real visitor's browser
+ * is not headless, so the cases give it a current desktop Chrome's User-Agent.
+ */
+export const VISITOR_CONTEXT = { userAgent: DESKTOP_CHROME_UA } as const;
+export const PAGE_PATH = '/site/article.html';
+export const PAGE_TITLE = 'Browser Suite Page';
 
 /** The SDK's own browser bundle (package.json `browser` field); defines window.pa. */
 function sdkBundle(): { version: string; source: Buffer } {
@@ -101,6 +108,8 @@ interface CaseOptions {
   records: number;
   /** Rewrite the collector's answer headers on their way to the browser. */
   rewriteAnswer?: AnswerRewrite;
+  /** Keep headless Chromium's own User-Agent (a robot's) instead of VISITOR_CONTEXT's. */
+  headlessUserAgent?: boolean;
 }
 
 export interface CaseResult {
@@ -110,7 +119,7 @@ export interface CaseResult {
   sentEvents: { name: string; data: Record<string, unknown> }[];
   /** New stream records since the case started, parsed. */
   records: Record<string, unknown>[];
-  /** Change of every opt-out counter field (key → field → delta) since the case started. */
+  /** Change of every opt-out and set-apart counter field (key → field → delta) since the case started. */
   counterDeltas: Record<string, Record<string, number>>;
   transport: { via: string; url: string; keepalive?: boolean; returned?: boolean }[];
   cookies: Record<string, string>;
@@ -229,12 +238,14 @@ export async function startHarness(opts: {
   const counters = async (): Promise<Record<string, Record<string, number>>> => {
     const out: Record<string, Record<string, number>> = {};
     const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await collector.redis.scan(cursor, 'MATCH', 'optout:*', 'COUNT', 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
+    for (const pattern of ['optout:*', 'setapart:*']) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await collector.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+    }
     for (const k of keys) {
       const h = await collector.redis.hgetall(k);
       out[k] = Object.fromEntries(Object.entries(h).map(([f, v]) => [f, Number(v)]));
@@ -256,7 +267,7 @@ export async function startHarness(opts: {
       rewrite = caseOpts.rewriteAnswer;
       let context: BrowserContext | undefined;
       try {
-        context = await browser.newContext();
+        context = await browser.newContext(caseOpts.headlessUserAgent ? {} : VISITOR_CONTEXT);
         const page: Page = await context.newPage();
         const pageErrors: string[] = [];
         page.on('pageerror', (e) => pageErrors.push(e.message));

@@ -6,6 +6,7 @@
 // server and ships in no package (docs/trackers/research.md §5).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matomoRequests, type Rec } from '../helpers/trackers.js';
+import { VISITOR_CONTEXT } from './harness.js';
 import { startTrackerPage, type TrackerPage } from './tracker-page.js';
 
 const [beacon] = matomoRequests('transports');
@@ -23,7 +24,7 @@ describe('matomo.js transports made by Chromium against the collector', () => {
 
   it('sendBeacon, image, XHR withCredentials and bulk: answers the browser accepts, one page-view record each', async () => {
     const before = (await p.collector.records()).length;
-    const context = await p.browser.newContext();
+    const context = await p.browser.newContext(VISITOR_CONTEXT);
     try {
       const page = await context.newPage();
       const sent: { method: string; contentType: string | undefined; origin: string | undefined; url: string }[] = [];

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Rec } from '../helpers/trackers.js';
+import { VISITOR_CONTEXT } from './harness.js';
 import { startTrackerPage, type TrackerPage } from './tracker-page.js';
 
 const require = createRequire(import.meta.url);
@@ -56,7 +57,7 @@ describe(`plausible-tracker@${trackerVersion} in Chromium against the collector`
   /** Opens the page, runs `script` with the tracker loaded, waits for `requests` answers; returns them and the new records. */
   async function runCase(script: (args: { apiHost: string }) => void, requests: number) {
     const before = (await p.collector.records()).length;
-    const context = await p.browser.newContext();
+    const context = await p.browser.newContext(VISITOR_CONTEXT);
     try {
       const page: Page = await context.newPage();
       const errors: string[] = [];

@@ -380,6 +380,23 @@ describe('the real Piano Analytics SDK in Chromium', () => {
     });
   }
 
+  it("headless Chromium as it comes (HeadlessChrome in its User-Agent) is a robot: the same 204, no record, the robot counter moves", async () => {
+    const r = await h.runCase(
+      ({ collectDomain, site }) => {
+        pa.setConfigurations({ site, collectDomain });
+        pa.sendEvent('page.display', { page: 'headless' });
+      },
+      { collectDomain: h.collectDomain, site: SITE },
+      { requests: 1, records: 0, headlessUserAgent: true },
+    );
+    expectCleanAnswers(r, 1);
+    expect(r.requests[0]!.headers['user-agent']).toMatch(/HeadlessChrome/);
+    expect(r.records).toEqual([]);
+    const keys = Object.keys(r.counterDeltas);
+    expect(keys).toEqual([expect.stringMatching(new RegExp(`^setapart:\\{${SITE}\\}:\\d{4}-\\d{2}-\\d{2}T\\d{2}$`))]);
+    expect(r.counterDeltas[keys[0]!]).toEqual({ robot: 1 });
+  });
+
   for (const transport of ['sendBeacon', 'fetch'] as const) {
     it(`a page on a domain the site does not list (${transport}): 403, nothing stored, no counter`, async () => {
       const script =

@@ -13,6 +13,7 @@ import { sdkRequest } from '../helpers/fixtures.js';
 import { lostHits, postHit, runLoad, storedIds, summary } from '../helpers/load.js';
 import { backendRetries } from '../helpers/processes.js';
 import { type BalancedPair, replicaKillUnderLoad, rollingRestart, startBalancedPair } from '../helpers/scenarios.js';
+import { DESKTOP_CHROME_UA } from '../helpers/user-agents.js';
 
 const ADMIN_TOKEN = 'lb-test-admin-token-0123';
 const GB_IP = '81.2.69.142';
@@ -22,7 +23,8 @@ const FR_IP = '90.12.34.56';
 function viaProxyProtocol(port: number, src: string, query: string, body: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
     const c = net.connect(port, '127.0.0.1', () => {
-      const head = Object.entries({ host: 'collector', 'content-type': 'text/plain;charset=UTF-8', 'content-length': String(Buffer.byteLength(body)), connection: 'close', ...headers })
+      // (a person's browser: a hit without a User-Agent is a robot's, set apart)
+      const head = Object.entries({ host: 'collector', 'user-agent': DESKTOP_CHROME_UA, 'content-type': 'text/plain;charset=UTF-8', 'content-length': String(Buffer.byteLength(body)), connection: 'close', ...headers })
         .map(([k, v]) => `${k}: ${v}\r\n`)
         .join('');
       c.write(`PROXY TCP4 ${src} 127.0.0.1 40000 ${port}\r\nPOST /event?${query} HTTP/1.1\r\n${head}\r\n${body}`);

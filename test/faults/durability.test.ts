@@ -6,6 +6,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { TEST_KEYS } from '../helpers/app.js';
+import { injectAsBrowser } from '../helpers/browser-user-agent.js';
 import { type RedisProcess, startRedis, until, waitAofServer } from '../helpers/processes.js';
 
 const HIT = { method: 'POST' as const, url: '/event?s=1&idclient=abc', headers: { 'content-type': 'text/plain' }, payload: '{"events":[{"name":"page.display","data":{"page":"p"}}]}' };
@@ -13,6 +14,7 @@ const HIT = { method: 'POST' as const, url: '/event?s=1&idclient=abc', headers: 
 async function appOn(redis: RedisProcess) {
   const config = loadConfig({ REDIS_URL: redis.url, PSEUDONYM_KEYS: TEST_KEYS, GEOIP_DB: 'off', SINK_WAIT_AOF: 'on', SINK_TIMEOUT_MS: '2000', STREAM_KEY: 'durable', MAX_EVENT_LOOP_DELAY_MS: '0' });
   const app = await buildApp(config, { logger: createLogger('silent') });
+  injectAsBrowser(app);
   await app.ready();
   return app;
 }

@@ -11,6 +11,7 @@ import { inject } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
+import { injectAsBrowser } from './browser-user-agent.js';
 
 export const TEST_KEYS = 'k1:0123456789abcdef0123456789abcdef,k0:fedcba9876543210fedcba9876543210';
 
@@ -60,6 +61,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
   });
   const app = await buildApp(config, { logger: createLogger(config.logLevel, sink) });
   await app.ready();
+  injectAsBrowser(app);
   const redis =
     config.redis.kind === 'cluster'
       ? new Cluster([...config.redis.nodes])

@@ -10,6 +10,7 @@ import http from 'node:http';
 import { createRecordIds } from '../../src/pipeline/record.js';
 import { TEST_KEYS } from './app.js';
 import { sdkRequest } from './fixtures.js';
+import { DESKTOP_CHROME_UA } from './user-agents.js';
 
 export interface LoadOptions {
   /** Base URL of the collector or of the load balancer. */
@@ -100,7 +101,14 @@ function post(agent: http.Agent | undefined, url: URL, query: string, body: stri
         path: `/event?${query}`,
         agent,
         localAddress: opts.localAddress,
-        headers: { 'content-type': 'text/plain;charset=UTF-8', 'content-length': Buffer.byteLength(body), origin: template.headers.origin ?? '', ...headers },
+        headers: {
+          'content-type': 'text/plain;charset=UTF-8',
+          'content-length': Buffer.byteLength(body),
+          origin: template.headers.origin ?? '',
+          // a person's browser: a hit without a User-Agent is a robot's, set apart
+          'user-agent': DESKTOP_CHROME_UA,
+          ...headers,
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

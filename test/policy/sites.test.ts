@@ -31,7 +31,14 @@ describe('sites file', () => {
   it('without a file, accepts every site with the exempt defaults', () => {
     const sites = loadSites(undefined);
     expect(sites.configured).toBe(false);
-    expect(sites.get('anything')).toMatchObject({ maxMode: 'exempt', domains: [], gpcIsObjection: true });
+    expect(sites.get('anything')).toMatchObject({ maxMode: 'exempt', domains: [], gpcIsObjection: true, keepRobots: false });
+  });
+
+  it('sets robots apart unless a site keeps them (bots: "keep")', () => {
+    const sites = parseSites({ sites: { '1': {}, '2': { bots: 'keep' }, '3': { bots: 'set-apart' } } });
+    expect([1, 2, 3].map((s) => sites.get(String(s))!.keepRobots)).toEqual([false, true, false]);
+    expect(refusal({ sites: { '1': { bots: 'allow' } } })).toMatch(/sites\.1\.bots/);
+    expect(refusal({ sites: { '1': { bots: true } } })).toMatch(/sites\.1\.bots/);
   });
 
   it('refuses a bad file with a message naming the problem', () => {
