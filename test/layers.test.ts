@@ -56,8 +56,8 @@ const ALLOWED: Record<string, string[]> = {
   pipeline: ['contract', 'policy'],
   formats: ['contract', 'policy', 'pipeline'],
   sink: ['contract'],
-  aggregate: ['contract', 'config', 'logger.ts', 'errors.ts'],
-  plugins: ['contract', 'config', 'policy', 'pipeline', 'sink', 'errors.ts', 'metrics.ts'],
+  aggregate: ['contract', 'config', 'logger.ts', 'errors.ts', 'redis.ts'],
+  plugins: ['contract', 'config', 'policy', 'pipeline', 'sink', 'errors.ts', 'metrics.ts', 'redis.ts'],
   routes: ['contract', 'config', 'policy', 'pipeline', 'formats', 'sink', 'plugins', 'aggregate', 'errors.ts'],
 };
 

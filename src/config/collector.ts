@@ -53,6 +53,8 @@ export interface Config {
     readonly timeoutMs: number;
     /** Answer 2xx only once Redis has fsynced the entries to its AOF (WAITAOF 1 0). */
     readonly waitAof: boolean;
+    /** Replicas that must have each batch (WAIT n) before its hits get 2xx; 0: the master's ack only. */
+    readonly waitReplicas: number;
   };
   /** Slow clients are cut off (Node's http server timeouts). */
   readonly http: {
@@ -111,6 +113,7 @@ const collectorEnv = environment.pick({
   SINK_MAX_BATCH: true,
   SINK_TIMEOUT_MS: true,
   SINK_WAIT_AOF: true,
+  SINK_WAIT_REPLICAS: true,
   HTTP_HEADERS_TIMEOUT_MS: true,
   HTTP_REQUEST_TIMEOUT_MS: true,
   HTTP_TIMEOUT_CHECK_MS: true,
@@ -159,6 +162,7 @@ const collectorSchema = collectorEnv.transform((env, ctx): Config => {
       maxBatch: env.SINK_MAX_BATCH,
       timeoutMs: env.SINK_TIMEOUT_MS,
       waitAof: env.SINK_WAIT_AOF,
+      waitReplicas: env.SINK_WAIT_REPLICAS,
     },
     http: {
       headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
