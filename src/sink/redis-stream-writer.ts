@@ -181,9 +181,11 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
     }
     // WAITAOF and WAIT wait for every earlier write of this connection; their own
     // timeouts keep Redis from holding the connection past the batch's deadline (0
-    // would mean forever). WAITAOF first: the local disk is the cheaper wait, and a
-    // replica that has a write does not mean the master's disk has it.
-    const ms = Math.max(1, deadline - Date.now());
+    // would mean forever), with a margin for the reply to come back before it, so a
+    // short wait is reported as such rather than as a timeout. WAITAOF first: the
+    // local disk is the cheaper wait, and a replica that has a write does not mean
+    // the master's disk has it.
+    const ms = Math.max(1, deadline - Date.now() - replyMargin(this.#opts.timeoutMs));
     if (this.#opts.waitAof === true) for (const g of groups.values()) g.cmds.push(['waitaof', 1, 0, ms]);
     const replicas = this.#opts.waitReplicas ?? 0;
     if (replicas > 0) for (const g of groups.values()) g.cmds.push(['wait', replicas, ms]);
@@ -250,6 +252,13 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
     throw new SinkError('SINK_NOT_REPLICATED', `${got} of ${wanted} replicas acknowledged in time`);
   }
 }
+
+/**
+ * Time kept for a wait's reply to reach us before the batch's deadline: Redis checks
+ * the timeouts of WAIT and WAITAOF with its server cron (`hz 10`: every 100 ms), so
+ * they answer up to 100 ms after the time asked; at most half of SINK_TIMEOUT_MS.
+ */
+export const replyMargin = (timeoutMs: number): number => Math.min(120, Math.floor(timeoutMs / 2));
 
 /** The hash tag of a key (`hits:{3}` → `3`), or the key itself. */
 export function slotTag(key: string): string {
