@@ -22,6 +22,9 @@ export type ClientRole = 'collector' | 'consumer' | 'cli';
 /** Milliseconds before reconnection attempt `times` (1, 2, ...): 100, 200, 400, 800, then 1000. */
 export const reconnectDelay = (times: number): number => Math.min(50 * 2 ** times, 1000);
 
+/** How often a cluster client reads the slots' owners again. */
+export const SLOTS_REFRESH_MS = 2000;
+
 const ROLE_OPTIONS: Record<ClientRole, RedisOptions> = {
   collector: { enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false },
   consumer: { enableAutoPipelining: true, maxRetriesPerRequest: null },
@@ -44,6 +47,9 @@ export function createRedisClient(target: RedisTarget, role: ClientRole, extra: 
     const { enableOfflineQueue, enableAutoPipelining } = options;
     const cluster: ClusterOptions = {
       clusterRetryStrategy: reconnectDelay,
+      // besides the refreshes on MOVED, CLUSTERDOWN and a lost node: a failover or a
+      // resharding seen within this time even by a client that met no redirection
+      slotsRefreshInterval: SLOTS_REFRESH_MS,
       lazyConnect: true,
       redisOptions: options,
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),

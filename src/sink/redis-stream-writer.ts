@@ -223,7 +223,7 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
         results = await this.#redis.pipeline(cmds).exec();
       }
       if (!results) throw new SinkError('SINK_FAILED', 'pipeline aborted');
-      for (const [err] of results) if (err) throw new SinkError('SINK_FAILED', err.message);
+      for (const [err] of results) if (err) throw this.#refused(err);
       const replicas = this.#opts.waitReplicas ?? 0;
       if (this.#opts.waitAof === true) {
         const synced = results[results.length - (replicas > 0 ? 2 : 1)]![1] as [number, number];
@@ -239,6 +239,16 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
       if (n === 0) this.#unsettled.delete(tag);
       else this.#unsettled.set(tag, n);
     }
+  }
+
+  /**
+   * A command Redis refused. ioredis redirects a cluster pipeline by itself only when
+   * every command in it was redirected; a WAIT (no key) that the old node answered
+   * keeps the MOVED for us: refresh the slots, so the next batch goes to the new node.
+   */
+  #refused(err: Error): SinkError {
+    if (this.#redis.isCluster && /^(MOVED|ASK|CLUSTERDOWN) /.test(err.message)) (this.#redis as Cluster).refreshSlotsCache();
+    return new SinkError('SINK_FAILED', err.message);
   }
 
   #checkReplicas(acked: unknown, wanted: number): void {
