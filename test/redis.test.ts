@@ -46,7 +46,8 @@ describe('createRedisClient', () => {
     const c = createRedisClient({ kind: 'single', url: inject('redisUrl') }, 'collector') as Redis;
     c.on('error', () => undefined);
     await expect(c.ping()).rejects.toThrow(/enableOfflineQueue/);
-    await c.connect();
+    // (that first command started the connection: lazyConnect connects on first use)
+    if (c.status !== 'ready') await new Promise((resolve) => c.once('ready', resolve));
     expect(await c.ping()).toBe('PONG');
     c.disconnect();
   });
