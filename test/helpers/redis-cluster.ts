@@ -70,6 +70,8 @@ function startRedis(node: ClusterNode, nodeTimeoutMs: number): ChildProcess {
       '--appendfsync', 'everysec',
       '--save', '',
       '--protected-mode', 'no',
+      // a replica that needs a full copy gets it at once, not after Redis's 5 s wait for others
+      '--repl-diskless-sync-delay', '0',
     ],
     { stdio: 'ignore' },
   );
