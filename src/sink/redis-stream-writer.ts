@@ -124,15 +124,17 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
   async probeReplicas(): Promise<boolean> {
     const n = this.#opts.waitReplicas ?? 0;
     if (n === 0) return true;
-    // every shard at once: the waits of one node overlap, those of different nodes too
+    // every shard at once: the waits of one node overlap, those of different nodes too;
+    // at most a second, so that readiness answers while the replicas are away
+    const ms = Math.min(this.#opts.timeoutMs, 1000);
     const waits = (this.#opts.probeKeys ?? []).map(async (key) => {
       const probe = key.includes('{') ? `${key}:probe` : `{${key}}:probe`;
-      const results = await this.#redis.pipeline().set(probe, '1', 'PX', 1000).wait(n, this.#opts.timeoutMs).exec();
+      const results = await this.#redis.pipeline().set(probe, '1', 'PX', 1000).wait(n, ms).exec();
       const acked = results?.[1]?.[1];
       return typeof acked === 'number' && acked >= n;
     });
     if (!(await Promise.all(waits)).every(Boolean)) return false;
-    this.#shortInARow = 0;
+    this.#replicasCaughtUp();
     return true;
   }
 
@@ -251,13 +253,20 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
     return new SinkError('SINK_FAILED', err.message);
   }
 
+  #replicasCaughtUp(): void {
+    if (this.replicasBehind) this.#opts.log?.warn('redis replicas acknowledge writes again');
+    this.#shortInARow = 0;
+  }
+
   #checkReplicas(acked: unknown, wanted: number): void {
     if (typeof acked === 'number' && acked >= wanted) {
-      this.#shortInARow = 0;
+      this.#replicasCaughtUp();
       return;
     }
-    this.#shortInARow++;
     const got = typeof acked === 'number' ? acked : 0;
+    if (++this.#shortInARow === REPLICAS_BEHIND_AFTER) {
+      this.#opts.log?.warn({ acked: got, wanted }, 'redis replicas keep missing SINK_WAIT_REPLICAS: hits get 503');
+    }
     this.#opts.onReplicasShort?.(got);
     throw new SinkError('SINK_NOT_REPLICATED', `${got} of ${wanted} replicas acknowledged in time`);
   }
