@@ -4,7 +4,7 @@
 // numbers of concurrent writers. Prints one line per case; a warm-up runs first and is
 // not printed, and the two settings alternate (ROUNDS times) so that a busy machine's
 // noise falls on both alike.
-// Run: npx tsx bench/replicas.ts   (WRITERS=64,512 SECONDS=3 ROUNDS=2; bounded: 30k writes per case)
+// Run: npx tsx bench/replicas.ts   (WRITERS=64,512 SECONDS=3 ROUNDS=2; bounded: 300k writes per case)
 import { Redis } from 'ioredis';
 import { StreamSink } from '../src/sink/stream-sink.js';
 import { percentile } from '../test/helpers/load.js';
@@ -13,7 +13,7 @@ import { startRedis, until } from '../test/helpers/processes.js';
 const WRITERS = (process.env.WRITERS ?? '64,512').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 3);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
-const MAX_WRITES = 30_000;
+const MAX_WRITES = 300_000;
 const record = JSON.stringify({ id: 'q5ggfUEeNuGdksSRQ6P59g.0', site: '123456', event: 'page.display', mode: 'exempt', ts: Date.now(), visitor: 'k1.g_gL3Fc49mFmIYWodAzG7w', geo: { country: 'FR', region: 'Île-de-France', city: 'Paris' }, props: { page: 'home', visitor_privacy_mode: 'exempt', visitor_privacy_consent: false, device_timestamp_utc: 1764428400.123, event_url_full: 'https://example.com/some/page' } });
 
 const primary = await startRedis();
