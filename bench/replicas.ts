@@ -14,21 +14,44 @@ const WRITERS = (process.env.WRITERS ?? '64,512').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 3);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const MAX_WRITES = 300_000;
-const record = JSON.stringify({ id: 'q5ggfUEeNuGdksSRQ6P59g.0', site: '123456', event: 'page.display', mode: 'exempt', ts: Date.now(), visitor: 'k1.g_gL3Fc49mFmIYWodAzG7w', geo: { country: 'FR', region: 'Île-de-France', city: 'Paris' }, props: { page: 'home', visitor_privacy_mode: 'exempt', visitor_privacy_consent: false, device_timestamp_utc: 1764428400.123, event_url_full: 'https://example.com/some/page' } });
+const record = JSON.stringify({
+  id: 'q5ggfUEeNuGdksSRQ6P59g.0',
+  site: '123456',
+  event: 'page.display',
+  mode: 'exempt',
+  ts: Date.now(),
+  visitor: 'k1.g_gL3Fc49mFmIYWodAzG7w',
+  geo: { country: 'FR', region: 'Île-de-France', city: 'Paris' },
+  props: {
+    page: 'home',
+    visitor_privacy_mode: 'exempt',
+    visitor_privacy_consent: false,
+    device_timestamp_utc: 1764428400.123,
+    event_url_full: 'https://example.com/some/page',
+  },
+});
 
 const primary = await startRedis();
 const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
 const redis = new Redis(primary.url, { enableOfflineQueue: false, lazyConnect: true });
 await redis.connect();
-await until('the replica to be online', async () => /slave0:.*state=online/.test(await redis.info('replication')), 15_000);
+const online = async () => /slave0:.*state=online/.test(await redis.info('replication'));
+await until('the replica to be online', online, 15_000);
 
 const version = (await redis.info('server')).match(/redis_version:(\S+)/)?.[1];
-console.log(`redis-server ${version}, primary + 1 replica on loopback (appendonly no); one event per write, ${SECONDS} s per case`);
+console.log(`redis-server ${version}, primary + 1 replica on loopback (appendonly no)`);
+console.log(`one event per write, ${SECONDS} s per case`);
 console.log(`${'case'.padEnd(36)} ${'writes/s'.padStart(9)}  ${'p50'.padStart(9)}  ${'p99'.padStart(9)}  failed`);
 /** Writes from `writers` concurrent writers for SECONDS; the printed line, or nothing for the warm-up. */
 async function run(writers: number, waitReplicas: number, seconds: number, print: boolean): Promise<void> {
   const key = `bench:replicas:${writers}:${waitReplicas}`;
-  const sink = new StreamSink(redis, { maxPending: 100_000, maxBatch: 500, timeoutMs: 5000, maxLen: 1_000_000, waitReplicas });
+  const sink = new StreamSink(redis, {
+    maxPending: 100_000,
+    maxBatch: 500,
+    timeoutMs: 5000,
+    maxLen: 1_000_000,
+    waitReplicas,
+  });
   const latencies: number[] = [];
   let failed = 0;
   const end = Date.now() + seconds * 1000;

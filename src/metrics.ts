@@ -136,7 +136,9 @@ export class Metrics {
     });
     this.#batchesShortOfReplicas = new Counter({
       name: 'collector_sink_batches_short_of_replicas_total',
-      help: 'Writes (a batch, per Redis node it went to) that fewer replicas than SINK_WAIT_REPLICAS acknowledged in time: their hits got 503',
+      help:
+        'Writes (a batch, per Redis node it went to) that fewer replicas than SINK_WAIT_REPLICAS ' +
+        'acknowledged in time: their hits got 503',
       registers,
     });
     new Gauge({

@@ -23,9 +23,14 @@ describe('createRedisClient', () => {
 
   it('the collector fails fast; the aggregator waits for Redis; the report CLI retries once', () => {
     const collector = createRedisClient(single, 'collector') as Redis;
-    expect(collector.options).toMatchObject({ enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
+    expect(collector.options).toMatchObject({
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+    });
     const consumer = createRedisClient(single, 'consumer') as Redis;
-    expect(consumer.options).toMatchObject({ enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: true });
+    const consumerOptions = { enableOfflineQueue: true, maxRetriesPerRequest: null, enableAutoPipelining: true };
+    expect(consumer.options).toMatchObject(consumerOptions);
     const cli = createRedisClient(single, 'cli') as Redis;
     expect(cli.options).toMatchObject({ maxRetriesPerRequest: 1, enableAutoPipelining: true });
     for (const c of [collector, consumer, cli]) c.disconnect();
@@ -34,7 +39,8 @@ describe('createRedisClient', () => {
   it('a cluster client gets the same settings per node, refreshes its slots and keeps the role\'s queueing', () => {
     const collector = createRedisClient(cluster, 'collector') as Cluster;
     expect(collector).toBeInstanceOf(Cluster);
-    expect(collector.options).toMatchObject({ enableOfflineQueue: false, lazyConnect: true, slotsRefreshInterval: SLOTS_REFRESH_MS });
+    const clusterOptions = { enableOfflineQueue: false, lazyConnect: true, slotsRefreshInterval: SLOTS_REFRESH_MS };
+    expect(collector.options).toMatchObject(clusterOptions);
     expect(collector.options.clusterRetryStrategy).toBe(reconnectDelay);
     expect(collector.options.redisOptions).toMatchObject({ maxRetriesPerRequest: 0, retryStrategy: reconnectDelay });
     const consumer = createRedisClient(cluster, 'consumer') as Cluster;

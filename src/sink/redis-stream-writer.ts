@@ -249,7 +249,9 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
    * keeps the MOVED for us: refresh the slots, so the next batch goes to the new node.
    */
   #refused(err: Error): SinkError {
-    if (this.#redis.isCluster && /^(MOVED|ASK|CLUSTERDOWN) /.test(err.message)) (this.#redis as Cluster).refreshSlotsCache();
+    if (this.#redis.isCluster && /^(MOVED|ASK|CLUSTERDOWN) /.test(err.message)) {
+      (this.#redis as Cluster).refreshSlotsCache();
+    }
     return new SinkError('SINK_FAILED', err.message);
   }
 

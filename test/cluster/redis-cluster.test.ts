@@ -104,7 +104,8 @@ describe('Redis Cluster', () => {
     const replica0 = await cluster.replicaOf(master0);
     mark(`CLUSTER FAILOVER on replica ${replica0} of master ${master0}`);
     await cluster.admin(replica0).call('CLUSTER', 'FAILOVER');
-    await until(`replica ${replica0} to take slot ${slot0}`, async () => (await cluster.masterOf(slot0)) === replica0, 10_000);
+    const tookOver = async () => (await cluster.masterOf(slot0)) === replica0;
+    await until(`replica ${replica0} to take slot ${slot0}`, tookOver, 10_000);
     mark('failover done');
 
     // 2. a master stops (SIGTERM), its replica is promoted, and it comes back as a replica

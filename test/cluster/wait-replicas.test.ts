@@ -19,6 +19,11 @@ import { startCluster, type TestCluster } from '../helpers/redis-cluster.js';
 
 const STALL_MS = 1500;
 
+/** The line the issue's closing note quotes. */
+const report = (name: string, run: FailoverRun) =>
+  `${name}: ${run.lost.length} of ${run.load.accepted.length} 2xx hits lost ` +
+  `(${run.acceptedDuringStall} 2xx to hits sent during the stall)`;
+
 interface FailoverRun {
   load: LoadResult;
   lost: string[];
@@ -60,7 +65,14 @@ describe('SINK_WAIT_REPLICAS on a Redis Cluster failover', () => {
     const events: string[] = [];
     const mark = (what: string) => events.push(`${Date.now() - t0} ms ${what}`);
     let stop = false;
-    const loadDone = runLoad({ url: base, label: `fo${waitReplicas}`, concurrency: 48, maxRequests: 60_000, maxMs: 25_000, stop: () => stop });
+    const loadDone = runLoad({
+      url: base,
+      label: `fo${waitReplicas}`,
+      concurrency: 48,
+      maxRequests: 60_000,
+      maxMs: 25_000,
+      stop: () => stop,
+    });
     let stallFrom = 0;
     let stallTo = 0;
     let recoveredAt = Infinity;
@@ -75,19 +87,22 @@ describe('SINK_WAIT_REPLICAS on a Redis Cluster failover', () => {
       await cluster.killNode(master);
       mark(`master ${master} SIGKILLed`);
       proxy.resume();
-      await until(`replica ${replica} to take slot ${slot}`, async () => (await cluster.masterOf(slot).catch(() => 0)) === replica, 15_000, 100);
+      const promoted = async () => (await cluster.masterOf(slot).catch(() => 0)) === replica;
+      await until(`replica ${replica} to take slot ${slot}`, promoted, 15_000, 100);
       mark(`replica ${replica} is master of slot ${slot}`);
       if (waitReplicas > 0) {
         await cluster.startNode(master);
         mark(`old master ${master} restarted`);
-        const online = async () => /slave0:.*state=online/.test((await cluster.admin(replica).info('replication')) as string);
+        const online = async () =>
+          /slave0:.*state=online/.test((await cluster.admin(replica).info('replication')) as string);
         await until(`the new master ${replica} to have its replica online`, online, 20_000, 100);
         mark('new master has its replica');
       }
       recoveredAt = Date.now() - t0;
       // let the load run on a little (bounded): the stream grows again
       const atRecovery = await t.redis.xlen(key);
-      await until('the stream to grow after the recovery', async () => (await t.redis.xlen(key)) >= atRecovery + 150, 10_000, 100).catch(() => undefined);
+      const grown = async () => (await t.redis.xlen(key)) >= atRecovery + 150;
+      await until('the stream to grow after the recovery', grown, 10_000, 100).catch(() => undefined);
     } finally {
       proxy.resume();
       stop = true;
@@ -96,13 +111,19 @@ describe('SINK_WAIT_REPLICAS on a Redis Cluster failover', () => {
     await cluster.waitHealthy();
     const lost = lostHits(load, await storedIds(t.redis, [key]));
     const sentIn = (from: number, to: number) => load.accepted.filter((o) => o.sentAt >= from && o.sentAt < to).length;
-    return { load, lost, acceptedDuringStall: sentIn(stallFrom, stallTo), acceptedAfter: sentIn(recoveredAt, Infinity), events };
+    return {
+      load,
+      lost,
+      acceptedDuringStall: sentIn(stallFrom, stallTo),
+      acceptedAfter: sentIn(recoveredAt, Infinity),
+      events,
+    };
   }
 
   it('with 1: every 2xx hit is in the cluster after the failover, and hits are taken again after it', async () => {
     const run = await failoverUnderLoad(1);
     const context = `${summary('SINK_WAIT_REPLICAS=1', run.load)}\n  ${run.events.join('\n  ')}`;
-    console.log(`SINK_WAIT_REPLICAS=1: ${run.lost.length} of ${run.load.accepted.length} 2xx hits lost (${run.acceptedDuringStall} 2xx during the stall)\n${context}`);
+    console.log(`${report('SINK_WAIT_REPLICAS=1', run)}\n${context}`);
     expect(run.lost, context).toEqual([]);
     expect(run.load.statuses.error ?? 0, context).toBe(0);
     expect(run.acceptedAfter, context).toBeGreaterThan(0);
@@ -111,7 +132,7 @@ describe('SINK_WAIT_REPLICAS on a Redis Cluster failover', () => {
   it('with 0: the same scenario loses the hits answered during the stall', async () => {
     const run = await failoverUnderLoad(0);
     const context = `${summary('SINK_WAIT_REPLICAS=0', run.load)}\n  ${run.events.join('\n  ')}`;
-    console.log(`SINK_WAIT_REPLICAS=0: ${run.lost.length} of ${run.load.accepted.length} 2xx hits lost (${run.acceptedDuringStall} 2xx during the stall)\n${context}`);
+    console.log(`${report('SINK_WAIT_REPLICAS=0', run)}\n${context}`);
     expect(run.load.statuses.error ?? 0, context).toBe(0);
     expect(run.acceptedDuringStall, context).toBeGreaterThan(0);
     expect(run.lost.length, context).toBeGreaterThan(0);

@@ -38,7 +38,9 @@ async function appOn(primary: RedisProcess, replicas: number, stream: string) {
 /** Every status of `n` hits sent at once, bounded: a hang fails the test instead of stalling it. */
 async function send(app: Awaited<ReturnType<typeof appOn>>, from: number, n: number) {
   const replies = Promise.all(Array.from({ length: n }, (_, i) => app.inject(hit(from + i))));
-  const bound = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('hits not answered within 10 s')), 10_000));
+  const bound = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error('hits not answered within 10 s')), 10_000),
+  );
   return Promise.race([replies, bound]);
 }
 
@@ -51,7 +53,8 @@ describe('SINK_WAIT_REPLICAS on a primary with one replica', () => {
     primary = await startRedis();
     replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
     const admin = new Redis(primary.url);
-    await until('the replica to be online', async () => /slave0:.*state=online/.test(await admin.info('replication')), 15_000);
+    const online = async () => /slave0:.*state=online/.test(await admin.info('replication'));
+    await until('the replica to be online', online, 15_000);
     admin.disconnect();
     onReplica = new Redis(replica.url, { maxRetriesPerRequest: 1 });
   });
@@ -87,12 +90,14 @@ describe('SINK_WAIT_REPLICAS on a primary with one replica', () => {
       expect(notReady.statusCode).toBe(503);
       expect(notReady.json().checks).toMatchObject({ durability: 'failing', redis: 'ok', writes: 'ok' });
       const metrics = await app.operator.inject('/metrics');
-      expect(Number(/^collector_sink_batches_short_of_replicas_total (\d+)$/m.exec(metrics.body)?.[1])).toBeGreaterThanOrEqual(3);
+      const short = /^collector_sink_batches_short_of_replicas_total (\d+)$/m.exec(metrics.body)?.[1];
+      expect(Number(short)).toBeGreaterThanOrEqual(3);
       expect(metrics.body).toMatch(/^collector_hits_refused_total\{reason="sink_not_replicated",mode="exempt"\} 30$/m);
 
       replica.proc.kill('SIGCONT');
       // no hit needed: readiness probes the replicas itself while they are behind
-      await until('/readyz to answer 200 again', async () => (await app.inject('/readyz')).statusCode === 200, 15_000, 100);
+      const readyAgain = async () => (await app.inject('/readyz')).statusCode === 200;
+      await until('/readyz to answer 200 again', readyAgain, 15_000, 100);
       expect((await app.inject('/readyz')).json().checks.durability).toBe('replicas:1');
       const again = await send(app, 200, 10);
       expect(again.map((r) => r.statusCode)).toEqual(again.map(() => 204));

@@ -54,7 +54,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function startRedis(node: ClusterNode, nodeTimeoutMs: number): ChildProcess {
   const announce = node.proxy
-    ? ['--cluster-announce-port', String(node.port), '--cluster-announce-bus-port', String(node.serverPort + 10000), '--replica-announce-port', String(node.port)]
+    ? [
+        ...['--cluster-announce-port', String(node.port), '--replica-announce-port', String(node.port)],
+        ...['--cluster-announce-bus-port', String(node.serverPort + 10000)],
+      ]
     : [];
   return spawn(
     'redis-server',
@@ -95,7 +98,11 @@ async function waitPing(port: number, ms: number): Promise<void> {
   throw new Error(`redis on ${port} did not answer within ${ms} ms`);
 }
 
-export async function startCluster(masters = 3, replicasPerMaster = 1, opts: ClusterOptions = {}): Promise<TestCluster> {
+export async function startCluster(
+  masters = 3,
+  replicasPerMaster = 1,
+  opts: ClusterOptions = {},
+): Promise<TestCluster> {
   const base = mkdtempSync(path.join(tmpdir(), 'collector-cluster-'));
   const count = masters * (1 + replicasPerMaster);
   const nodeTimeoutMs = opts.nodeTimeoutMs ?? 1500;
@@ -105,7 +112,8 @@ export async function startCluster(masters = 3, replicasPerMaster = 1, opts: Clu
     mkdirSync(dir);
     const serverPort = await freePort();
     const port = opts.proxied ? await freePort() : serverPort;
-    nodes.push({ port, serverPort, dir, proc: undefined, proxy: opts.proxied ? await startLinkProxy(port, serverPort) : undefined });
+    const proxy = opts.proxied ? await startLinkProxy(port, serverPort) : undefined;
+    nodes.push({ port, serverPort, dir, proc: undefined, proxy });
   }
   for (const n of nodes) n.proc = startRedis(n, nodeTimeoutMs);
   const admins = new Map<number, Redis>();
@@ -208,9 +216,9 @@ export async function startCluster(masters = 3, replicasPerMaster = 1, opts: Clu
   try {
     await Promise.all(nodes.map((n) => waitPing(n.serverPort, 10_000)));
     // the servers' own ports: CLUSTER MEET finds a node's bus at its port + 10000
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.serverPort}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], {
-      timeout: 30_000,
-    });
+    const addresses = nodes.map((n) => `127.0.0.1:${n.serverPort}`);
+    const replicas = ['--cluster-replicas', String(replicasPerMaster)];
+    await run('redis-cli', ['--cluster', 'create', ...addresses, ...replicas, '--cluster-yes'], { timeout: 30_000 });
     await cluster.waitHealthy();
     // replicas are attached and in sync before a test fails anything over
     for (const n of nodes) {

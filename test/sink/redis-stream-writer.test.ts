@@ -90,11 +90,12 @@ describe('RedisStreamWriter against a real Redis', () => {
     await redis.del(k);
   });
 
-  it('replica mode: fewer replicas than asked never acknowledges; the WAIT answers before the deadline; behind after a few in a row', async () => {
+  it('replica mode: too few replicas never acknowledge; WAIT answers in time; behind after a few', async () => {
     const k = `${key}:replicated`;
     // more replicas than any Redis a test runs against has
     const short: number[] = [];
-    const w = writer({ waitReplicas: 16, timeoutMs: 300, probeKeys: [k], onReplicasShort: (acked) => short.push(acked) });
+    const onReplicasShort = (acked: number) => short.push(acked);
+    const w = writer({ waitReplicas: 16, timeoutMs: 300, probeKeys: [k], onReplicasShort });
     for (let i = 0; i < REPLICAS_BEHIND_AFTER; i++) {
       expect(w.replicasBehind).toBe(false);
       const err = await allDone(w.write([hit(k, '{}')], Date.now() + 400)).catch((e: unknown) => e);
@@ -197,7 +198,7 @@ describe('RedisStreamWriter: grouping, pipeline bounds and watchdog (a fake clie
     await allDone(groups).catch(() => undefined);
   });
 
-  it('replica mode: WAIT n ends every group, after WAITAOF, asking for the time left minus the reply margin', async () => {
+  it('replica mode: WAIT n ends every group, after WAITAOF, for the time left minus the reply margin', async () => {
     const { sent, redis } = fakeRedis({ cluster: true });
     const w = new RedisStreamWriter(redis, { maxLen: 50, timeoutMs: 1000, waitAof: true, waitReplicas: 2 });
     const deadline = Date.now() + 800;
