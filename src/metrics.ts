@@ -43,6 +43,7 @@ export class Metrics {
   readonly #adminRequests: Counter<'action' | 'outcome'>;
   readonly #adminScanned: Counter<'action'>;
   readonly #retentionTrimmed: Counter;
+  readonly #batchesShortOfReplicas: Counter;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -141,6 +142,13 @@ export class Metrics {
     this.#retentionTrimmed = new Counter({
       name: 'collector_retention_trimmed_entries_total',
       help: 'Stream entries removed because they were older than STREAM_RETENTION',
+      registers,
+    });
+    this.#batchesShortOfReplicas = new Counter({
+      name: 'collector_sink_batches_short_of_replicas_total',
+      help:
+        'Writes (a batch, per Redis node it went to) that fewer replicas than SINK_WAIT_REPLICAS ' +
+        'acknowledged in time: their hits got 503',
       registers,
     });
     new Gauge({
@@ -250,6 +258,11 @@ export class Metrics {
   retentionTrimmed(entries: number): void {
     if (entries > 0) this.#retentionTrimmed.inc(entries);
   }
+
+  /** The sink's onReplicasShort hook. */
+  readonly sinkReplicasShort = (): void => {
+    this.#batchesShortOfReplicas.inc();
+  };
 
   /** The sink's onBatch hook. */
   readonly sinkBatch = (events: number, ms: number, ok: boolean): void => {

@@ -1,6 +1,6 @@
 // `npm run aggregate`: one aggregator process (run several: they share the work).
 import { hostname } from 'node:os';
-import { Redis, Cluster } from 'ioredis';
+import { createRedisClient } from '../redis.js';
 import { loadAggregateConfig, type AggregateConfig } from '../config/index.js';
 import { startFailure } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -14,10 +14,7 @@ try {
 }
 
 const log = createLogger(cfg.logLevel).child({ component: 'aggregate', consumer: cfg.consumer });
-const redis =
-  cfg.redis.kind === 'cluster'
-    ? new Cluster([...cfg.redis.nodes], { enableAutoPipelining: true })
-    : new Redis(cfg.redis.url, { enableAutoPipelining: true, maxRetriesPerRequest: null });
+const redis = createRedisClient(cfg.redis, 'consumer');
 redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
 
 const aggregator = new Aggregator(redis, cfg, log);

@@ -1,7 +1,7 @@
 // `npm run report -- --site S --from YYYY-MM-DD --to YYYY-MM-DD [--format table|json|html] [--out FILE] [--min-count N]`
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { Cluster, Redis } from 'ioredis';
+import { createRedisClient } from '../redis.js';
 import { loadAggregateConfig } from '../config/index.js';
 import { startFailure } from '../errors.js';
 import { renderReportHtml } from './report-html.js';
@@ -61,10 +61,7 @@ async function main(): Promise<number> {
   } catch (err) {
     return startFailure(err);
   }
-  const redis =
-    cfg.redis.kind === 'cluster'
-      ? new Cluster([...cfg.redis.nodes], { enableAutoPipelining: true })
-      : new Redis(cfg.redis.url, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+  const redis = createRedisClient(cfg.redis, 'cli');
   try {
     const report = await buildReport(redis, { prefix: cfg.prefix, ...query, minCount: cfg.minCount });
     const text =

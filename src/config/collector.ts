@@ -37,6 +37,7 @@ const collectorEnv = environment.pick({
   SINK_MAX_BATCH: true,
   SINK_TIMEOUT_MS: true,
   SINK_WAIT_AOF: true,
+  SINK_WAIT_REPLICAS: true,
   HTTP_HEADERS_TIMEOUT_MS: true,
   HTTP_REQUEST_TIMEOUT_MS: true,
   HTTP_TIMEOUT_CHECK_MS: true,
@@ -86,6 +87,7 @@ const collectorSchema = collectorEnv.transform((env, ctx) => {
       maxBatch: env.SINK_MAX_BATCH,
       timeoutMs: env.SINK_TIMEOUT_MS,
       waitAof: env.SINK_WAIT_AOF,
+      waitReplicas: env.SINK_WAIT_REPLICAS,
     },
     http: {
       headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,

@@ -163,6 +163,8 @@ export const environment = z.object({
   SINK_TIMEOUT_MS: integer({ default: 500, min: 10, max: 60_000 }),
   /** Answer 2xx only once Redis has fsynced the entries to its AOF (WAITAOF 1 0). */
   SINK_WAIT_AOF: onOff({ default: false }),
+  /** Answer 2xx only once this many replicas have each batch (WAIT n SINK_TIMEOUT_MS); 0: the master's ack. */
+  SINK_WAIT_REPLICAS: integer({ default: 0, min: 0, max: 16 }),
   /** Time allowed to receive the request headers; at most HTTP_REQUEST_TIMEOUT_MS. */
   HTTP_HEADERS_TIMEOUT_MS: integer({ default: 5_000, min: 100, max: 600_000 }),
   /** Time allowed to receive the whole request, headers and body. */

@@ -1,10 +1,12 @@
-// The Redis connection, single node or cluster. No offline queue: while Redis is
-// away a command fails at once (the hit gets a 503) instead of piling up in memory.
-// No automatic resend either: a command that was reported failed (its hit got a 503)
-// is never written again behind the caller's back after a reconnect.
+// The Redis connection, single node or cluster, made by the one client factory
+// (src/redis.ts) as the collector's: no offline queue, so while Redis is away a command
+// fails at once (the hit gets a 503) instead of piling up in memory; no automatic
+// resend either, so a command reported failed (its hit got a 503) is never written
+// again behind the caller's back after a reconnect.
 import fp from 'fastify-plugin';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
+import { createRedisClient } from '../redis.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,30 +14,9 @@ declare module 'fastify' {
   }
 }
 
-export function createRedis(config: Config, extra: RedisOptions = {}): Redis | Cluster {
-  const options: RedisOptions = {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    connectTimeout: 2000,
-    retryStrategy: (times) => Math.min(50 * 2 ** times, 1000),
-    lazyConnect: true,
-    ...extra,
-  };
-  if (config.redis.kind === 'cluster') {
-    return new Cluster([...config.redis.nodes], {
-      enableOfflineQueue: false,
-      clusterRetryStrategy: (times) => Math.min(50 * 2 ** times, 1000),
-      redisOptions: options,
-      lazyConnect: true,
-    });
-  }
-  return new Redis(config.redis.url, options);
-}
-
 export default fp(
   async (app, opts: { config: Config; redis?: Redis | Cluster }) => {
-    const redis = opts.redis ?? createRedis(opts.config);
+    const redis = opts.redis ?? createRedisClient(opts.config.redis, 'collector');
     redis.on('error', (err: Error) => app.log.warn({ err: err.message }, 'redis error'));
     if (redis.status === 'wait') {
       // Start without Redis if need be: readiness says so and hits get 503 until it answers.

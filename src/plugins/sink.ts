@@ -10,8 +10,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     sink: Sink;
     streamKeys: readonly string[];
-    /** What a 2xx waits for; `problem` is set while the durable mode cannot work. */
-    durability: { mode: 'ack' | 'aof-fsync'; problem?: string };
+    /**
+     * What a 2xx waits for (`ack`, `aof-fsync`, `replicas:<n>`, `aof-fsync+replicas:<n>`);
+     * `problem` is set while the durable mode cannot work (replicas: see Sink.replicasKeepUp).
+     */
+    durability: { mode: string; problem?: string };
   }
 }
 
@@ -24,12 +27,15 @@ export default fp(
       timeoutMs: s.timeoutMs,
       maxLen: streamMaxLen,
       waitAof: s.waitAof,
+      waitReplicas: s.waitReplicas,
+      onReplicasShort: app.metrics.sinkReplicasShort,
       log: app.log.child({ component: 'sink' }),
       onBatch: app.metrics.sinkBatch,
       probeKeys: streamKeys(opts.config.streamKey, opts.config.streamShards),
     });
     app.decorate('sink', sink);
-    const durability: FastifyInstance['durability'] = { mode: s.waitAof ? 'aof-fsync' : 'ack' };
+    const waits = [...(s.waitAof ? ['aof-fsync'] : []), ...(s.waitReplicas > 0 ? [`replicas:${s.waitReplicas}`] : [])];
+    const durability: FastifyInstance['durability'] = { mode: waits.length > 0 ? waits.join('+') : 'ack' };
     app.decorate('durability', durability);
     if (s.waitAof) {
       // WAITAOF needs Redis >= 7.2 with appendonly yes: check at every (re)connection,

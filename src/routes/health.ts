@@ -33,7 +33,8 @@ export default async function healthRoutes(app: FastifyInstance, opts: { maxPend
       geolocation: app.geolocator.enabled ? 'ok' : 'disabled',
       shutdown: app.lifecycle.closing ? 'closing' : 'ok',
       load: app.sink.pending >= opts.maxPending * 0.9 || app.pressure.overloaded() ? 'overloaded' : 'ok',
-      durability: app.durability.mode === 'ack' ? 'ack' : app.durability.problem ? 'failing' : 'aof-fsync',
+      // WAITAOF refused, or replicas that keep missing SINK_WAIT_REPLICAS (probed while they do)
+      durability: app.durability.problem || !(await app.sink.replicasKeepUp()) ? 'failing' : app.durability.mode,
       // Redis answers PING but refuses writes (out of memory, read-only): not ready
       writes: (await app.sink.isHealthy()) ? 'ok' : 'failing',
     };

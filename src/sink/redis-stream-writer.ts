@@ -6,7 +6,8 @@
 //   shards and counter keys carry hash tags for that); on a single node, one group.
 // - A group's XADDs go out as one script call (xadd-hits.lua, chunks of XADD_CHUNK
 //   entries), then its counters (HINCRBY + EXPIRE), then in durable mode WAITAOF 1 0,
-//   in one pipeline.
+//   then with waitReplicas n WAIT n, in one pipeline: the waits are on the connection
+//   (on a cluster, the node) that took the group's writes, which is what they count.
 // - At most MAX_UNSETTLED_PIPELINES unanswered pipelines per node, timed-out ones
 //   included: a single node is then `saturated` (the batcher waits), a cluster node
 //   gets its groups refused (SINK_UNAVAILABLE) while the other nodes are written.
@@ -37,10 +38,21 @@ export interface RedisStreamWriterOptions {
    * only once Redis has fsynced it to its append-only file (Redis >= 7.2, appendonly yes).
    */
   waitAof?: boolean;
+  /**
+   * Replica-acknowledged mode: each pipeline ends with WAIT n <ms left>, so a write is
+   * acknowledged only once n replicas have received it (it survives a failover to one
+   * of them). Fewer in time: the group's hits fail with SINK_NOT_REPLICATED.
+   */
+  waitReplicas?: number;
+  /** Called with the replicas WAIT counted when they were fewer than waitReplicas. */
+  onReplicasShort?: (acked: number) => void;
   /** The stream keys: probe() writes a short-lived key in each one's slot. */
   probeKeys?: readonly string[];
   log?: Pick<FastifyBaseLogger, 'warn'>;
 }
+
+/** After this many groups in a row short of replicas, the writer reports its replicas behind. */
+export const REPLICAS_BEHIND_AFTER = 3;
 
 /** The XADD loop of one hash-tag group (src/sink/xadd-hits.lua), read at start. */
 export const XADD_SCRIPT = readFileSync(new URL('./xadd-hits.lua', import.meta.url), 'utf8');
@@ -69,6 +81,8 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
   readonly #stuckMs: number;
   /** Pipelines not settled yet, by hash tag ('' on a single node); includes timed-out ones. */
   readonly #unsettled = new Map<string, number>();
+  /** Groups in a row whose WAIT counted fewer replicas than asked. */
+  #shortInARow = 0;
 
   constructor(redis: Redis | Cluster, opts: RedisStreamWriterOptions) {
     this.#redis = redis;
@@ -93,6 +107,35 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
     let n = 0;
     for (const v of this.#unsettled.values()) n += v;
     return n;
+  }
+
+  /**
+   * True after REPLICAS_BEHIND_AFTER groups in a row short of replicas, until a WAIT
+   * (of a batch or of probeReplicas) counts enough of them.
+   */
+  get replicasBehind(): boolean {
+    return this.#shortInARow >= REPLICAS_BEHIND_AFTER;
+  }
+
+  /**
+   * A write in the slot of every stream key followed by WAIT, as a batch does: resolves
+   * true when every node holding a stream has its replicas (and clears replicasBehind).
+   */
+  async probeReplicas(): Promise<boolean> {
+    const n = this.#opts.waitReplicas ?? 0;
+    if (n === 0) return true;
+    // every shard at once: the waits of one node overlap, those of different nodes too;
+    // at most a second, so that readiness answers while the replicas are away
+    const ms = Math.min(this.#opts.timeoutMs, 1000);
+    const waits = (this.#opts.probeKeys ?? []).map(async (key) => {
+      const probe = key.includes('{') ? `${key}:probe` : `{${key}}:probe`;
+      const results = await this.#redis.pipeline().set(probe, '1', 'PX', 1000).wait(n, ms).exec();
+      const acked = results?.[1]?.[1];
+      return typeof acked === 'number' && acked >= n;
+    });
+    if (!(await Promise.all(waits)).every(Boolean)) return false;
+    this.#replicasCaughtUp();
+    return true;
   }
 
   /**
@@ -138,12 +181,16 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
       }
       g.cmds.unshift(...scripts);
     }
-    if (this.#opts.waitAof === true) {
-      // WAITAOF waits for every earlier write of this connection; its own timeout keeps
-      // Redis from holding the connection past the batch's deadline.
-      const ms = Math.max(1, deadline - Date.now());
-      for (const g of groups.values()) g.cmds.push(['waitaof', 1, 0, ms]);
-    }
+    // WAITAOF and WAIT wait for every earlier write of this connection; their own
+    // timeouts keep Redis from holding the connection past the batch's deadline (0
+    // would mean forever), with a margin for the reply to come back before it, so a
+    // short wait is reported as such rather than as a timeout. WAITAOF first: the
+    // local disk is the cheaper wait, and a replica that has a write does not mean
+    // the master's disk has it.
+    const ms = Math.max(1, deadline - Date.now() - replyMargin(this.#opts.timeoutMs));
+    if (this.#opts.waitAof === true) for (const g of groups.values()) g.cmds.push(['waitaof', 1, 0, ms]);
+    const replicas = this.#opts.waitReplicas ?? 0;
+    if (replicas > 0) for (const g of groups.values()) g.cmds.push(['wait', replicas, ms]);
     return [...groups].map(([tag, g]) => ({ jobs: [...g.jobs], done: this.#send(tag, g.cmds) }));
   }
 
@@ -178,11 +225,13 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
         results = await this.#redis.pipeline(cmds).exec();
       }
       if (!results) throw new SinkError('SINK_FAILED', 'pipeline aborted');
-      for (const [err] of results) if (err) throw new SinkError('SINK_FAILED', err.message);
+      for (const [err] of results) if (err) throw this.#refused(err);
+      const replicas = this.#opts.waitReplicas ?? 0;
       if (this.#opts.waitAof === true) {
-        const synced = results[results.length - 1]![1] as [number, number];
-        if (!Array.isArray(synced) || !(synced[0] >= 1)) throw new SinkError('SINK_TIMEOUT', 'redis did not fsync in time');
+        const synced = results[results.length - (replicas > 0 ? 2 : 1)]![1] as [number, number];
+        if (!Array.isArray(synced) || !(synced[0]! >= 1)) throw new SinkError('SINK_TIMEOUT', 'redis did not fsync in time');
       }
+      if (replicas > 0) this.#checkReplicas(results[results.length - 1]![1], replicas);
     } catch (err) {
       // Redis's own words (a ReplyError, a closed connection...) stay in `message`
       throw asSinkError(err);
@@ -193,7 +242,44 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
       else this.#unsettled.set(tag, n);
     }
   }
+
+  /**
+   * A command Redis refused. ioredis redirects a cluster pipeline by itself only when
+   * every command in it was redirected; a WAIT (no key) that the old node answered
+   * keeps the MOVED for us: refresh the slots, so the next batch goes to the new node.
+   */
+  #refused(err: Error): SinkError {
+    if (this.#redis.isCluster && /^(MOVED|ASK|CLUSTERDOWN) /.test(err.message)) {
+      (this.#redis as Cluster).refreshSlotsCache();
+    }
+    return new SinkError('SINK_FAILED', err.message);
+  }
+
+  #replicasCaughtUp(): void {
+    if (this.replicasBehind) this.#opts.log?.warn('redis replicas acknowledge writes again');
+    this.#shortInARow = 0;
+  }
+
+  #checkReplicas(acked: unknown, wanted: number): void {
+    if (typeof acked === 'number' && acked >= wanted) {
+      this.#replicasCaughtUp();
+      return;
+    }
+    const got = typeof acked === 'number' ? acked : 0;
+    if (++this.#shortInARow === REPLICAS_BEHIND_AFTER) {
+      this.#opts.log?.warn({ acked: got, wanted }, 'redis replicas keep missing SINK_WAIT_REPLICAS: hits get 503');
+    }
+    this.#opts.onReplicasShort?.(got);
+    throw new SinkError('SINK_NOT_REPLICATED', `${got} of ${wanted} replicas acknowledged in time`);
+  }
 }
+
+/**
+ * Time kept for a wait's reply to reach us before the batch's deadline: Redis checks
+ * the timeouts of WAIT and WAITAOF with its server cron (`hz 10`: every 100 ms), so
+ * they answer up to 100 ms after the time asked; at most half of SINK_TIMEOUT_MS.
+ */
+export const replyMargin = (timeoutMs: number): number => Math.min(120, Math.floor(timeoutMs / 2));
 
 /** The hash tag of a key (`hits:{3}` → `3`), or the key itself. */
 export function slotTag(key: string): string {

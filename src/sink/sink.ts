@@ -30,13 +30,26 @@ export interface Sink {
    * writes again, even with no hit arriving to find out.
    */
   isHealthy(): Promise<boolean>;
+  /**
+   * Whether the store's replicas keep up, for readiness: true when no replica
+   * acknowledgement is asked for (SINK_WAIT_REPLICAS=0) or the last waits got it; while
+   * several waits in a row came back short, tries a write and a wait in the slot of
+   * every stream, so it comes back once the replicas have caught up.
+   */
+  replicasKeepUp(): Promise<boolean>;
   /** Resolves when nothing is queued or in flight (for graceful shutdown). */
   drain(): Promise<void>;
   /** Refuses new writes (SINK_CLOSED); what is already accepted is still written. */
   close(): void;
 }
 
-export type SinkErrorCode = 'SINK_UNAVAILABLE' | 'SINK_OVERLOADED' | 'SINK_TIMEOUT' | 'SINK_FAILED' | 'SINK_CLOSED';
+export type SinkErrorCode =
+  | 'SINK_UNAVAILABLE'
+  | 'SINK_OVERLOADED'
+  | 'SINK_TIMEOUT'
+  | 'SINK_NOT_REPLICATED'
+  | 'SINK_FAILED'
+  | 'SINK_CLOSED';
 
 /** `message` may hold Redis's own words: it goes to logs, never to a client (see publicMessage). */
 export class SinkError extends Error {
@@ -58,6 +71,7 @@ const PUBLIC_MESSAGES: Record<SinkErrorCode, string> = {
   SINK_UNAVAILABLE: 'the event store is not reachable',
   SINK_OVERLOADED: 'too many hits are waiting for the event store',
   SINK_TIMEOUT: 'the event store did not acknowledge the write in time',
+  SINK_NOT_REPLICATED: 'the event store did not copy the write to its replicas in time',
   SINK_FAILED: 'the event store refused the write',
   SINK_CLOSED: 'the collector is shutting down',
 };

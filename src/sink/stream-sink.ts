@@ -19,6 +19,10 @@ export interface StreamSinkOptions {
    * only once Redis has fsynced it to its append-only file (Redis >= 7.2, appendonly yes).
    */
   waitAof?: boolean;
+  /** Replica-acknowledged mode: each pipeline ends with WAIT n (see RedisStreamWriterOptions). */
+  waitReplicas?: number;
+  /** Called for each group of commands that fewer than waitReplicas replicas acknowledged in time. */
+  onReplicasShort?: () => void;
   /** The stream keys: isHealthy() writes a short-lived key in each one's slot while failing. */
   probeKeys?: readonly string[];
   log?: Pick<FastifyBaseLogger, 'warn'>;
@@ -28,10 +32,20 @@ export interface StreamSinkOptions {
 
 export class StreamSink implements Sink {
   readonly #batcher: Batcher<StreamWrite>;
+  readonly #writer: RedisStreamWriter;
 
   constructor(redis: Redis | Cluster, opts: StreamSinkOptions) {
-    const { maxPending, maxBatch, timeoutMs, log, onBatch } = opts;
-    const writer = new RedisStreamWriter(redis, { maxLen: opts.maxLen, timeoutMs, waitAof: opts.waitAof, probeKeys: opts.probeKeys, log });
+    const { maxPending, maxBatch, timeoutMs, log, onBatch, onReplicasShort } = opts;
+    const writer = new RedisStreamWriter(redis, {
+      maxLen: opts.maxLen,
+      timeoutMs,
+      waitAof: opts.waitAof,
+      waitReplicas: opts.waitReplicas,
+      ...(onReplicasShort ? { onReplicasShort: () => onReplicasShort() } : {}),
+      probeKeys: opts.probeKeys,
+      log,
+    });
+    this.#writer = writer;
     this.#batcher = new Batcher(writer, {
       maxPending,
       maxBatch,
@@ -54,6 +68,11 @@ export class StreamSink implements Sink {
 
   isHealthy(): Promise<boolean> {
     return this.#batcher.isHealthy();
+  }
+
+  async replicasKeepUp(): Promise<boolean> {
+    if (!this.#writer.replicasBehind) return true;
+    return this.#writer.probeReplicas().catch(() => false);
   }
 
   write(entries: readonly StreamEntry[], counters: readonly CounterIncrement[] = []): Promise<void> {

@@ -4,11 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { lostHits, postHit, runLoad, storedIds, summary, visitorOf } from '../helpers/load.js';
+import { until } from '../helpers/processes.js';
 import { startCluster, type TestCluster } from '../helpers/redis-cluster.js';
 import { sdkRequest } from '../helpers/fixtures.js';
 
 const SHARDS = 6;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('Redis Cluster', () => {
   let cluster: TestCluster;
@@ -91,24 +91,31 @@ describe('Redis Cluster', () => {
     const events: string[] = [];
     const t0 = Date.now();
     const mark = (what: string) => events.push(`${Date.now() - t0} ms ${what}`);
+    const stored = async () => (await Promise.all(keys.map((k) => t.redis.xlen(k)))).reduce((a, b) => a + b, 0);
+    /** Waits until `n` more records are in the streams (the load is under way), at most 5 s. */
+    const progress = async (n: number) => {
+      const from = await stored();
+      await until(`${n} more records`, async () => (await stored()) >= from + n, 5000).catch(() => undefined);
+    };
 
     // 1. a manual failover: the replica takes over the master of shard 0
-    await sleep(1000);
+    await progress(200);
     const master0 = await cluster.masterOf(slot0);
     const replica0 = await cluster.replicaOf(master0);
     mark(`CLUSTER FAILOVER on replica ${replica0} of master ${master0}`);
     await cluster.admin(replica0).call('CLUSTER', 'FAILOVER');
-    while ((await cluster.masterOf(slot0)) !== replica0) await sleep(50);
+    const tookOver = async () => (await cluster.masterOf(slot0)) === replica0;
+    await until(`replica ${replica0} to take slot ${slot0}`, tookOver, 10_000);
     mark('failover done');
 
     // 2. a master stops (SIGTERM), its replica is promoted, and it comes back as a replica
-    await sleep(1000);
+    await progress(200);
     let master1 = await cluster.masterOf(slot1);
     if (master1 === replica0) master1 = await cluster.masterOf((slot1 + 8000) % 16384);
     mark(`stopping master ${master1}`);
     await cluster.stopNode(master1);
-    const until = Date.now() + 6000;
-    while ((await cluster.masterOf(slot1).catch(() => master1)) === master1 && Date.now() < until) await sleep(100);
+    const promoted = async () => (await cluster.masterOf(slot1).catch(() => master1)) !== master1;
+    await until(`slot ${slot1} to leave ${master1}`, promoted, 6000, 100).catch(() => undefined);
     mark(`slot ${slot1} now on ${await cluster.masterOf(slot1).catch(() => 'nobody')}`);
     await cluster.startNode(master1);
     mark(`restarted ${master1}`);

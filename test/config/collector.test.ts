@@ -40,7 +40,7 @@ describe('loadConfig', () => {
       erasureStream: 'erasures',
       retentionTrimIntervalMs: 600_000,
       logLevel: 'info',
-      sink: { maxPending: 20_000, maxBatch: 500, timeoutMs: 500, waitAof: false },
+      sink: { maxPending: 20_000, maxBatch: 500, timeoutMs: 500, waitAof: false, waitReplicas: 0 },
       http: { headersTimeoutMs: 5000, requestTimeoutMs: 10_000, timeoutCheckMs: 1000 },
       pressure: { maxEventLoopDelayMs: 200, maxInFlightRequests: 2048 },
       shutdown: { delayMs: 5000, timeoutMs: 10_000 },
@@ -117,7 +117,7 @@ describe('loadConfig', () => {
       erasureStream: 'k:erasures',
       retentionTrimIntervalMs: 3_600_000,
       logLevel: 'warn',
-      sink: { maxPending: 7, maxBatch: 6, timeoutMs: 50, waitAof: true },
+      sink: { maxPending: 7, maxBatch: 6, timeoutMs: 50, waitAof: true, waitReplicas: 0 },
       http: { headersTimeoutMs: 2000, requestTimeoutMs: 3000, timeoutCheckMs: 100 },
       pressure: { maxEventLoopDelayMs: 0, maxInFlightRequests: 10 },
       shutdown: { delayMs: 0, timeoutMs: 100 },
@@ -221,6 +221,9 @@ describe('reliability settings', () => {
     expect(loadConfig({ SINK_WAIT_AOF: 'false' }).sink.waitAof).toBe(false);
     expect(loadConfig({ MAX_EVENT_LOOP_DELAY_MS: '0' }).pressure.maxEventLoopDelayMs).toBe(0);
     expect(refused({ SINK_WAIT_AOF: 'maybe' })).toBe('SINK_WAIT_AOF');
+    expect(loadConfig({ SINK_WAIT_REPLICAS: '2' }).sink.waitReplicas).toBe(2);
+    expect(refused({ SINK_WAIT_REPLICAS: 'all' })).toBe('SINK_WAIT_REPLICAS');
+    expect(refused({ SINK_WAIT_REPLICAS: '17' })).toBe('SINK_WAIT_REPLICAS');
     expect(refused({ HTTP_REQUEST_TIMEOUT_MS: '10s' })).toBe('HTTP_REQUEST_TIMEOUT_MS');
     expect(refused({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' })).toBe('HTTP_HEADERS_TIMEOUT_MS');
     expect(refused({ MAX_IN_FLIGHT_REQUESTS: '0' })).toBe('MAX_IN_FLIGHT_REQUESTS');

@@ -36,6 +36,7 @@ describe('integer variables', () => {
     ['SINK_MAX_PENDING', 20_000, 1, 10_000_000, 'collector'],
     ['SINK_MAX_BATCH', 500, 1, 100_000, 'collector'],
     ['SINK_TIMEOUT_MS', 500, 10, 60_000, 'collector'],
+    ['SINK_WAIT_REPLICAS', 0, 0, 16, 'collector'],
     ['HTTP_HEADERS_TIMEOUT_MS', 5000, 100, 600_000, 'collector'],
     ['HTTP_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000, 'collector'],
     ['HTTP_TIMEOUT_CHECK_MS', 1000, 10, 60_000, 'collector'],

@@ -2,7 +2,7 @@
 // moment: after counting at least N records (argv[2]) and before acknowledging them,
 // it SIGKILLs itself. Otherwise it runs as src/aggregate/main.ts does: the same
 // configuration loader, the real Aggregator, the same "aggregator started" line.
-import { Cluster, Redis } from 'ioredis';
+import { createRedisClient } from '../../src/redis.js';
 import pino from 'pino';
 import { Aggregator } from '../../src/aggregate/consumer.js';
 import { loadAggregateConfig } from '../../src/config/index.js';
@@ -15,10 +15,7 @@ const cfg = loadAggregateConfig();
 // Synchronous stdout: pino's default writes asynchronously, and the last line before the
 // SIGKILL (which the test reads) would then be lost now and then on a busy machine.
 const log = createLogger(cfg.logLevel, pino.destination({ dest: 1, sync: true })).child({ component: 'aggregate', consumer: cfg.consumer });
-const redis =
-  cfg.redis.kind === 'cluster'
-    ? new Cluster([...cfg.redis.nodes], { enableAutoPipelining: true })
-    : new Redis(cfg.redis.url, { enableAutoPipelining: true, maxRetriesPerRequest: null });
+const redis = createRedisClient(cfg.redis, 'consumer');
 redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
 
 const aggregator = new Aggregator(redis, cfg, log, {

@@ -194,6 +194,8 @@ export interface RedisOptions {
   bin?: string;
   /** DEBUG SLEEP and the other DEBUG subcommands, from loopback. */
   debugCommand?: boolean;
+  /** More redis-server arguments (`--replicaof 127.0.0.1 <port>`...). */
+  args?: readonly string[];
 }
 
 export interface RedisProcess {
@@ -215,6 +217,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', opts.aof ? 'yes' : 'no'];
   if (opts.aof) args.push('--appendfsync', opts.fsync ?? 'everysec');
   if (opts.debugCommand) args.push('--enable-debug-command', 'local');
+  if (opts.args) args.push(...opts.args);
   const r: RedisProcess = {
     port,
     url: `redis://127.0.0.1:${port}`,

@@ -1,6 +1,8 @@
 // A real Redis Cluster on loopback for the tests: 3 masters + 3 replicas, each a
 // redis-server process on a free port with AOF on, joined by `redis-cli --cluster create`.
-// Everything lives in a temporary directory that stop() removes.
+// Everything lives in a temporary directory that stop() removes. With `proxied`, each
+// node sits behind a LinkProxy (test/helpers/link-proxy.ts) whose port it announces,
+// so a test can stall a replication link for real.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,13 +10,25 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from './net.js';
+import { type LinkProxy, startLinkProxy } from './link-proxy.js';
 
 const run = promisify(execFile);
 
-interface ClusterNode {
+export interface ClusterNode {
+  /** The port clients and peers use (the proxy's when proxied). */
   port: number;
+  /** The port redis-server listens on (its cluster bus: + 10000). */
+  serverPort: number;
   dir: string;
   proc: ChildProcess | undefined;
+  proxy: LinkProxy | undefined;
+}
+
+export interface ClusterOptions {
+  /** Each node behind a LinkProxy it announces (default false). */
+  proxied?: boolean;
+  /** cluster-node-timeout (default 1500 ms). */
+  nodeTimeoutMs?: number;
 }
 
 export interface TestCluster {
@@ -29,6 +43,8 @@ export interface TestCluster {
   replicaOf(masterPort: number): Promise<number>;
   /** Stops a node (SIGTERM: Redis syncs its AOF and waits for its replicas). */
   stopNode(port: number): Promise<void>;
+  /** Kills a node (SIGKILL: what it has not sent its replicas is gone) and closes its proxy's connections. */
+  killNode(port: number): Promise<void>;
   startNode(port: number): Promise<void>;
   waitHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -36,20 +52,29 @@ export interface TestCluster {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function startRedis(node: ClusterNode): ChildProcess {
+function startRedis(node: ClusterNode, nodeTimeoutMs: number): ChildProcess {
+  const announce = node.proxy
+    ? [
+        ...['--cluster-announce-port', String(node.port), '--replica-announce-port', String(node.port)],
+        ...['--cluster-announce-bus-port', String(node.serverPort + 10000)],
+      ]
+    : [];
   return spawn(
     'redis-server',
     [
-      '--port', String(node.port),
+      ...announce,
+      '--port', String(node.serverPort),
       '--bind', '127.0.0.1',
       '--dir', node.dir,
       '--cluster-enabled', 'yes',
       '--cluster-config-file', 'nodes.conf',
-      '--cluster-node-timeout', '1500',
+      '--cluster-node-timeout', String(nodeTimeoutMs),
       '--appendonly', 'yes',
       '--appendfsync', 'everysec',
       '--save', '',
       '--protected-mode', 'no',
+      // a replica that needs a full copy gets it at once, not after Redis's 5 s wait for others
+      '--repl-diskless-sync-delay', '0',
     ],
     { stdio: 'ignore' },
   );
@@ -73,16 +98,24 @@ async function waitPing(port: number, ms: number): Promise<void> {
   throw new Error(`redis on ${port} did not answer within ${ms} ms`);
 }
 
-export async function startCluster(masters = 3, replicasPerMaster = 1): Promise<TestCluster> {
+export async function startCluster(
+  masters = 3,
+  replicasPerMaster = 1,
+  opts: ClusterOptions = {},
+): Promise<TestCluster> {
   const base = mkdtempSync(path.join(tmpdir(), 'collector-cluster-'));
   const count = masters * (1 + replicasPerMaster);
+  const nodeTimeoutMs = opts.nodeTimeoutMs ?? 1500;
   const nodes: ClusterNode[] = [];
   for (let i = 0; i < count; i++) {
     const dir = path.join(base, `n${i}`);
     mkdirSync(dir);
-    nodes.push({ port: await freePort(), dir, proc: undefined });
+    const serverPort = await freePort();
+    const port = opts.proxied ? await freePort() : serverPort;
+    const proxy = opts.proxied ? await startLinkProxy(port, serverPort) : undefined;
+    nodes.push({ port, serverPort, dir, proc: undefined, proxy });
   }
-  for (const n of nodes) n.proc = startRedis(n);
+  for (const n of nodes) n.proc = startRedis(n, nodeTimeoutMs);
   const admins = new Map<number, Redis>();
   const admin = (port: number) => {
     let c = admins.get(port);
@@ -128,10 +161,22 @@ export async function startCluster(masters = 3, replicasPerMaster = 1): Promise<
         proc.kill('SIGTERM');
       });
     },
+    async killNode(port) {
+      const n = nodes.find((x) => x.port === port)!;
+      const proc = n.proc!;
+      n.proc = undefined;
+      await new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.kill('SIGKILL');
+      });
+      n.proxy?.dropConnections();
+      admins.get(port)?.disconnect();
+      admins.delete(port);
+    },
     async startNode(port) {
       const n = nodes.find((x) => x.port === port)!;
-      n.proc = startRedis(n);
-      await waitPing(port, 10_000);
+      n.proc = startRedis(n, nodeTimeoutMs);
+      await waitPing(n.serverPort, 10_000);
     },
     async waitHealthy(timeoutMs = 20_000) {
       const until = Date.now() + timeoutMs;
@@ -153,6 +198,7 @@ export async function startCluster(masters = 3, replicasPerMaster = 1): Promise<
     },
     async stop() {
       for (const c of admins.values()) c.disconnect();
+      await Promise.all(nodes.map((n) => n.proxy?.close()));
       await Promise.all(
         nodes.map(
           (n) =>
@@ -168,10 +214,11 @@ export async function startCluster(masters = 3, replicasPerMaster = 1): Promise<
   };
 
   try {
-    await Promise.all(nodes.map((n) => waitPing(n.port, 10_000)));
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], {
-      timeout: 30_000,
-    });
+    await Promise.all(nodes.map((n) => waitPing(n.serverPort, 10_000)));
+    // the servers' own ports: CLUSTER MEET finds a node's bus at its port + 10000
+    const addresses = nodes.map((n) => `127.0.0.1:${n.serverPort}`);
+    const replicas = ['--cluster-replicas', String(replicasPerMaster)];
+    await run('redis-cli', ['--cluster', 'create', ...addresses, ...replicas, '--cluster-yes'], { timeout: 30_000 });
     await cluster.waitHealthy();
     // replicas are attached and in sync before a test fails anything over
     for (const n of nodes) {

@@ -2,7 +2,16 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { shardKey, streamKeys } from '../../src/contract/keys.js';
 import type { GroupWrite } from '../../src/sink/batcher.js';
-import { MAX_UNSETTLED_PIPELINES, RedisStreamWriter, slotTag, stuckAfterMs, type StreamWrite, XADD_SCRIPT } from '../../src/sink/redis-stream-writer.js';
+import {
+  MAX_UNSETTLED_PIPELINES,
+  RedisStreamWriter,
+  REPLICAS_BEHIND_AFTER,
+  replyMargin,
+  slotTag,
+  stuckAfterMs,
+  type StreamWrite,
+  XADD_SCRIPT,
+} from '../../src/sink/redis-stream-writer.js';
 import { SinkError } from '../../src/sink/sink.js';
 import { uniquePrefix } from '../helpers/app.js';
 
@@ -79,6 +88,29 @@ describe('RedisStreamWriter against a real Redis', () => {
     expect(err).toBeInstanceOf(SinkError);
     expect(['SINK_FAILED', 'SINK_TIMEOUT']).toContain((err as SinkError).code);
     await redis.del(k);
+  });
+
+  it('replica mode: too few replicas never acknowledge; WAIT answers in time; behind after a few', async () => {
+    const k = `${key}:replicated`;
+    // more replicas than any Redis a test runs against has
+    const short: number[] = [];
+    const onReplicasShort = (acked: number) => short.push(acked);
+    const w = writer({ waitReplicas: 16, timeoutMs: 300, probeKeys: [k], onReplicasShort });
+    for (let i = 0; i < REPLICAS_BEHIND_AFTER; i++) {
+      expect(w.replicasBehind).toBe(false);
+      const err = await allDone(w.write([hit(k, '{}')], Date.now() + 400)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SinkError);
+      // Redis's own answer to WAIT (its timeout is what is left of the batch's time)
+      expect((err as SinkError).code).toBe('SINK_NOT_REPLICATED');
+      expect((err as SinkError).message).toMatch(/^0 of 16 replicas/);
+    }
+    expect(short).toHaveLength(REPLICAS_BEHIND_AFTER);
+    expect(w.replicasBehind).toBe(true);
+    expect(await w.probeReplicas()).toBe(false);
+    expect(w.replicasBehind).toBe(true);
+    // the XADDs themselves went through (at-least-once: a resend stores them again)
+    expect(await redis.xlen(k)).toBe(REPLICAS_BEHIND_AFTER);
+    await redis.del(k, `{${k}}:probe`);
   });
 
   it('is unavailable, with the client\'s status, when Redis is not connected', () => {
@@ -162,6 +194,25 @@ describe('RedisStreamWriter: grouping, pipeline bounds and watchdog (a fake clie
     expect(sent[0]!.cmds[0]).toEqual(['exemptXaddHits', 2, 'hits:{0}', 'hits:{0}', '50', 'a', 'c']);
     // WAITAOF's own timeout is what is left before the deadline
     expect(sent[0]!.cmds[3]![3]).toBeLessThanOrEqual(800);
+    for (const s of sent) s.answer();
+    await allDone(groups).catch(() => undefined);
+  });
+
+  it('replica mode: WAIT n ends every group, after WAITAOF, for the time left minus the reply margin', async () => {
+    const { sent, redis } = fakeRedis({ cluster: true });
+    const w = new RedisStreamWriter(redis, { maxLen: 50, timeoutMs: 1000, waitAof: true, waitReplicas: 2 });
+    const deadline = Date.now() + 800;
+    const groups = w.write([hit('hits:{0}', 'a'), hit('hits:{1}', 'b')], deadline);
+    expect(sent.map((s) => s.cmds.map((c) => c[0]))).toEqual([
+      ['exemptXaddHits', 'waitaof', 'wait'],
+      ['exemptXaddHits', 'waitaof', 'wait'],
+    ]);
+    for (const s of sent) {
+      const [, replicas, ms] = s.cmds[2]!;
+      expect(replicas).toBe(2);
+      expect(ms).toBeGreaterThan(0);
+      expect(ms).toBeLessThanOrEqual(800 - replyMargin(1000));
+    }
     for (const s of sent) s.answer();
     await allDone(groups).catch(() => undefined);
   });
