@@ -209,10 +209,13 @@ function adaptOne(params: Params, where: string): AdaptedHit {
 
   const events = checkEvents(eventsOf(params, common, str, trimmed), where);
   const visitorId = visitorIdOf(params);
+  const idts = params.get('_idts');
   return {
     tracker: 'matomo',
     site,
     ...(visitorId !== undefined ? { visitorId } : {}),
+    // read by the 13-month rule, whatever it holds: an unreadable one gets no pseudonym
+    ...(idts !== undefined ? { trackerCreated: { format: 'unix-seconds' as const, raw: idts } } : {}),
     events,
     consent: params.get('consent') === '1',
     // matomo.js sends nothing once the visitor opted out (js/piwik.js: no request without

@@ -17,6 +17,7 @@ import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import type { HitEvent } from '../pipeline/validate.js';
 import { rateLimited } from '../plugins/rate-limit.js';
 import type { SitePolicies, SitePolicy } from '../policy/sites.js';
+import type { TrackerCreation } from '../policy/tracker-lifetime.js';
 import { SinkError } from '../sink/sink.js';
 
 export interface IntakeOptions {
@@ -36,6 +37,8 @@ export interface IntakeHit {
   rawBody: string;
   /** Absent for the Piano SDK. */
   tracker?: RecordTracker;
+  /** The tracker's own creation time, as sent (Matomo `_idts`), for the 13-month rule. */
+  trackerCreated?: TrackerCreation;
 }
 
 export interface Intake {
@@ -114,6 +117,7 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
                 gpc,
                 receivedAt,
                 ...(h.tracker ? { tracker: h.tracker } : {}),
+                ...(h.trackerCreated ? { trackerCreated: h.trackerCreated } : {}),
               });
         if (out && 'problem' in out) throw badRequest(out.problem.message, `body.${out.problem.path.join('.')}`);
         results.push({ out, tracker: h.tracker });
@@ -173,5 +177,6 @@ export function intakeHitOf(hit: Omit<AdaptedHit, 'site'>, policy: SitePolicy, o
     events: hit.events.length === 0 ? [] : withClaim(hit.events, claim),
     rawBody: hit.replayable ? hit.rawBody : `${hit.rawBody}\n${randomBytes(12).toString('base64url')}`,
     tracker: hit.tracker,
+    ...(hit.trackerCreated ? { trackerCreated: hit.trackerCreated } : {}),
   };
 }
