@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from './allowlists.js';
-import { isCampaignName, isUserProperty } from './exempt-values.js';
+import { allowlistRefusal } from './names.js';
 
 export interface SitePolicy {
   readonly site: string;
@@ -40,11 +40,8 @@ const hostPattern = z
     message: 'a domain is a host name (example.org or *.example.org), without scheme, port or path',
   });
 
-const propertyName = z
-  .string()
-  .regex(/^[A-Za-z0-9_:.$-]{1,128}$/, 'not a property name')
-  .refine((n) => !isUserProperty(n), 'user_* properties (in any letter case) can never be allowed outside opt-in')
-  .refine((n) => !isCampaignName(n), 'campaign parameters and click identifiers (utm_*, at_*, gclid, ...) are outside the exemption and can never be allowed');
+// (what a name may not read as is checked in compilePolicy, which can name the site)
+const propertyName = z.string().regex(/^[A-Za-z0-9_:.$-]{1,128}$/, 'not a property name');
 
 const siteSchema = z
   .object({
@@ -70,8 +67,18 @@ const fileSchema = z
 
 export type SiteSettings = z.input<typeof siteSchema>;
 
+/**
+ * A site's settings compiled for the hot path. Refuses (ConfigError naming the site and the
+ * name) an added property that reads as a user id, an e-mail address, a campaign parameter
+ * or a server-owned field once its tracker prefix is removed and it is normalised
+ * (names.ts): `plausible_prop_user_id`, `userId`, `utm.source`, `pk-campaign`, `e_mail`.
+ */
 export function compilePolicy(site: string, settings: SiteSettings = {}): SitePolicy {
   const s = siteSchema.parse(settings);
+  for (const name of s.allow.properties) {
+    const refusal = allowlistRefusal(name);
+    if (refusal) throw new ConfigError('SITES_FILE', `site ${site} may not allow the property "${name}": it ${refusal}`);
+  }
   return Object.freeze({
     site,
     domains: Object.freeze(s.domains),
