@@ -91,13 +91,22 @@ export function compilePolicy(site: string, settings: SiteSettings = {}): SitePo
   });
 }
 
-/** Without a sites file: every site, exempt defaults (no opt-in data, no additions, GPC honoured). */
+/**
+ * The shape of a site id when no sites file names the sites: digits, as Piano and Matomo
+ * number sites (Matomo's idsite is a 32-bit integer). Anything else (an address, a
+ * visitor id) would become a record's site and a Redis key name: it is refused.
+ */
+export const SITE_ID_SHAPE = /^[0-9]{1,10}$/;
+export const SITE_ID_SHAPE_TEXT = '1-10 digits';
+
+/** Without a sites file: every site whose id has the shape, exempt defaults (no opt-in data, no additions, GPC honoured). */
 export function defaultPolicies(): SitePolicies {
   const cache = new Map<string, SitePolicy>();
   return {
     configured: false,
     list: () => [],
     get(site) {
+      if (!SITE_ID_SHAPE.test(site)) return undefined;
       let p = cache.get(site);
       if (!p) {
         if (cache.size > 10_000) cache.clear();

@@ -16,7 +16,7 @@ import { originRefusal } from '../pipeline/origin.js';
 import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import type { HitEvent } from '../pipeline/validate.js';
 import { rateLimited } from '../plugins/rate-limit.js';
-import type { SitePolicies, SitePolicy } from '../policy/sites.js';
+import { SITE_ID_SHAPE, SITE_ID_SHAPE_TEXT, type SitePolicies, type SitePolicy } from '../policy/sites.js';
 import type { TrackerCreation } from '../policy/tracker-lifetime.js';
 import { SinkError } from '../sink/sink.js';
 
@@ -42,7 +42,7 @@ export interface IntakeHit {
 }
 
 export interface Intake {
-  /** The site's policy, or 403 `unknown_site`. */
+  /** The site's policy; 400 for a site id without the shape when no sites file names the sites; else 403 `unknown_site`. */
   policyOf(site: string): SitePolicy;
   /** 403 `origin_not_allowed` unless the request's Origin (or Referer) is one of the site's domains. */
   checkOrigin(policy: SitePolicy, req: FastifyRequest): void;
@@ -85,6 +85,9 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
 
   return {
     policyOf(site) {
+      if (!opts.sites.configured && !SITE_ID_SHAPE.test(site)) {
+        throw badRequest(`a site id is ${SITE_ID_SHAPE_TEXT} when no sites file (SITES_FILE) names the sites`, 'query.s');
+      }
       const policy = opts.sites.get(site);
       if (!policy) throw forbidden('unknown_site', `site ${site} is not configured on this collector`);
       return policy;
