@@ -66,7 +66,8 @@ export class Pseudonymiser {
  * the same record again.
  */
 export function clientIdScope(visitor: string | undefined, requestRecordId: string, now: number): string {
-  return visitor === undefined ? `request:${requestRecordId}` : `visitor:${visitor}:${new Date(now).toISOString().slice(0, 10)}`;
+  // (the UTC day as its number since 1970: the same day as its date, without formatting one)
+  return visitor === undefined ? `request:${requestRecordId}` : `visitor:${visitor}:${Math.floor(now / 86_400_000)}`;
 }
 
 const SDK_IDS = new Set(SDK_ID_PROPERTIES);

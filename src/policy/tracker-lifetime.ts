@@ -59,12 +59,14 @@ function decodeLoosely(s: string): string {
  * (setVisitorId), which carries no age of its own.
  */
 export function sdkIdOf(id: string, now: number): { id: string; createdAt: number } | undefined {
-  const m = SDK_ID_START.exec(canonicalId(id));
+  // (an id as the SDK writes it needs no canonical reading: the common case, kept cheap)
+  const m = SDK_ID_START.exec(PLAIN_SDK_ID.test(id) ? id : canonicalId(id));
   if (!m) return undefined;
   const t = parseInt(m[1]!.slice(0, 8), 36);
   return t >= SDK_EPOCH_MS && t <= now + TRACKER_LIFETIME_MS ? { id: m[1]!, createdAt: t } : undefined;
 }
 const SDK_ID_START = /^([0-9a-z]{16})(?![0-9a-z])/;
+const PLAIN_SDK_ID = /^[0-9a-z]{16}(?:-NO)?$/;
 /** 2015-01-01: no Piano SDK id is older. */
 const SDK_EPOCH_MS = 1_420_070_400_000;
 
