@@ -8,7 +8,8 @@
 //   optout, extended-optout,
 //   no-consent, idclient OPT-OUT,
 //   Sec-GPC: 1 where the site says so → no record at all: anonymous counters only
-// and a site's maxMode "exempt" turns an opt-in claim into exempt.
+// and a site's maxMode "exempt" turns an opt-in claim into exempt. In every mode, the
+// collector's own fields (geo_*, site, visitor, time: policy/names.ts) are dropped.
 // The lists themselves are data, in allowlists.ts; the value rules are in exempt-values.ts.
 import type { SitePolicy } from '../policy/sites.js';
 import { MODE_OF_WIRE, SHARED_VISITOR_IDS } from '../policy/allowlists.js';
