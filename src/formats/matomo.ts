@@ -118,7 +118,8 @@ function parseBulk(body: string): MatomoParseResult {
   if (other !== -1) {
     throw new FormatError(
       400,
-      `a bulk request names one site: this one names ${hits[0]!.site} and ${hits[other]!.site} (send one bulk per site)`,
+      `a bulk request names one site: this one names ${hits[0]!.site} and ${hits[other]!.site} ` +
+        '(send one bulk per site)',
       `body.requests.${other}.idsite`,
     );
   }

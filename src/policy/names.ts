@@ -83,7 +83,8 @@ export function allowlistRefusal(name: string): string | undefined {
     return `reads as an e-mail address (${read}): it identifies a person`;
   }
   if (CAMPAIGN_EXACT.has(collapsed) || (words.length > 1 && CAMPAIGN_FIRST_WORDS.has(words[0]!))) {
-    return `reads as a campaign parameter or click identifier (${read}): marketing measurement is outside the exemption`;
+    const why = 'marketing measurement is outside the exemption';
+    return `reads as a campaign parameter or click identifier (${read}): ${why}`;
   }
   if (isServerOwned(name) || (prefix !== undefined && isServerOwned(name.slice(prefix.length)))) {
     return `is a field the collector fills itself (${read}): a client value for it is always dropped`;

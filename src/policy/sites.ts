@@ -77,7 +77,9 @@ export function compilePolicy(site: string, settings: SiteSettings = {}): SitePo
   const s = siteSchema.parse(settings);
   for (const name of s.allow.properties) {
     const refusal = allowlistRefusal(name);
-    if (refusal) throw new ConfigError('SITES_FILE', `site ${site} may not allow the property "${name}": it ${refusal}`);
+    if (refusal) {
+      throw new ConfigError('SITES_FILE', `site ${site} may not allow the property "${name}": it ${refusal}`);
+    }
   }
   return Object.freeze({
     site,
@@ -99,7 +101,10 @@ export function compilePolicy(site: string, settings: SiteSettings = {}): SitePo
 export const SITE_ID_SHAPE = /^[0-9]{1,10}$/;
 export const SITE_ID_SHAPE_TEXT = '1-10 digits';
 
-/** Without a sites file: every site whose id has the shape, exempt defaults (no opt-in data, no additions, GPC honoured). */
+/**
+ * Without a sites file: every site whose id has the shape, with the exempt defaults (no
+ * opt-in data, no additions, GPC honoured).
+ */
 export function defaultPolicies(): SitePolicies {
   const cache = new Map<string, SitePolicy>();
   return {

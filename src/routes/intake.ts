@@ -42,7 +42,10 @@ export interface IntakeHit {
 }
 
 export interface Intake {
-  /** The site's policy; 400 for a site id without the shape when no sites file names the sites; else 403 `unknown_site`. */
+  /**
+   * The site's policy; 400 for a site id without the shape when no sites file names the
+   * sites, else 403 `unknown_site`.
+   */
   policyOf(site: string): SitePolicy;
   /** 403 `origin_not_allowed` unless the request's Origin (or Referer) is one of the site's domains. */
   checkOrigin(policy: SitePolicy, req: FastifyRequest): void;
@@ -86,7 +89,8 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
   return {
     policyOf(site) {
       if (!opts.sites.configured && !SITE_ID_SHAPE.test(site)) {
-        throw badRequest(`a site id is ${SITE_ID_SHAPE_TEXT} when no sites file (SITES_FILE) names the sites`, 'query.s');
+        const message = `a site id is ${SITE_ID_SHAPE_TEXT} when no sites file (SITES_FILE) names the sites`;
+        throw badRequest(message, 'query.s');
       }
       const policy = opts.sites.get(site);
       if (!policy) throw forbidden('unknown_site', `site ${site} is not configured on this collector`);

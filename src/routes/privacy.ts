@@ -68,11 +68,14 @@ export function privacyStatement(policy: SitePolicy, config: Config, pseudonymis
         events: EXEMPT_EVENTS,
         siteAdditions: policy.additions,
         neverAllowed:
-          'a site can never add a name that reads as a user id, an e-mail address, a campaign parameter or click identifier, or a server-owned field, ' +
-          'once a tracker prefix (plausible_prop_, cvar_<scope>_) is removed and case, ., -, _ and camelCase are normalised (user.id, userId, utm.source, pk-campaign, e_mail)',
+          'a site can never add a name that reads as a user id, an e-mail address, a campaign parameter or ' +
+          'click identifier, or a server-owned field, once a tracker prefix (plausible_prop_, cvar_<scope>_) ' +
+          'is removed and case, ., -, _ and camelCase are normalised (user.id, userId, utm.source, pk-campaign)',
       },
       serverOwnedFields: {
-        rule: "the record's site, visitor, time (ts) and geolocation are the collector's: a client property naming them is dropped, in every mode, opt-in included",
+        rule:
+          "the record's site, visitor, time (ts) and geolocation are the collector's: " +
+          'a client property naming them is dropped, in every mode, opt-in included',
         namesStartingWith: SERVER_OWNED_FIRST_WORDS.map((w) => `${w}_`),
         names: SERVER_OWNED_PROPERTIES,
         spelling: 'compared once normalised: case, ., -, _ and camelCase (geo_city, geoCity, GEO.city)',
@@ -81,12 +84,14 @@ export function privacyStatement(policy: SitePolicy, config: Config, pseudonymis
         properties: SDK_ID_PROPERTIES,
         matomo: 'pv_id is stored as pageview_id',
         rule:
-          'stored keyed, never as sent: with a visitor, keyed with its pseudonym and the UTC day (the events of one page view group together; nothing is linked that the pseudonym does not already link); ' +
+          'stored keyed, never as sent: with a visitor, keyed with its pseudonym and the UTC day (the events ' +
+          'of one page view group together; nothing is linked that the pseudonym does not already link); ' +
           "without one, keyed with the request's own record id (a value sent on every hit links no two requests)",
       },
       siteIds: siteConfigured
         ? 'the sites file names every site: any other site id is refused (403)'
-        : `no sites file: a site id is ${SITE_ID_SHAPE_TEXT} (as Piano and Matomo number sites), anything else is refused (400) and touches no key; Plausible hits, named by domain, need a sites file`,
+        : `no sites file: a site id is ${SITE_ID_SHAPE_TEXT} (as Piano and Matomo number sites), anything else ` +
+          'is refused (400) and touches no key; Plausible hits, named by domain, need a sites file',
       exemptValueRules: {
         guide: '4.8',
         rules: EXEMPT_VALUE_RULES,
@@ -114,7 +119,9 @@ export function privacyStatement(policy: SitePolicy, config: Config, pseudonymis
           optin: policy.maxMode === 'optin' ? 'consent=1 claims opt-in' : 'never: consent=1 is ignored (this site caps its mode at exempt)',
           optout: `${policy.gpcIsObjection ? 'Sec-GPC: 1 and DNT: 1 (X-Do-Not-Track: 1)' : 'neither Sec-GPC nor DNT (this site ignores them)'}; Matomo's opt-out cookie (matomo_ignore, piwik_ignore) always`,
           neverRead: 'token_auth and what it unlocks (cip, cdt, country, region, city, lat, long), campaign parameters, ecommerce',
-          bulk: 'a bulk request names one site: a bulk naming several is refused (400), so that two sites\' records are never written side by side',
+          bulk:
+            'a bulk request names one site: a bulk naming several is refused (400), ' +
+            "so that two sites' records are never written side by side",
         },
         plausible: {
           endpoint: '/api/event',
@@ -126,7 +133,8 @@ export function privacyStatement(policy: SitePolicy, config: Config, pseudonymis
       trackerLifetime: {
         days: TRACKER_LIFETIME_DAYS,
         rule:
-          "the tracker's age is read from cookie_creation_date, from an SDK-made visitor id's own creation time (in any letter case or encoding) and from Matomo's _idts (whole unix seconds); " +
+          "the tracker's age is read from cookie_creation_date, from an SDK-made visitor id's own creation time " +
+          "(in any letter case or encoding) and from Matomo's _idts (whole unix seconds); " +
           'older than this, an age that cannot be read, or one in the future, and the hit is kept without visitor',
       },
       retention: { days: Math.round(config.streamRetentionMs / DAY_MS), maximumMonths: 25, optoutCountersDays: Math.round(config.streamRetentionMs / DAY_MS) },
@@ -142,7 +150,9 @@ export default async function privacyRoutes(app: FastifyInstance, opts: { config
   app.get('/privacy', async (req, reply) => {
     const q = querySchema.safeParse(rawQueryParams(req.url));
     if (!q.success) throw badRequest('site (s) is missing or malformed', 'query.s');
-    if (!opts.sites.configured && !SITE_ID_SHAPE.test(q.data.s)) throw badRequest(`a site id is ${SITE_ID_SHAPE_TEXT}`, 'query.s');
+    if (!opts.sites.configured && !SITE_ID_SHAPE.test(q.data.s)) {
+      throw badRequest(`a site id is ${SITE_ID_SHAPE_TEXT}`, 'query.s');
+    }
     const policy = opts.sites.get(q.data.s);
     if (!policy) throw new HttpError(404, 'unknown_site', `site ${q.data.s} is not configured on this collector`);
     reply.header('access-control-allow-origin', '*');
