@@ -17,6 +17,7 @@ const MATOMO = '3';
 const exempt = { visitor_privacy_mode: 'exempt', visitor_privacy_consent: false };
 const optin = { visitor_privacy_mode: 'optin', visitor_privacy_consent: true };
 const seconds = (t: number) => String(Math.floor(t / 1000));
+const pageView = (data: Record<string, unknown>) => [{ name: 'page.display', data }];
 
 describe('server-owned fields and client-chosen ids, through HTTP and Redis', () => {
   let t: TestApp;
@@ -36,7 +37,8 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
   afterAll(() => t.close());
 
   /** Sends a Piano SDK request and returns the records it added. */
-  async function piano(events: { name: string; data: Record<string, unknown> }[], idclient?: string, headers: Record<string, string> = {}) {
+  type Ev = { name: string; data: Record<string, unknown> };
+  async function piano(events: Ev[], idclient?: string, headers: Record<string, string> = {}) {
     const before = new Set((await t.records()).map((r) => r.id));
     const query = idclient === undefined ? `s=${PIANO}` : `s=${PIANO}&idclient=${idclient}`;
     const res = await t.app.inject({
@@ -74,7 +76,7 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
     };
     for (const mode of [exempt, optin]) {
       const before = await droppedCount();
-      const [rec] = await piano([{ name: 'page.display', data: { ...mode, page: 'home', ...owned, geoLatitude: '48.8583' } }], VISITOR);
+      const [rec] = await piano(pageView({ ...mode, page: 'home', ...owned, geoLatitude: '48.8583' }), VISITOR);
       expect(rec!.mode).toBe(mode === optin ? 'optin' : 'exempt');
       expect(rec!.site).toBe(PIANO);
       expect(Object.keys(rec!.props).filter((k) => k in owned || k.startsWith('geo'))).toEqual([]);
@@ -109,7 +111,8 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
       VISITOR,
     );
     const [later] = await piano([{ name: 'click.action', data: { ...exempt, click: 'y', pageview_id: pv } }], VISITOR);
-    const [other] = await piano([{ name: 'click.action', data: { ...exempt, click: 'y', pageview_id: pv } }], sdkIdAt(Date.now(), 'z9z9z9z9'));
+    const otherVisitor = sdkIdAt(Date.now(), 'z9z9z9z9');
+    const [other] = await piano([{ name: 'click.action', data: { ...exempt, click: 'y', pageview_id: pv } }], otherVisitor);
     expect(recs[0]!.props.pageview_id).toBe(recs[1]!.props.pageview_id);
     expect(later!.props.pageview_id).toBe(recs[0]!.props.pageview_id);
     expect(other!.props.pageview_id).not.toBe(recs[0]!.props.pageview_id);
@@ -129,7 +132,8 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
   });
 
   it('an expired SDK id sent upper-cased or with %20 appended gets no pseudonym', async () => {
-    for (const idclient of [EXPIRED.toUpperCase(), `${EXPIRED}%20`, `${EXPIRED}%2520`, `${EXPIRED.toUpperCase()}-NO`, `%20${EXPIRED}`]) {
+    const forms = [EXPIRED.toUpperCase(), `${EXPIRED}%20`, `${EXPIRED}%2520`, `${EXPIRED.toUpperCase()}-NO`, `%20${EXPIRED}`];
+    for (const idclient of forms) {
       const [rec] = await piano([{ name: 'page.display', data: { ...exempt, page: 'old' } }], idclient);
       expect(rec!.visitor, idclient).toBeUndefined();
     }
@@ -163,7 +167,8 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
 
   it('opt-in needs visitor_privacy_consent exactly true', async () => {
     for (const consent of ['false', 1, 'no', 'true', 'yes', null, [true]]) {
-      const [rec] = await piano([{ name: 'page.display', data: { visitor_privacy_mode: 'optin', visitor_privacy_consent: consent, page: 'p', user_id: 'u-4711' } }], VISITOR);
+      const claim = { visitor_privacy_mode: 'optin', visitor_privacy_consent: consent };
+      const [rec] = await piano(pageView({ ...claim, page: 'p', user_id: 'u-4711' }), VISITOR);
       expect(rec!.mode, JSON.stringify(consent)).toBe('exempt');
       expect(rec!.props).not.toHaveProperty('user_id');
     }
@@ -185,10 +190,10 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
 
   it('behind a trusted proxy, an unreadable X-Forwarded-For hop stops the walk: nothing to its left is the client', async () => {
     // (each body differs: a request sent again gets the same record id)
-    const [control] = await piano([{ name: 'page.display', data: { ...exempt, page: 'xff' } }], VISITOR, { 'x-forwarded-for': '81.2.69.142' });
+    const [control] = await piano(pageView({ ...exempt, page: 'xff' }), VISITOR, { 'x-forwarded-for': '81.2.69.142' });
     expect(control!.geo).toBeDefined();
     for (const xff of ['81.2.69.142, not-an-address', '81.2.69.142, 999.1.1.1', '81.2.69.142,,', '81.2.69.142, 10.0.0.1:99x']) {
-      const [rec] = await piano([{ name: 'page.display', data: { ...exempt, page: `xff ${xff}` } }], VISITOR, { 'x-forwarded-for': xff });
+      const [rec] = await piano(pageView({ ...exempt, page: `xff ${xff}` }), VISITOR, { 'x-forwarded-for': xff });
       // the client is the trusted peer (loopback, no place), not the address left of the garbage
       expect(rec!.geo, xff).toBeUndefined();
     }
@@ -200,7 +205,12 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
       method: 'POST',
       url: '/api/event',
       headers: { 'content-type': 'text/plain', origin: 'https://pl.test' },
-      payload: JSON.stringify({ n: 'pageview', u: 'https://pl.test/a', d: 'pl.test', p: { geo_city: '48.858370,2.294481', site: '999' } }),
+      payload: JSON.stringify({
+        n: 'pageview',
+        u: 'https://pl.test/a',
+        d: 'pl.test',
+        p: { geo_city: '48.858370,2.294481', site: '999' },
+      }),
     });
     expect(res.statusCode).toBe(202);
     const [rec] = (await t.records()).slice(before) as unknown as Rec[];
