@@ -111,6 +111,19 @@ function parseBulk(body: string): MatomoParseResult {
     throw new FormatError(400, `more than ${MATOMO_MAX_BULK_REQUESTS} requests in one bulk`, 'body.requests');
   }
   const hits = requests.map((item, i) => adaptOne(bulkItemParams(item, `body.requests.${i}`), `body.requests.${i}`));
+  // Records of two sites written from one request would share its millisecond and its
+  // address, side by side in the stream: the two sites' pseudonyms of one person could be
+  // joined. matomo.js and matomo-tracker send one bulk per tracker, and a tracker has one
+  // site; a bulk naming several comes from something else, and is refused.
+  const other = hits.findIndex((h) => h.site !== hits[0]!.site);
+  if (other !== -1) {
+    throw new FormatError(
+      400,
+      `a bulk request names one site: this one names ${hits[0]!.site} and ${hits[other]!.site} ` +
+        '(send one bulk per site)',
+      `body.requests.${other}.idsite`,
+    );
+  }
   const sendImage = Object.hasOwn(json, 'send_image') ? json.send_image : undefined;
   // PHP: !!getRequestVar('send_image', true, 'string'): "0", 0, "" and false say no summary
   const bulkSummary = !(sendImage === 0 || sendImage === '0' || sendImage === '' || sendImage === false);
@@ -212,12 +225,15 @@ function adaptOne(params: Params, where: string): AdaptedHit {
   const visitorId = visitorIdOf(params);
   // a server-side tracker (matomo-tracker, the PHP SDK) forwards its visitor's browser here
   const userAgent = str('ua');
+  const idts = params.get('_idts');
   return {
     tracker: 'matomo',
     site,
     ...(visitorId !== undefined ? { visitorId } : {}),
     ...(url !== undefined ? { pageUrl: url } : {}),
     ...(userAgent !== undefined ? { userAgent } : {}),
+    // read by the 13-month rule, whatever it holds: an unreadable one gets no pseudonym
+    ...(idts !== undefined ? { trackerCreated: { format: 'unix-seconds' as const, raw: idts } } : {}),
     events,
     consent: params.get('consent') === '1',
     // matomo.js sends nothing once the visitor opted out (js/piwik.js: no request without

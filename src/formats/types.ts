@@ -5,6 +5,7 @@
 // tables: docs/trackers/research.md.
 import type { Tracker } from '../contract/modes.js';
 import type { HitEvent } from '../contract/wire.js';
+import type { TrackerCreation } from '../policy/tracker-lifetime.js';
 
 export interface AdaptedHit {
   tracker: Tracker;
@@ -23,6 +24,11 @@ export interface AdaptedHit {
    * an ecommerce request, a Plausible `engagement`).
    */
   events: HitEvent[];
+  /**
+   * The tracker's own statement of its creation time, as sent (Matomo `_idts`), when the
+   * request carries one: the 13-month rule reads it (src/policy/tracker-lifetime.ts).
+   */
+  trackerCreated?: TrackerCreation;
   /** The request shows consent (Matomo `consent=1`); only honoured on sites with maxMode "optin". */
   consent: boolean;
   /** The request carries an opt-out signal. Neither tracker puts one on the wire today (see the research). */

@@ -7,6 +7,7 @@
 // test holds the two equal (test/pipeline/encode.test.ts).
 import type { HitRecord, PropertyValue } from '../contract/record.js';
 import { DROP, exemptValue, isUserProperty, type RuleCounts } from '../policy/exempt-values.js';
+import { isServerOwned } from '../policy/names.js';
 import type { SitePolicy } from '../policy/sites.js';
 import { type Pseudonymiser, withoutRawId } from './pseudonymise.js';
 import { nameProblem, type PropertyProblem, valueProblem } from '../contract/wire.js';
@@ -22,6 +23,8 @@ export interface PropertyWalk {
   /** The raw visitor id's forms to hide (rawIdNeedles). */
   needles: readonly string[];
   pseudonymiser: Pseudonymiser;
+  /** What client-chosen ids are keyed with (clientIdScope). */
+  idScope: string;
   rules: RuleCounts;
   dropped: { properties: number };
 }
@@ -42,6 +45,11 @@ export function walkProperties(data: Record<string, PropertyValue> | undefined, 
       if (w.countDropped) w.dropped.properties++;
       continue;
     }
+    // the collector's own fields (geo, site, visitor, time): never the client's, in any mode
+    if (isServerOwned(name)) {
+      w.dropped.properties++;
+      continue;
+    }
     if (w.keep === 'exempt' && (isUserProperty(name) || !w.policy.exemptProperties.has(name))) {
       w.dropped.properties++;
       continue;
@@ -51,7 +59,7 @@ export function walkProperties(data: Record<string, PropertyValue> | undefined, 
       w.dropped.properties++;
       continue;
     }
-    const out = withoutRawId(name, kept, w.site, w.needles, w.pseudonymiser);
+    const out = withoutRawId(name, kept, w.site, w.needles, w.pseudonymiser, w.idScope);
     if (out === undefined) continue;
     // names are letters, digits and `_ : . $ -` (nameProblem): nothing to escape
     json += `${json === '' ? '{' : ','}"${name}":${JSON.stringify(out)}`;

@@ -7,12 +7,13 @@ import { noRuleCounts } from '../policy/exempt-values.js';
 import type { Tracker } from '../contract/modes.js';
 import type { CounterIncrement, StreamEntry } from '../contract/record.js';
 import type { SitePolicy } from '../policy/sites.js';
+import type { TrackerCreation } from '../policy/tracker-lifetime.js';
 import { anonymiseIp } from './anonymise-ip.js';
 import { extractClientIp, type TrustedProxies } from './client-ip.js';
 import type { Geolocator } from './geolocate.js';
 import { encodeRecord, type PropertyWalk, walkProperties } from './encode.js';
 import { decidePrivacy, type PrivacyDecision } from './privacy.js';
-import { type Pseudonymiser, rawIdNeedles } from './pseudonymise.js';
+import { clientIdScope, type Pseudonymiser, rawIdNeedles } from './pseudonymise.js';
 import { createRecordIds } from './record.js';
 import type { HitEvent } from '../contract/wire.js';
 
@@ -31,6 +32,8 @@ export interface HitInput {
   receivedAt: number;
   /** The third-party tracker whose request was adapted (src/formats); absent for the Piano SDK. */
   tracker?: Tracker;
+  /** The tracker's own creation time, as sent (Matomo `_idts`), for the 13-month rule. */
+  trackerCreated?: TrackerCreation;
 }
 
 export interface HitOutput {
@@ -62,10 +65,20 @@ export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutpu
   const recordIds = createRecordIds(deps.recordIdSecret);
   return (input) => {
     const now = input.receivedAt;
-    const verdict = decidePrivacy({ events: input.events, idclient: input.idclient, policy: input.policy, gpc: input.gpc, now });
+    const verdict = decidePrivacy({
+      events: input.events,
+      idclient: input.idclient,
+      policy: input.policy,
+      gpc: input.gpc,
+      now,
+      ...(input.trackerCreated ? { trackerCreated: input.trackerCreated } : {}),
+    });
     const optout = verdict.mode === 'optout';
     const dropped = { events: verdict.droppedEvents, properties: 0 };
     const rules = noRuleCounts();
+    // (opt-out writes no record: no pseudonym, no record id)
+    const visitor = verdict.visitorId ? deps.pseudonymiser.pseudonymise(input.site, verdict.visitorId) : undefined;
+    const idOf = optout ? undefined : recordIds(input.site, input.idclient, input.rawBody);
     const walk: PropertyWalk = {
       keep: 'none',
       countDropped: optout,
@@ -74,6 +87,7 @@ export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutpu
       now,
       needles: optout ? [] : rawIdNeedles(input.idclient, now),
       pseudonymiser: deps.pseudonymiser,
+      idScope: idOf ? clientIdScope(visitor, idOf(0), now) : '',
       rules,
       dropped,
     };
@@ -95,13 +109,11 @@ export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutpu
     // the raw address lives only in this expression
     const truncatedIp = anonymiseIp(extractClientIp(input.peer, input.forwardedFor, deps.isTrustedProxy));
     const geo = verdict.keepGeo ? deps.geolocator.lookup(truncatedIp) : undefined;
-    const visitor = verdict.visitorId ? deps.pseudonymiser.pseudonymise(input.site, verdict.visitorId) : undefined;
-    const idOf = recordIds(input.site, input.idclient, input.rawBody);
     const entries: StreamEntry[] = [];
     for (let i = 0; i < input.events.length; i++) {
       const propsJson = props[i];
       if (propsJson === undefined) continue;
-      const id = idOf(i);
+      const id = idOf!(i);
       const record = { id, site: input.site, event: input.events[i]!.name, mode: verdict.mode, ...(input.tracker ? { tracker: input.tracker } : {}), ts: now, visitor, geo };
       entries.push({ key: shardKey(deps.streamKeys, visitor, id), hit: encodeRecord(record, propsJson) });
     }

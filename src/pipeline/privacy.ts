@@ -8,13 +8,15 @@
 //   optout, extended-optout,
 //   no-consent, idclient OPT-OUT,
 //   Sec-GPC: 1 where the site says so → no record at all: anonymous counters only
-// and a site's maxMode "exempt" turns an opt-in claim into exempt.
+// and a site's maxMode "exempt" turns an opt-in claim into exempt. In every mode, the
+// collector's own fields (geo_*, site, visitor, time: policy/names.ts) are dropped.
 // The lists themselves are data, in allowlists.ts; the value rules are in exempt-values.ts.
 import type { SitePolicy } from '../policy/sites.js';
 import { MODE_OF_WIRE, SHARED_VISITOR_IDS } from '../policy/allowlists.js';
-import { trackerAge } from '../policy/tracker-lifetime.js';
+import { trackerAge, type TrackerCreation } from '../policy/tracker-lifetime.js';
 import { DROP, exemptValue, isUserProperty, noRuleCounts, type RuleCounts } from '../policy/exempt-values.js';
 import type { Mode } from '../contract/modes.js';
+import { isServerOwned } from '../policy/names.js';
 import type { Properties } from '../contract/record.js';
 import type { HitEvent } from '../contract/wire.js';
 
@@ -56,6 +58,8 @@ export interface PrivacyInput {
   /** The request carried `Sec-GPC: 1`. */
   gpc: boolean;
   now: number;
+  /** The tracker's own creation time, as sent (Matomo `_idts`). */
+  trackerCreated?: TrackerCreation;
 }
 
 const RESTRICTIVENESS: Record<Mode, number> = { optin: 0, exempt: 1, optout: 2 };
@@ -102,7 +106,7 @@ function visitorFor(input: PrivacyInput, mode: Mode): { visitorId?: string; noVi
   const id = input.idclient;
   if (!id) return { noVisitor: 'no-id' };
   if (SHARED_IDS.has(id)) return { noVisitor: 'shared-id' };
-  const age = trackerAge(input.events, id, input.now);
+  const age = trackerAge(input.events, id, input.now, input.trackerCreated);
   if (age === 'expired') return { noVisitor: 'tracker-expired' };
   if (age === 'unknown') return { noVisitor: 'tracker-age-unknown' };
   return { visitorId: id };
@@ -112,13 +116,23 @@ function exemptProps(data: Properties | undefined, policy: SitePolicy, dropped: 
   const out: Properties = {};
   if (!data) return out;
   for (const name in data) {
-    if (isUserProperty(name) || !policy.exemptProperties.has(name)) {
+    if (isServerOwned(name) || isUserProperty(name) || !policy.exemptProperties.has(name)) {
       dropped.properties++;
       continue;
     }
     const v = exemptValue(name, data[name]!, rules, now);
     if (v === DROP) dropped.properties++;
     else out[name] = v;
+  }
+  return out;
+}
+
+/** Opt-in keeps every property but the collector's own fields (geo, site, visitor, time). */
+function withoutServerOwned(data: Properties | undefined, dropped: { properties: number }): Properties {
+  const out: Properties = {};
+  for (const name in data ?? {}) {
+    if (isServerOwned(name)) dropped.properties++;
+    else out[name] = data![name]!;
   }
   return out;
 }
@@ -165,7 +179,7 @@ export function applyPrivacy(input: PrivacyInput): PrivacyDecision {
   input.events.forEach((e, index) => {
     if (verdict.mode === 'optout') for (const _ in e.data ?? {}) dropped.properties++;
     else if (!kept[index]) return;
-    else if (verdict.mode === 'optin') events.push({ index, name: e.name, props: e.data ?? {} });
+    else if (verdict.mode === 'optin') events.push({ index, name: e.name, props: withoutServerOwned(e.data, dropped) });
     else events.push({ index, name: e.name, props: exemptProps(e.data, input.policy, dropped, rules, input.now) });
   });
   return { ...verdict, events, dropped, rules };

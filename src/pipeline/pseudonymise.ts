@@ -7,7 +7,7 @@
 // - unambiguous: the site is length-prefixed, so ("ab","c") and ("a","bc") differ.
 import { REDACTION_MARKERS, SDK_ID_PROPERTIES, SHARED_VISITOR_IDS } from '../policy/allowlists.js';
 import { createHmacSha256, type HmacSha256 } from './hmac.js';
-import { sdkIdCreatedAt } from '../policy/tracker-lifetime.js';
+import { sdkIdOf } from '../policy/tracker-lifetime.js';
 import type { Properties, PropertyValue, PseudonymKey } from '../contract/record.js';
 
 export const PSEUDONYM_BYTES = 16;
@@ -39,17 +39,31 @@ export class Pseudonymiser {
   }
 
   /**
-   * An SDK-made id (`pageview_id`) keyed under the active key, scoped per site and per
-   * property name, so it can never equal a visitor's pseudonym.
+   * A client-chosen id (`pageview_id`, Matomo's `pv_id`) keyed under the active key, per
+   * site, property name and scope (clientIdScope), so it can never equal a visitor's
+   * pseudonym and never link what its scope does not already link.
    */
-  keyedId(site: string, property: string, value: string): string {
-    return pseudonym(this.keys[0]!, site, `\u0000${property}\u0000${value}`);
+  keyedId(site: string, property: string, value: string, scope: string): string {
+    return pseudonym(this.keys[0]!, site, `\u0000${property}\u0000${scope}\u0000${value}`);
   }
 
   /** The pseudonyms under every configured key, for access and erasure lookups. */
   allPseudonyms(site: string, visitorId: string): string[] {
     return this.keys.map((k) => pseudonym(k, site, visitorId));
   }
+}
+
+/**
+ * What a client-chosen id is keyed with. With a visitor: its pseudonym and the UTC day, so
+ * the events of one page view group together, and the id links nothing the pseudonym does
+ * not already link, for a day at most. Without one (no-storage, an expired tracker,
+ * Plausible): the request's own record id, which the request's records already share, so
+ * a page sending the same value on every hit links no two requests, and a resend gives
+ * the same record again.
+ */
+export function clientIdScope(visitor: string | undefined, requestRecordId: string, now: number): string {
+  // (the UTC day as its number since 1970: the same day as its date, without formatting one)
+  return visitor === undefined ? `request:${requestRecordId}` : `visitor:${visitor}:${Math.floor(now / 86_400_000)}`;
 }
 
 const SDK_IDS = new Set(SDK_ID_PROPERTIES);
@@ -60,15 +74,23 @@ const MIN_SCANNED_ID_LENGTH = 8;
  * The raw visitor id never leaves the request, whatever property a page script puts it
  * in, and in every mode: SDK-made ids that share its creation-time prefix
  * (`pageview_id`) are replaced by keyed ones (`<keyId>.<22 chars>`, per site, not the
- * visitor's pseudonym), and the raw id, or either 8-character half of an SDK id, inside
- * any kept string becomes "[visitor-id]". Returns `props` itself when nothing changed.
+ * visitor's pseudonym; `idScope`: clientIdScope), and the raw id, or either 8-character
+ * half of an SDK id, inside any kept string becomes "[visitor-id]". Returns `props` itself
+ * when nothing changed.
  */
-export function hideRawVisitorId(props: Properties, site: string, rawId: string | undefined, pseudonymiser: Pseudonymiser, now: number): Properties {
+export function hideRawVisitorId(
+  props: Properties,
+  site: string,
+  rawId: string | undefined,
+  pseudonymiser: Pseudonymiser,
+  now: number,
+  idScope: string,
+): Properties {
   const needles = rawIdNeedles(rawId, now);
   let out: Properties | undefined;
   for (const name in props) {
     const v = props[name]!;
-    const w = withoutRawId(name, v, site, needles, pseudonymiser);
+    const w = withoutRawId(name, v, site, needles, pseudonymiser, idScope);
     if (w !== v) {
       out ??= { ...props };
       if (w === undefined) delete out[name];
@@ -88,14 +110,23 @@ export function rawIdNeedles(rawId: string | undefined, now: number): string[] {
   const needles: string[] = [];
   if (rawId && !SHARED_VISITOR_IDS.includes(rawId)) {
     if (rawId.length >= MIN_SCANNED_ID_LENGTH) needles.push(rawId.toLowerCase());
-    if (sdkIdCreatedAt(rawId, now) !== undefined) needles.push(rawId.slice(0, 8).toLowerCase(), rawId.slice(8, 16).toLowerCase());
+    // (the halves of the SDK id it holds, read in any case or encoding)
+    const sdkId = sdkIdOf(rawId, now)?.id;
+    if (sdkId !== undefined) needles.push(sdkId.slice(0, 8), sdkId.slice(8, 16));
   }
   return needles;
 }
 
 /** One property's value without the raw id: keyed for an SDK id, markers in strings; undefined: dropped. */
-export function withoutRawId(name: string, v: PropertyValue, site: string, needles: readonly string[], pseudonymiser: Pseudonymiser): PropertyValue | undefined {
-  if (SDK_IDS.has(name)) return typeof v === 'string' ? pseudonymiser.keyedId(site, name, v) : undefined;
+export function withoutRawId(
+  name: string,
+  v: PropertyValue,
+  site: string,
+  needles: readonly string[],
+  pseudonymiser: Pseudonymiser,
+  idScope: string,
+): PropertyValue | undefined {
+  if (SDK_IDS.has(name)) return typeof v === 'string' ? pseudonymiser.keyedId(site, name, v, idScope) : undefined;
   return needles.length > 0 ? withoutNeedles(v, needles) : v;
 }
 

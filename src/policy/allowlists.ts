@@ -81,6 +81,26 @@ export const URL_PROPERTIES: readonly string[] = Object.freeze([
   'src_url',
 ]);
 
+/**
+ * Fields the collector owns: where the hit comes from (geolocation), which site and which
+ * visitor it belongs to, and when it happened are the record's own `geo`, `site`,
+ * `visitor` and `ts`. A client value under one of these names is dropped in every mode,
+ * opt-in included (names/server-owned.ts): a page could otherwise store a position finer
+ * than the city beside the collector's own, name another site or visitor, or set a time
+ * that links records. Compared once normalised (case, `.`, `-`, `_`, camelCase): any name
+ * whose first word is `geo`, and the names below.
+ */
+export const SERVER_OWNED_FIRST_WORDS: readonly string[] = Object.freeze(['geo']);
+export const SERVER_OWNED_PROPERTIES: readonly string[] = Object.freeze([
+  // where: finer than the city, or a second, client-chosen place
+  'latitude', 'longitude', 'lat', 'lng', 'postal_code', 'postcode', 'zip_code', 'zipcode',
+  // which site, which visitor
+  'site', 'site_id', 'visitor_id', 'idclient',
+  // when: Piano's processing derives these from the hit's time, which is the collector's
+  'hit_time_utc', 'event_time', 'event_time_utc', 'event_hour', 'event_minute', 'event_second',
+  'date', 'date_day', 'date_daynumber', 'date_month', 'date_monthnumber', 'date_week', 'date_year', 'date_yearofweek',
+]);
+
 /** User ID properties: kept only under explicit opt-in (guide 4.2, 4.7); any letter case. */
 export const USER_PROPERTY_PREFIX = 'user_';
 

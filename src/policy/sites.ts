@@ -9,7 +9,7 @@ import { RECORD_MODES, type RecordMode } from '../contract/modes.js';
 import { BoundedCache } from '../bounded-cache.js';
 import { ConfigError } from '../errors.js';
 import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from './allowlists.js';
-import { isCampaignName, isUserProperty } from './exempt-values.js';
+import { allowlistRefusal } from './names.js';
 
 export interface SitePolicy {
   readonly site: string;
@@ -45,11 +45,8 @@ const hostPattern = z
     message: 'a domain is a host name (example.org or *.example.org), without scheme, port or path',
   });
 
-const propertyName = z
-  .string()
-  .regex(/^[A-Za-z0-9_:.$-]{1,128}$/, 'not a property name')
-  .refine((n) => !isUserProperty(n), 'user_* properties (in any letter case) can never be allowed outside opt-in')
-  .refine((n) => !isCampaignName(n), 'campaign parameters and click identifiers (utm_*, at_*, gclid, ...) are outside the exemption and can never be allowed');
+// (what a name may not read as is checked in compilePolicy, which can name the site)
+const propertyName = z.string().regex(/^[A-Za-z0-9_:.$-]{1,128}$/, 'not a property name');
 
 const siteSchema = z
   .object({
@@ -76,8 +73,20 @@ const fileSchema = z
 
 export type SiteSettings = z.input<typeof siteSchema>;
 
+/**
+ * A site's settings compiled for the hot path. Refuses (ConfigError naming the site and the
+ * name) an added property that reads as a user id, an e-mail address, a campaign parameter
+ * or a server-owned field once its tracker prefix is removed and it is normalised
+ * (names.ts): `plausible_prop_user_id`, `userId`, `utm.source`, `pk-campaign`, `e_mail`.
+ */
 export function compilePolicy(site: string, settings: SiteSettings = {}): SitePolicy {
   const s = siteSchema.parse(settings);
+  for (const name of s.allow.properties) {
+    const refusal = allowlistRefusal(name);
+    if (refusal) {
+      throw new ConfigError('SITES_FILE', `site ${site} may not allow the property "${name}": it ${refusal}`);
+    }
+  }
   return Object.freeze({
     site,
     domains: Object.freeze(s.domains),
@@ -91,13 +100,27 @@ export function compilePolicy(site: string, settings: SiteSettings = {}): SitePo
   });
 }
 
-/** Without a sites file: every site, exempt defaults (no opt-in data, no additions, GPC honoured). */
-function defaultPolicies(): SitePolicies {
+/**
+ * The shape of a site id when no sites file names the sites: digits, as Piano and Matomo
+ * number sites (Matomo's idsite is a 32-bit integer). Anything else (an address, a
+ * visitor id) would become a record's site and a Redis key name: it is refused.
+ */
+export const SITE_ID_SHAPE = /^[0-9]{1,10}$/;
+export const SITE_ID_SHAPE_TEXT = '1-10 digits';
+
+/**
+ * Without a sites file: every site whose id has the shape, with the exempt defaults (no
+ * opt-in data, no additions, GPC honoured).
+ */
+export function defaultPolicies(): SitePolicies {
   const cache = new BoundedCache<string, SitePolicy>(10_000);
   return {
     configured: false,
     list: () => [],
-    get: (site) => cache.getOrCompute(site, compilePolicy),
+    get(site) {
+      if (!SITE_ID_SHAPE.test(site)) return undefined;
+      return cache.getOrCompute(site, compilePolicy);
+    },
   };
 }
 

@@ -21,7 +21,8 @@ import type { Pseudonymiser } from '../pipeline/pseudonymise.js';
 import type { HitEvent } from '../contract/wire.js';
 import { rateLimited } from '../plugins/rate-limit.js';
 import type { ReferrerSpamList } from '../policy/referrer-spam.js';
-import type { SitePolicies, SitePolicy } from '../policy/sites.js';
+import { SITE_ID_SHAPE, SITE_ID_SHAPE_TEXT, type SitePolicies, type SitePolicy } from '../policy/sites.js';
+import type { TrackerCreation } from '../policy/tracker-lifetime.js';
 import { SinkError } from '../sink/sink.js';
 
 export interface IntakeOptions {
@@ -45,10 +46,15 @@ export interface IntakeHit {
   tracker?: Tracker;
   /** The visitor's browser forwarded by a server-side tracker (Matomo `ua`): decides over the request's own. */
   userAgent?: string;
+  /** The tracker's own creation time, as sent (Matomo `_idts`), for the 13-month rule. */
+  trackerCreated?: TrackerCreation;
 }
 
 export interface Intake {
-  /** The site's policy, or 403 `unknown_site`. */
+  /**
+   * The site's policy; 400 for a site id without the shape when no sites file names the
+   * sites, else 403 `unknown_site`.
+   */
   policyOf(site: string): SitePolicy;
   /**
    * 403 `origin_not_allowed` unless the request's Origin (or Referer; without either,
@@ -101,6 +107,10 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
 
   return {
     policyOf(site) {
+      if (!opts.sites.configured && !SITE_ID_SHAPE.test(site)) {
+        const message = `a site id is ${SITE_ID_SHAPE_TEXT} when no sites file (SITES_FILE) names the sites`;
+        throw badRequest(message, 'query.s');
+      }
       const policy = opts.sites.get(site);
       if (!policy) throw forbidden(ERROR_CODES.UNKNOWN_SITE, `site ${site} is not configured on this collector`);
       return policy;
@@ -135,6 +145,7 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
                 gpc,
                 receivedAt,
                 ...(h.tracker ? { tracker: h.tracker } : {}),
+                ...(h.trackerCreated ? { trackerCreated: h.trackerCreated } : {}),
               });
         if (out && 'problem' in out) throw badRequest(out.problem.message, `body.${out.problem.path.join('.')}`);
         // A robot's or a spammer's hit went through the same checks (the same 400 as a
@@ -217,5 +228,6 @@ export function intakeHitOf(hit: Omit<AdaptedHit, 'site'>, policy: SitePolicy, o
     rawBody: hit.replayable ? hit.rawBody : `${hit.rawBody}\n${randomBytes(12).toString('base64url')}`,
     tracker: hit.tracker,
     ...(hit.userAgent !== undefined ? { userAgent: hit.userAgent } : {}),
+    ...(hit.trackerCreated ? { trackerCreated: hit.trackerCreated } : {}),
   };
 }

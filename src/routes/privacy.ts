@@ -16,6 +16,8 @@ import {
   EXEMPT_PROPERTIES,
   REDACTION_MARKERS,
   SDK_ID_PROPERTIES,
+  SERVER_OWNED_FIRST_WORDS,
+  SERVER_OWNED_PROPERTIES,
   SHARED_VISITOR_IDS,
   TRACKER_LIFETIME_DAYS,
   URL_PROPERTIES,
@@ -27,7 +29,7 @@ import { IPV4_PREFIX_BITS, IPV6_PREFIX_BITS } from '../pipeline/anonymise-ip.js'
 import { PSEUDONYM_BYTES, type Pseudonymiser } from '../pipeline/pseudonymise.js';
 import { querySchema, rawQueryParams } from '../contract/wire.js';
 import type { ReferrerSpamList } from '../policy/referrer-spam.js';
-import type { SitePolicies, SitePolicy } from '../policy/sites.js';
+import { SITE_ID_SHAPE, SITE_ID_SHAPE_TEXT, type SitePolicies, type SitePolicy } from '../policy/sites.js';
 
 const DAY_MS = 86_400_000;
 
@@ -74,8 +76,31 @@ export function privacyStatement(
         properties: [...EXEMPT_PROPERTIES, ...ALWAYS_ALLOWED_PROPERTIES],
         events: EXEMPT_EVENTS,
         siteAdditions: policy.additions,
-        neverAllowed: 'user_* names and campaign parameters can never be added by a site',
+        neverAllowed:
+          'a site can never add a name that reads as a user id, an e-mail address, a campaign parameter or ' +
+          'click identifier, or a server-owned field, once a tracker prefix (plausible_prop_, cvar_<scope>_) ' +
+          'is removed and case, ., -, _ and camelCase are normalised (user.id, userId, utm.source, pk-campaign)',
       },
+      serverOwnedFields: {
+        rule:
+          "the record's site, visitor, time (ts) and geolocation are the collector's: " +
+          'a client property naming them is dropped, in every mode, opt-in included',
+        namesStartingWith: SERVER_OWNED_FIRST_WORDS.map((w) => `${w}_`),
+        names: SERVER_OWNED_PROPERTIES,
+        spelling: 'compared once normalised: case, ., -, _ and camelCase (geo_city, geoCity, GEO.city)',
+      },
+      clientChosenIds: {
+        properties: SDK_ID_PROPERTIES,
+        matomo: 'pv_id is stored as pageview_id',
+        rule:
+          'stored keyed, never as sent: with a visitor, keyed with its pseudonym and the UTC day (the events ' +
+          'of one page view group together; nothing is linked that the pseudonym does not already link); ' +
+          "without one, keyed with the request's own record id (a value sent on every hit links no two requests)",
+      },
+      siteIds: siteConfigured
+        ? 'the sites file names every site: any other site id is refused (403)'
+        : `no sites file: a site id is ${SITE_ID_SHAPE_TEXT} (as Piano and Matomo number sites), anything else ` +
+          'is refused (400) and touches no key; Plausible hits, named by domain, need a sites file',
       exemptValueRules: {
         guide: '4.8',
         rules: EXEMPT_VALUE_RULES,
@@ -122,6 +147,9 @@ export function privacyStatement(
           optin: policy.maxMode === 'optin' ? 'consent=1 claims opt-in' : 'never: consent=1 is ignored (this site caps its mode at exempt)',
           optout: `${policy.gpcIsObjection ? 'Sec-GPC: 1 and DNT: 1 (X-Do-Not-Track: 1)' : 'neither Sec-GPC nor DNT (this site ignores them)'}; Matomo's opt-out cookie (matomo_ignore, piwik_ignore) always`,
           neverRead: 'token_auth and what it unlocks (cip, cdt, country, region, city, lat, long), campaign parameters, ecommerce',
+          bulk:
+            'a bulk request names one site: a bulk naming several is refused (400), ' +
+            "so that two sites' records are never written side by side",
         },
         plausible: {
           endpoint: '/api/event',
@@ -132,7 +160,10 @@ export function privacyStatement(
       },
       trackerLifetime: {
         days: TRACKER_LIFETIME_DAYS,
-        rule: "the tracker's age is read from cookie_creation_date and from an SDK-made visitor id's own creation time; older than this, or a date that cannot be read, and the hit is kept without visitor",
+        rule:
+          "the tracker's age is read from cookie_creation_date, from an SDK-made visitor id's own creation time " +
+          "(in any letter case or encoding) and from Matomo's _idts (whole unix seconds); " +
+          'older than this, an age that cannot be read, or one in the future, and the hit is kept without visitor',
       },
       retention: { days: Math.round(config.streamRetentionMs / DAY_MS), maximumMonths: 25, optoutCountersDays: Math.round(config.streamRetentionMs / DAY_MS) },
       rateLimit: { eventsPerSecondPerProcess: policy.rateLimit ?? config.siteRateLimit, over: '429 with Retry-After; nothing of the refused hit is stored' },
@@ -150,6 +181,9 @@ export default async function privacyRoutes(
   app.get('/privacy', async (req, reply) => {
     const q = querySchema.safeParse(rawQueryParams(req.url));
     if (!q.success) throw badRequest('site (s) is missing or malformed', 'query.s');
+    if (!opts.sites.configured && !SITE_ID_SHAPE.test(q.data.s)) {
+      throw badRequest(`a site id is ${SITE_ID_SHAPE_TEXT}`, 'query.s');
+    }
     const policy = opts.sites.get(q.data.s);
     if (!policy) throw new HttpError({
         statusCode: 404,

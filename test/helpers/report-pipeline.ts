@@ -131,7 +131,8 @@ export interface PipelineRun {
 
 /** Posts the planned hits through the collector, counts them with the aggregator, builds the report. */
 export async function reportThroughPipeline(): Promise<PipelineRun> {
-  const site = `rep${randomBytes(4).toString('hex')}`;
+  // (digits: without a sites file a site id is 1-10 digits)
+  const site = String(1_000_000_000 + (randomBytes(4).readUInt32BE() % 1_000_000_000));
   const streamKey = uniquePrefix('report');
   const t: TestApp = await startTestApp({
     TRUST_PROXY: '127.0.0.1',

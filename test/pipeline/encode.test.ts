@@ -13,7 +13,7 @@ import { encodeRecord, walkProperties } from '../../src/pipeline/encode.js';
 import { Geolocator } from '../../src/pipeline/geolocate.js';
 import { createHitProcessor, type HitInput } from '../../src/pipeline/hit.js';
 import { applyPrivacy } from '../../src/pipeline/privacy.js';
-import { hideRawVisitorId, Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
+import { clientIdScope, hideRawVisitorId, Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
 import { buildRecord, createRecordIds, toEntry } from '../../src/pipeline/record.js';
 import { bodySchema, firstProblem, type HitEvent } from '../../src/contract/wire.js';
 import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/policy/allowlists.js';
@@ -42,6 +42,7 @@ function reference(input: HitInput) {
   const geo = geolocator.lookup(anonymiseIp(extractClientIp(input.peer, input.forwardedFor, deps.isTrustedProxy)));
   const visitor = d.visitorId ? pseudonymiser.pseudonymise(input.site, d.visitorId) : undefined;
   const idOf = recordIds(input.site, input.idclient, input.rawBody);
+  const idScope = clientIdScope(visitor, idOf(0), input.receivedAt);
   const entries = d.events.map((e) =>
     toEntry(
       buildRecord(idOf(e.index), {
@@ -52,7 +53,7 @@ function reference(input: HitInput) {
         ts: input.receivedAt,
         visitor,
         geo,
-        props: hideRawVisitorId(e.props, input.site, input.idclient, pseudonymiser, input.receivedAt),
+        props: hideRawVisitorId(e.props, input.site, input.idclient, pseudonymiser, input.receivedAt, idScope),
       }),
       deps.streamKeys,
     ),
@@ -137,7 +138,7 @@ describe('the one walk', () => {
   });
 
   it('writes nothing but checks everything for an event it drops', () => {
-    const w = { keep: 'none' as const, countDropped: false, policy: compilePolicy('s1'), site: 's1', now: NOW, needles: [], pseudonymiser, rules: { shape: 0, unicode: 0, url: 0, query: 0, campaign: 0, email: 0, ip: 0, day: 0 }, dropped: { properties: 0 } };
+    const w = { keep: 'none' as const, countDropped: false, policy: compilePolicy('s1'), site: 's1', now: NOW, needles: [], pseudonymiser, idScope: '', rules: { shape: 0, unicode: 0, url: 0, query: 0, campaign: 0, email: 0, ip: 0, day: 0 }, dropped: { properties: 0 } };
     expect(walkProperties({ a: 1, b: 'x' }, w)).toBe('{}');
     expect(walkProperties({ a: 1, b: { c: { d: { e: 1 } } } }, w)).toEqual({ path: ['b', 'c', 'd'], message: 'nested deeper than 3 levels' });
     expect(w.dropped.properties).toBe(0);

@@ -1,7 +1,7 @@
 // GET /privacy?s=<site> (src/routes/privacy.ts): the conditions the collector applies
 // to a site's hits, as the site's privacy notice can quote them, without a secret.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXEMPT_EVENTS } from '../../src/policy/allowlists.js';
+import { EXEMPT_EVENTS, SERVER_OWNED_PROPERTIES } from '../../src/policy/allowlists.js';
 import { startTestApp, type TestApp, writeSitesFile } from '../helpers/app.js';
 
 describe('GET /privacy', () => {
@@ -41,5 +41,29 @@ describe('GET /privacy', () => {
     expect((await fetch(`${base}/privacy`)).status).toBe(400);
     const other = await (await fetch(`${base}/privacy?s=777`)).json();
     expect(other.conditions.globalPrivacyControl).toBe('ignored');
+  });
+
+  it('states the fields a client does not choose, from the lists the code applies', async () => {
+    const body = await (await fetch(`${base}/privacy?s=123456`)).json();
+    const c = body.conditions;
+    expect(c.serverOwnedFields.names).toEqual(SERVER_OWNED_PROPERTIES);
+    expect(c.serverOwnedFields.namesStartingWith).toEqual(['geo_']);
+    expect(c.clientChosenIds.properties).toEqual(['pageview_id']);
+    expect(c.siteIds).toMatch(/sites file names every site/);
+    expect(c.trackerLifetime.rule).toMatch(/_idts/);
+    expect(c.trackers.matomo.bulk).toMatch(/one site/);
+  });
+
+  it('without a sites file, says what a site id looks like and refuses one without the shape', async () => {
+    const open = await startTestApp({});
+    try {
+      const ok = await open.app.inject({ method: 'GET', url: '/privacy?s=4711' });
+      expect(ok.json().conditions.siteIds).toMatch(/1-10 digits/);
+      const bad = await open.app.inject({ method: 'GET', url: '/privacy?s=203.0.113.9' });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.body).not.toContain('203.0.113.9');
+    } finally {
+      await open.close();
+    }
   });
 });
