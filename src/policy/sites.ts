@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from './allowlists.js';
-import { isCampaignName, isUserProperty } from './exempt-values.js';
+import { compilePathMask, isCampaignName, isUserProperty, type PathMask } from './exempt-values.js';
 
 export interface SitePolicy {
   readonly site: string;
@@ -23,6 +23,8 @@ export interface SitePolicy {
   readonly gpcIsObjection: boolean;
   /** Events per second per process (0: no limit); undefined: SITE_RATE_LIMIT. */
   readonly rateLimit: number | undefined;
+  /** URL path patterns whose `:name` segments become [id] in exempt records (`/users/:id`). */
+  readonly masks: readonly PathMask[];
 }
 
 export interface SitePolicies {
@@ -59,6 +61,7 @@ const siteSchema = z
       .default({ properties: [], events: [] }),
     gpc: z.enum(['optout', 'ignore']).default('optout'),
     rateLimit: z.number().int('rateLimit is a whole number of events per second').min(0).max(10_000_000).optional(),
+    maskPaths: z.array(z.string().regex(/^\/[^?#;\s]{0,256}$/, 'a path pattern starts with / (/users/:id), no query')).max(64).default([]),
   })
   .strict();
 
@@ -81,6 +84,7 @@ export function compilePolicy(site: string, settings: SiteSettings = {}): SitePo
     additions: Object.freeze({ properties: Object.freeze(s.allow.properties), events: Object.freeze(s.allow.events) }),
     gpcIsObjection: s.gpc === 'optout',
     rateLimit: s.rateLimit,
+    masks: Object.freeze(s.maskPaths.map(compilePathMask)),
   });
 }
 
