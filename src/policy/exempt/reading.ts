@@ -21,14 +21,21 @@ const ALREADY_READ = /^(?:[\x21-\x24\x27-\x5b\x5d-\x7e]| (?! ))*$/;
 
 const PERCENT_U = /%u([0-9a-fA-F]{4})/g;
 const PERCENT_RUN = /(?:%[0-9a-fA-F]{2})+/g;
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function decodePercent(s: string): string {
   if (!s.includes('%')) return s;
   return s.replace(PERCENT_U, (_, h: string) => String.fromCharCode(parseInt(h, 16))).replace(PERCENT_RUN, (run) => {
     const bytes = new Uint8Array(run.length / 3);
     for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(run.slice(i * 3 + 1, i * 3 + 3), 16);
-    return utf8.decode(bytes);
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      // not UTF-8 (`%E0%A4%40`): the ASCII bytes are read (an `@` stays an `@`), the others left as sent
+      let out = '';
+      for (let i = 0; i < bytes.length; i++) out += bytes[i]! < 0x80 ? String.fromCharCode(bytes[i]!) : run.slice(i * 3, i * 3 + 3);
+      return out;
+    }
   });
 }
 
