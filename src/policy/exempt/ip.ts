@@ -14,8 +14,9 @@ const IPV4 = new RegExp(`(?<!\\p{N}|\\p{N}\\.)(${OCTET})\\.${OCTET}\\.${OCTET}\\
 // of numbers (`06-12-34-56-78`, a phone number)
 const IPV4_JOINED = new RegExp(`(?<!\\p{N}|\\p{N}[._\\-])(${OCTET})(?<sep>[-_])${OCTET}\\k<sep>${OCTET}\\k<sep>(${OCTET})(?!\\p{N}|[._\\-]\\p{N})`, 'gu');
 const IPV6 = /(?<![\p{L}\p{N}_.\-])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\p{L}\p{N}_\-])/gu;
-// the reverse-DNS nibble form: more than 12 nibbles (a /48) name a finer network
-const IP6_ARPA = /(?<![\p{L}\p{N}])(?:[0-9a-fA-F]\.){13,64}(?:ip6\.(?:arpa|int)\b)?/gu;
+// the reverse-DNS nibble form: more than 12 nibbles (a /48) name a finer network, and a
+// 6to4 /48 (2.0.0.2 reversed last) carries an IPv4 address whole
+const IP6_ARPA = /(?<![\p{L}\p{N}])(?:(?:[0-9a-fA-F]\.){13,64}(?:ip6\.(?:arpa|int)\b)?|(?:[0-9a-fA-F]\.){8}2\.0\.0\.2\.ip6\.(?:arpa|int)\b)/gu;
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
 
 const keepV4 = (first: number, last: number) => last === 0 || first === 127;
@@ -60,9 +61,9 @@ export function redactIps(text: string): string | undefined {
   // (the joined form's second group is its separator)
   const joined = (m: RegExpExecArray) => keepV4(Number(m[1]), Number(m[3]));
   if (/\d\./.test(out)) {
-    out = replaceFindings(out, IPV4, REDACTION_MARKERS.ip, v4);
-    if (out === undefined) return undefined;
     out = replaceFindings(out, IP6_ARPA, REDACTION_MARKERS.ip, () => false);
+    if (out === undefined) return undefined;
+    out = replaceFindings(out, IPV4, REDACTION_MARKERS.ip, v4);
     if (out === undefined) return undefined;
   }
   if (/\d[-_]\d/.test(out)) {
