@@ -99,7 +99,7 @@ function rebuildSegments(segments: string[], masks: readonly PathMask[], encode:
 function rebuildHost(authority: string): string {
   // a user@ written as words (`bob [at] host`, `bob <AT> host{dot}org`) hides where the host starts
   if (!authority.includes('@') && redactEmails(authority) !== authority) return REDACTION_MARKERS.email;
-  const hostAndPort = HOST_TEXT.exec(authority.slice(authority.lastIndexOf('@') + 1))![0];
+  const hostAndPort = HOST_TEXT.exec(authority.slice(authority.lastIndexOf('@') + 1).trim())![0];
   let host = hostAndPort.toLowerCase();
   let port = '';
   try {
@@ -132,9 +132,12 @@ export function rebuildUrls(text: string, masks: readonly PathMask[]): string | 
   let found = 0;
   const rebuilt = text.replace(EMBEDDED_URL, (url) => (++found > MAX_FINDINGS ? url : rebuildUrl(url, masks) ?? url));
   if (found > MAX_FINDINGS) return undefined;
-  // a path (`/x/http://…` has had its URL rebuilt above)
+  // a path (`/x/http://…` has had its URL rebuilt above), or paths as words of a text (`see /orders/<id>`)
   const trimmed = rebuilt.trim();
-  return trimmed.startsWith('/') && !/^[/\\]{2}/.test(trimmed) ? rebuildPath(trimmed, masks, false) : rebuilt;
+  if (trimmed.startsWith('/') && !/^[/\\]{2}/.test(trimmed)) return rebuildPath(trimmed, masks, false);
+  return rebuilt.replace(PATH_WORD, (path) => rebuildPath(path, masks, false));
 }
 
-export const urlRule = (masks: readonly PathMask[]): TextRule => ({ name: 'url', needs: /^\s*\/|[/\\]{2}/, apply: (s) => rebuildUrls(s, masks) });
+const PATH_WORD = /(?<=^|[\s"'(<=,;[{])\/(?![/\\])\S+/g;
+
+export const urlRule = (masks: readonly PathMask[]): TextRule => ({ name: 'url', needs: /(?:^|[\s"'(<=,;[{])\/|[/\\]{2}/, apply: (s) => rebuildUrls(s, masks) });
