@@ -45,6 +45,7 @@ export function isUserProperty(name: string): boolean {
 /** The rules after url, compiled once. */
 const TEXT_RULES: readonly TextRule[] = [campaignRule, queryRule, emailRule, ipRule];
 const NO_MASKS: readonly PathMask[] = [];
+const DOUBLE_SPACES = / {2,}/g;
 const urlRules = new WeakMap<readonly PathMask[], TextRule>();
 
 export interface ValueContext {
@@ -82,7 +83,8 @@ export function sanitiseString(text: string, urlValued: boolean, counts: RuleCou
     if (out !== s) counts[rule.name]++;
     s = out;
   }
-  return s;
+  // what a removal left as a double space is one (so the stored value reads back as itself)
+  return s === reading ? s : s.replace(DOUBLE_SPACES, ' ');
 }
 
 const URLS = new Set(URL_PROPERTIES);

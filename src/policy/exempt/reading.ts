@@ -77,7 +77,7 @@ function decodeEscapes(s: string): string {
     if (css !== undefined) {
       const c = parseInt(css, 16);
       // (a Windows path's `\abc` stays: only an explicit CSS escape or hidden punctuation counts)
-      return cssEnd !== '' || (c < 0x80 && /[^A-Za-z0-9]/.test(String.fromCharCode(c))) ? fromCodePoint(c) : whole;
+      return cssEnd !== '' || (c > 0x20 && c < 0x7f && /[^A-Za-z0-9]/.test(String.fromCharCode(c))) ? fromCodePoint(c) : whole;
     }
     if (ws !== undefined) return ' ';
     return lit ?? whole;

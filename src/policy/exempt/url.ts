@@ -75,7 +75,9 @@ export function rebuildPath(path: string, masks: readonly PathMask[], encode: bo
   const cut = path.search(/[?#]/);
   const route = !encode && cut !== -1 && HASH_ROUTE.test(path.slice(cut)) ? path.slice(cut + 1) : undefined;
   const rebuilt = rebuildSegments((cut === -1 ? path : path.slice(0, cut)).split(/[/\\]/), masks, encode);
-  return route === undefined ? rebuilt : `${rebuilt}#${rebuildSegments(route.split('/'), NO_MASKS, false)}`;
+  // (a bare path never starts with `//`, which would read back as a host)
+  const bare = encode ? rebuilt : rebuilt.replace(/^\/{2,}/, '/');
+  return route === undefined ? bare : `${bare}#${rebuildSegments(route.split('/'), NO_MASKS, false)}`;
 }
 
 const NO_MASKS: readonly PathMask[] = [];
@@ -133,8 +135,7 @@ export function rebuildUrls(text: string, masks: readonly PathMask[]): string | 
   const rebuilt = text.replace(EMBEDDED_URL, (url) => (++found > MAX_FINDINGS ? url : rebuildUrl(url, masks) ?? url));
   if (found > MAX_FINDINGS) return undefined;
   // a path (`/x/http://…` has had its URL rebuilt above), or paths as words of a text (`see /orders/<id>`)
-  const trimmed = rebuilt.trim();
-  if (trimmed.startsWith('/') && !/^[/\\]{2}/.test(trimmed)) return rebuildPath(trimmed, masks, false);
+  if (rebuilt.startsWith('/') && !/^[/\\]{2}/.test(rebuilt)) return rebuildPath(rebuilt, masks, false);
   return rebuilt.replace(PATH_WORD, (path) => rebuildPath(path, masks, false));
 }
 
