@@ -24,7 +24,7 @@ import { ipRule } from './ip.js';
 import { queryRule } from './query.js';
 import { canonicalReading } from './reading.js';
 import { isBrandList, isGreaseBrand, isScalar, type Scalar } from './shape.js';
-import { type PathMask, rebuildUrl, urlRule } from './url.js';
+import { type PathMask, rebuildPath, rebuildUrl, rebuildUrls, urlRule } from './url.js';
 
 export { EXEMPT_VALUE_RULES } from './rules.js';
 export { DROP, MAX_FINDINGS, noRuleCounts, type ExemptRule, type RuleCounts } from './common.js';
@@ -68,8 +68,15 @@ export function sanitiseString(text: string, urlValued: boolean, counts: RuleCou
   if (isGreaseBrand(reading)) return reading;
   const masks = ctx.masks ?? NO_MASKS;
   let s = reading;
-  // a URL-valued property is a URL, whatever it starts with (a scheme-less `//host`, spaces)
-  const whole = urlValued ? rebuildUrl(s.trim(), masks) : undefined;
+  // a URL-valued property is a URL, whatever it starts with (a scheme-less `//host`,
+  // spaces), or a relative reference (`cart;jsessionid=…?q#f`): rebuilt as a path
+  let whole = urlValued ? rebuildUrl(s.trim(), masks) : undefined;
+  if (urlValued && whole === undefined) {
+    // (URLs inside it first: `see: http://…` is no path to split at its first `/`)
+    const inner = rebuildUrls(s, masks);
+    if (inner === undefined) return dropBy(counts, 'url');
+    whole = rebuildPath(inner, masks, false);
+  }
   if (whole !== undefined) {
     if (whole !== s) counts.url++;
     s = whole;
