@@ -72,6 +72,12 @@ const HASH_ROUTE = /^#[\p{L}\p{N}/_.~-]+$/u;
  * itself rebuilt as a path.
  */
 export function rebuildPath(path: string, masks: readonly PathMask[], encode: boolean): string {
+  // a URL inside the path (`/go/http://3405803785/x`, as redirectors write them) is a URL from there on
+  const inner = URL_IN_PATH.exec(path);
+  if (inner !== null && inner.index > 0) {
+    const url = rebuildUrl(path.slice(inner.index), masks);
+    if (url !== undefined) return rebuildPath(path.slice(0, inner.index), masks, encode) + url;
+  }
   const cut = path.search(/[?#]/);
   const route = !encode && cut !== -1 && HASH_ROUTE.test(path.slice(cut)) ? path.slice(cut + 1) : undefined;
   const rebuilt = rebuildSegments((cut === -1 ? path : path.slice(0, cut)).split(/[/\\]/), masks, encode);
@@ -81,6 +87,7 @@ export function rebuildPath(path: string, masks: readonly PathMask[], encode: bo
 }
 
 const NO_MASKS: readonly PathMask[] = [];
+const URL_IN_PATH = /(?<=[/\\\s])(?:[a-zA-Z][a-zA-Z0-9+.-]{0,31}:)?[/\\]{2}(?=[^/\\])|(?<=[/\\\s])[a-zA-Z][a-zA-Z0-9+.-]{0,31}:[/\\]{2}/;
 
 function rebuildSegments(segments: string[], masks: readonly PathMask[], encode: boolean): string {
   const maskedAt = new Set<number>();
