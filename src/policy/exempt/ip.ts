@@ -20,6 +20,11 @@ const IP6_ARPA = /(?<![\p{L}\p{N}])(?:(?:[0-9a-fA-F]\.){13,64}(?:ip6\.(?:arpa|in
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
 
 const keepV4 = (first: number, last: number) => last === 0 || first === 127;
+const keepDotted = (m: RegExpExecArray) => keepV4(Number(m[1]), Number(m[2]));
+// (the joined form's second group is its separator)
+const keepJoined = (m: RegExpExecArray) => keepV4(Number(m[1]), Number(m[3]));
+const keepCoarseIPv6 = (m: RegExpExecArray) => !isFineIPv6(m[0]);
+const never = () => false;
 
 /** The eight groups of an IPv6 address (and a trailing dotted quad), or undefined. */
 export function ipv6Groups(candidate: string): number[] | undefined {
@@ -57,21 +62,18 @@ export function isFineIPv6(candidate: string): boolean {
 /** IP addresses → "[ip]"; undefined: too many. */
 export function redactIps(text: string): string | undefined {
   let out: string | undefined = text;
-  const v4 = (m: RegExpExecArray) => keepV4(Number(m[1]), Number(m[2]));
-  // (the joined form's second group is its separator)
-  const joined = (m: RegExpExecArray) => keepV4(Number(m[1]), Number(m[3]));
   if (/\d\./.test(out)) {
-    out = replaceFindings(out, IP6_ARPA, REDACTION_MARKERS.ip, () => false);
+    out = replaceFindings(out, IP6_ARPA, REDACTION_MARKERS.ip, never);
     if (out === undefined) return undefined;
-    out = replaceFindings(out, IPV4, REDACTION_MARKERS.ip, v4);
+    out = replaceFindings(out, IPV4, REDACTION_MARKERS.ip, keepDotted);
     if (out === undefined) return undefined;
   }
   if (/\d[-_]\d/.test(out)) {
-    out = replaceFindings(out, IPV4_JOINED, REDACTION_MARKERS.ip, joined);
+    out = replaceFindings(out, IPV4_JOINED, REDACTION_MARKERS.ip, keepJoined);
     if (out === undefined) return undefined;
   }
   // an address finer than /48 has a hex digit beside a colon
-  if (/[0-9A-Fa-f]:|:[0-9A-Fa-f]/.test(out)) out = replaceFindings(out, IPV6, REDACTION_MARKERS.ip, (m) => !isFineIPv6(m[0]));
+  if (/[0-9A-Fa-f]:|:[0-9A-Fa-f]/.test(out)) out = replaceFindings(out, IPV6, REDACTION_MARKERS.ip, keepCoarseIPv6);
   return out;
 }
 

@@ -19,6 +19,7 @@ const MAX_ROUNDS = 8;
 /** Nothing to decode: printable ASCII without `%`, `&`, `\` and without a double space. */
 const ALREADY_READ = /^(?:[\x21-\x24\x27-\x5b\x5d-\x7e]| (?! ))*$/;
 
+const NEEDS_DECODING = /[%&\\]/;
 const PERCENT_U = /%u([0-9a-fA-F]{4})/g;
 const PERCENT_RUN = /(?:%[0-9a-fA-F]{2})+/g;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -89,13 +90,19 @@ const WHITESPACE = /[\s\x1c-\x1f\x85]+/g;
 
 function oneRound(s: string): string {
   const decoded = decodeEscapes(decodeEntities(decodePercent(s)));
-  // whitespace first (a line break is a space, not an invisible character), then invisibles
-  return decoded.normalize('NFKC').replace(WHITESPACE, ' ').replace(INVISIBLE, '');
+  // whitespace first (a line break is a space, not an invisible character), then invisibles,
+  // then NFKC (which may make spaces of its own: U+2003, NBSP)
+  return decoded.replace(WHITESPACE, ' ').replace(INVISIBLE, '').normalize('NFKC').replace(WHITESPACE, ' ');
 }
 
 /** The canonical reading of `text`; undefined when it cannot be read (nested too deep). */
 export function canonicalReading(text: string): string | undefined {
   if (ALREADY_READ.test(text)) return text;
+  // nothing to decode (only letters beyond ASCII, as `Économie – société`): one round reads it
+  if (!NEEDS_DECODING.test(text)) {
+    const once = oneRound(text);
+    if (!NEEDS_DECODING.test(once) && !once.includes('  ')) return once;
+  }
   let s = text;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const next = oneRound(s);

@@ -7,9 +7,9 @@
 // one of the site's maskPaths), and goes through the e-mail and IP rules otherwise.
 // A path (a value starting with `/`, as Plausible's page) is rebuilt the same way.
 import { REDACTION_MARKERS } from '../allowlists.js';
-import { redactEmails } from './email.js';
-import { hostHoldsIp, redactIps } from './ip.js';
-import { isCampaignName, removeCampaignParameters } from './campaign.js';
+import { emailRule, redactEmails } from './email.js';
+import { hostHoldsIp, ipRule, redactIps } from './ip.js';
+import { campaignRule, isCampaignName } from './campaign.js';
 import { MAX_FINDINGS, type TextRule } from './common.js';
 
 /** A site's path pattern (`/users/:id`), compiled: literal segments, and null where any segment is masked. */
@@ -57,10 +57,15 @@ function encodeSegment(segment: string): string {
 function rebuildSegment(segment: string, masked: boolean): string {
   const s = segment.split(';', 1)[0]!;
   if (s === '') return s;
-  if (masked || isToken(s) || isCampaignName(s.split(/[=:]/, 1)[0]!) && /[=:]/.test(s)) return REDACTION_MARKERS.id;
-  // a segment that still reads as name=value is a parameter, not a page
-  if (s.includes('=')) return REDACTION_MARKERS.id;
-  return redactIps(redactEmails(removeCampaignParameters(s)) ?? REDACTION_MARKERS.email) ?? REDACTION_MARKERS.ip;
+  // a segment that reads as name=value is a parameter, not a page; a click id after a colon is one too
+  if (masked || s.includes('=') || isToken(s) || (s.includes(':') && isCampaignName(s.split(':', 1)[0]!))) return REDACTION_MARKERS.id;
+  let out: string | undefined = s;
+  for (const rule of SEGMENT_RULES) {
+    if (!rule.needs.test(out)) continue;
+    out = rule.apply(out);
+    if (out === undefined) return REDACTION_MARKERS[rule.name === 'email' ? 'email' : 'ip'];
+  }
+  return out;
 }
 
 /** A hash route (Plausible's hash mode: `/app#settings/profile`): words and slashes only. */
@@ -87,6 +92,8 @@ export function rebuildPath(path: string, masks: readonly PathMask[], encode: bo
 }
 
 const NO_MASKS: readonly PathMask[] = [];
+/** What a path segment goes through besides the token test. */
+const SEGMENT_RULES: readonly TextRule[] = [campaignRule, emailRule, ipRule];
 const URL_IN_PATH = /(?<=[/\\\s])(?:[a-zA-Z][a-zA-Z0-9+.-]{0,31}:)?[/\\]{2}(?=[^/\\])|(?<=[/\\\s])[a-zA-Z][a-zA-Z0-9+.-]{0,31}:[/\\]{2}/;
 
 function rebuildSegments(segments: string[], masks: readonly PathMask[], encode: boolean): string {
@@ -104,8 +111,22 @@ function rebuildSegments(segments: string[], masks: readonly PathMask[], encode:
   }).join('/');
 }
 
+// A site's hits name the same few hosts again and again: what a host (with its port)
+// rebuilds to is remembered, a few thousand at most. Hosts only, after their user@ is gone.
+const HOSTS_CACHED = 4096;
+const hosts = new Map<string, string>();
+
 /** The host as the WHATWG parser reads it (lower case, IDNA, numbers as IPv4), or [ip]. */
 function rebuildHost(authority: string): string {
+  const cached = authority.includes('@') ? undefined : hosts.get(authority);
+  if (cached !== undefined) return cached;
+  const host = readHost(authority);
+  if (hosts.size >= HOSTS_CACHED) hosts.clear();
+  hosts.set(authority, host);
+  return host;
+}
+
+function readHost(authority: string): string {
   // a user@ written as words (`bob [at] host`, `bob <AT> host{dot}org`) hides where the host starts
   if (!authority.includes('@') && redactEmails(authority) !== authority) return REDACTION_MARKERS.email;
   const hostAndPort = HOST_TEXT.exec(authority.slice(authority.lastIndexOf('@') + 1).trim())![0];
@@ -116,7 +137,8 @@ function rebuildHost(authority: string): string {
     host = u.hostname;
     port = u.port;
   } catch {
-    // (WHATWG refuses `client.203.0.113.9`: the text is read as it is)
+    // (WHATWG refuses `client.203.0.113.9`: the text is read as it is, an empty port left out)
+    host = host.replace(/:+$/, '');
     const colon = host.lastIndexOf(':');
     if (colon > host.lastIndexOf(']')) [host, port] = [host.slice(0, colon), host.slice(colon + 1).replace(/\D/g, '')];
   }
