@@ -65,6 +65,8 @@ const SDK_IDS = new Set(SDK_ID_PROPERTIES);
  */
 const MIN_SCANNED_ID_LENGTH = 8;
 const MIN_WORD_ID_LENGTH = 4;
+/** What a string needs to hold for an id to hide in it: an encoding, a control character, a character beyond ASCII. */
+const MAY_HIDE_AN_ID = /[%&\\\x00-\x1f]|[^\x00-\x7e]/;
 
 // The raw visitor id never leaves the request, whatever property a page script puts it
 // in, and in every mode: SDK-made ids that share its creation-time prefix (`pageview_id`)
@@ -128,7 +130,8 @@ function withoutNeedles(v: PropertyValue, needles: readonly string[]): PropertyV
   if (typeof v === 'string') {
     const s = withoutNeedlesIn(v, needles);
     if (s !== v) return s;
-    // an id partly encoded (`%6Dxd7iwc1…`, `&#109;xd7…`): found in the reading, which is then kept
+    // an id partly encoded (`%6Dxd7iwc1…`, `&#109;xd7…`, `ｍxd7…`): found in the reading, which is then kept
+    if (!MAY_HIDE_AN_ID.test(v)) return v;
     const reading = canonicalReading(v);
     if (reading === undefined) return REDACTION_MARKERS.visitorId;
     if (reading === v) return v;
