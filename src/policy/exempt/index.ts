@@ -46,7 +46,8 @@ export function isUserProperty(name: string): boolean {
 const TEXT_RULES: readonly TextRule[] = [campaignRule, queryRule, emailRule, ipRule];
 const NO_MASKS: readonly PathMask[] = [];
 const DOUBLE_SPACES = / {2,}/g;
-const urlRules = new WeakMap<readonly PathMask[], TextRule>();
+/** Every rule, url first, compiled once per site's maskPaths. */
+const rulesWithUrl = new WeakMap<readonly PathMask[], readonly TextRule[]>();
 
 export interface ValueContext {
   /** The site's maskPaths, compiled (sites.ts). */
@@ -81,9 +82,9 @@ export function sanitiseString(text: string, urlValued: boolean, counts: RuleCou
     if (whole !== s) counts.url++;
     s = whole;
   }
-  let url = urlRules.get(masks);
-  if (url === undefined) urlRules.set(masks, (url = urlRule(masks)));
-  for (const rule of whole === undefined ? [url, ...TEXT_RULES] : TEXT_RULES) {
+  let all = rulesWithUrl.get(masks);
+  if (all === undefined) rulesWithUrl.set(masks, (all = [urlRule(masks), ...TEXT_RULES]));
+  for (const rule of whole === undefined ? all : TEXT_RULES) {
     if (!ctx.skipPreChecks && !rule.needs.test(s)) continue;
     const out = rule.apply(s);
     if (out === undefined) return dropBy(counts, rule.name);

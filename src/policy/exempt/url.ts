@@ -49,7 +49,10 @@ export function isToken(segment: string): boolean {
 }
 
 /** What a URL's path keeps of a segment: percent-encoded as WHATWG's path set, and `;`, `%`, `/`, `=`. */
+const NOTHING_TO_ENCODE = /^[A-Za-z0-9._~!$&'()*+,:@[\]-]*$/;
+
 function encodeSegment(segment: string): string {
+  if (NOTHING_TO_ENCODE.test(segment)) return segment;
   // eslint-disable-next-line no-control-regex
   return segment.replace(/[\x00-\x20"#%/;<=>?\\^`{|}\x7f]|[^\x00-\x7f]+/gu, (c) => encodeURIComponent(c));
 }
