@@ -91,7 +91,7 @@ export class Metrics {
     });
     this.#exemptRules = new Counter({
       name: 'collector_privacy_exempt_values_total',
-      help: 'Exempt values an exempt value rule changed or dropped, by rule (shape, unicode, url, query, campaign, email, ip, day)',
+      help: 'Exempt values an exempt value rule changed or dropped, by rule (shape, reading, url, query, campaign, email, ip, day)',
       labelNames: ['rule'],
       registers,
     });

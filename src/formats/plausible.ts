@@ -14,6 +14,7 @@
 //   p|props (also m|meta)  object or JSON string → plausible_prop_<key>, at most 30
 // No visitor id, ever: Plausible sends none, and none is derived here from IP or User-Agent.
 import type { Properties } from '../contract/record.js';
+import { canonicalReading, rebuildUrl } from '../policy/exempt-values.js';
 import { LIMITS, safeDecode, type HitEvent } from '../contract/wire.js';
 import { checkEvents, isPlainObject, parseJson, refuseOversized, sanitiseName } from './common.js';
 import { FormatError, type AdaptedHit } from './types.js';
@@ -124,9 +125,15 @@ function eventsOf(name: string, common: Properties, props: Map<string, string>):
   }
 }
 
-/** The URL's path, decoded as Plausible records it; in hash mode the fragment route too, unless it looks like parameters. */
+/**
+ * The URL's path, decoded as Plausible records it, taken from the URL as the exempt
+ * rules rebuild it (no `;jsessionid=`, no `%3F…` or `%23…` decoded into the page, token
+ * segments as [id]); in hash mode the fragment route too, unless it looks like parameters.
+ */
 function pageOf(url: URL, hashMode: boolean): string {
-  let page = safeDecode(url.pathname).trimEnd() || '/';
+  const rebuilt = rebuildUrl(canonicalReading(url.href) ?? '', []);
+  const path = rebuilt === undefined ? '/' : new URL(rebuilt.replace(/^[^/]*\/\/[^/]*/, 'http://h')).pathname;
+  let page = safeDecode(path).trimEnd() || '/';
   if (hashMode && url.hash.length > 1) {
     const route = safeDecode(url.hash.slice(1)).split('?', 1)[0]!;
     // `#access_token=...&state=...` is not a route: keep it out of a property that no step strips

@@ -2,9 +2,9 @@
 // same problems as the edge schema, src/contract/wire.ts), filtered by the mode
 // (the exempt allowlist and value rules, src/policy/), freed of the raw visitor id
 // (src/pipeline/pseudonymise.ts), and written straight into the record's JSON text.
-// It does in one pass what the reference path does in three (validate, applyPrivacy +
-// hideRawVisitorId, JSON.stringify of the record), with the same result: a property
-// test holds the two equal (test/pipeline/encode.test.ts).
+// It does in one pass what the reference path (test/helpers/reference-path.ts) does in
+// three (validate, applyPrivacy + hideRawVisitorId, JSON.stringify of the record), with
+// the same result: a property test holds the two equal (test/pipeline/encode.test.ts).
 import type { HitRecord, PropertyValue } from '../contract/record.js';
 import { DROP, exemptValue, isUserProperty, type RuleCounts } from '../policy/exempt-values.js';
 import { isServerOwned } from '../policy/names.js';
@@ -54,7 +54,7 @@ export function walkProperties(data: Record<string, PropertyValue> | undefined, 
       w.dropped.properties++;
       continue;
     }
-    const kept = w.keep === 'exempt' ? exemptValue(name, value, w.rules, w.now) : value;
+    const kept = w.keep === 'exempt' ? exemptValue(name, value, w.rules, w.now, { masks: w.policy.masks }) : value;
     if (kept === DROP) {
       w.dropped.properties++;
       continue;

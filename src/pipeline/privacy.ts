@@ -4,19 +4,18 @@
 //   exempt, custom, no-storage,
 //   missing or unknown               → exempt allowlists only, no user_*, every kept
 //                                      value through the exempt value rules
-//                                      (exempt-values.ts), pseudonym (none for no-storage)
+//                                      (policy/exempt/), pseudonym (none for no-storage)
 //   optout, extended-optout,
 //   no-consent, idclient OPT-OUT,
 //   Sec-GPC: 1 where the site says so → no record at all: anonymous counters only
 // and a site's maxMode "exempt" turns an opt-in claim into exempt. In every mode, the
 // collector's own fields (geo_*, site, visitor, time: policy/names.ts) are dropped.
-// The lists themselves are data, in allowlists.ts; the value rules are in exempt-values.ts.
+// The lists themselves are data, in allowlists.ts; the value rules are in exempt/.
 import type { SitePolicy } from '../policy/sites.js';
 import { MODE_OF_WIRE, SHARED_VISITOR_IDS } from '../policy/allowlists.js';
 import { trackerAge, type TrackerCreation } from '../policy/tracker-lifetime.js';
-import { DROP, exemptValue, isUserProperty, noRuleCounts, type RuleCounts } from '../policy/exempt-values.js';
+import type { RuleCounts } from '../policy/exempt-values.js';
 import type { Mode } from '../contract/modes.js';
-import { isServerOwned } from '../policy/names.js';
 import type { Properties } from '../contract/record.js';
 import type { HitEvent } from '../contract/wire.js';
 
@@ -112,31 +111,6 @@ function visitorFor(input: PrivacyInput, mode: Mode): { visitorId?: string; noVi
   return { visitorId: id };
 }
 
-function exemptProps(data: Properties | undefined, policy: SitePolicy, dropped: { properties: number }, rules: RuleCounts, now: number): Properties {
-  const out: Properties = {};
-  if (!data) return out;
-  for (const name in data) {
-    if (isServerOwned(name) || isUserProperty(name) || !policy.exemptProperties.has(name)) {
-      dropped.properties++;
-      continue;
-    }
-    const v = exemptValue(name, data[name]!, rules, now);
-    if (v === DROP) dropped.properties++;
-    else out[name] = v;
-  }
-  return out;
-}
-
-/** Opt-in keeps every property but the collector's own fields (geo, site, visitor, time). */
-function withoutServerOwned(data: Properties | undefined, dropped: { properties: number }): Properties {
-  const out: Properties = {};
-  for (const name in data ?? {}) {
-    if (isServerOwned(name)) dropped.properties++;
-    else out[name] = data![name]!;
-  }
-  return out;
-}
-
 /** What the privacy step decides for a request before looking at any property's value. */
 export interface PrivacyVerdict extends Omit<PrivacyDecision, 'events' | 'dropped' | 'rules'> {
   /** For each event of the request: whether it becomes a record. */
@@ -148,7 +122,7 @@ export interface PrivacyVerdict extends Omit<PrivacyDecision, 'events' | 'droppe
 /**
  * The mode, the visitor, the events kept, the opt-out counter fields: everything but
  * the properties (the hot path filters those in its one walk, src/pipeline/encode.ts;
- * applyPrivacy below spells the same rules out on objects).
+ * test/helpers/reference-path.ts spells the same rules out on objects).
  */
 export function decidePrivacy(input: PrivacyInput): PrivacyVerdict {
   const { mode, cause } = resolveMode(input);
@@ -168,19 +142,4 @@ export function decidePrivacy(input: PrivacyInput): PrivacyVerdict {
     droppedEvents: kept.filter((k) => !k).length,
     optoutEvents: [],
   };
-}
-
-/** The privacy step on objects: the kept events with their filtered properties. */
-export function applyPrivacy(input: PrivacyInput): PrivacyDecision {
-  const { kept, droppedEvents, ...verdict } = decidePrivacy(input);
-  const dropped = { events: droppedEvents, properties: 0 };
-  const rules = noRuleCounts();
-  const events: KeptEvent[] = [];
-  input.events.forEach((e, index) => {
-    if (verdict.mode === 'optout') for (const _ in e.data ?? {}) dropped.properties++;
-    else if (!kept[index]) return;
-    else if (verdict.mode === 'optin') events.push({ index, name: e.name, props: withoutServerOwned(e.data, dropped) });
-    else events.push({ index, name: e.name, props: exemptProps(e.data, input.policy, dropped, rules, input.now) });
-  });
-  return { ...verdict, events, dropped, rules };
 }

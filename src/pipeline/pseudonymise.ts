@@ -8,7 +8,8 @@
 import { REDACTION_MARKERS, SDK_ID_PROPERTIES, SHARED_VISITOR_IDS } from '../policy/allowlists.js';
 import { createHmacSha256, type HmacSha256 } from './hmac.js';
 import { sdkIdOf } from '../policy/tracker-lifetime.js';
-import type { Properties, PropertyValue, PseudonymKey } from '../contract/record.js';
+import { canonicalReading } from '../policy/exempt-values.js';
+import type { PropertyValue, PseudonymKey } from '../contract/record.js';
 
 export const PSEUDONYM_BYTES = 16;
 
@@ -67,38 +68,21 @@ export function clientIdScope(visitor: string | undefined, requestRecordId: stri
 }
 
 const SDK_IDS = new Set(SDK_ID_PROPERTIES);
-/** Shorter ids are not searched for inside strings: too many innocent matches. */
-const MIN_SCANNED_ID_LENGTH = 8;
-
 /**
- * The raw visitor id never leaves the request, whatever property a page script puts it
- * in, and in every mode: SDK-made ids that share its creation-time prefix
- * (`pageview_id`) are replaced by keyed ones (`<keyId>.<22 chars>`, per site, not the
- * visitor's pseudonym; `idScope`: clientIdScope), and the raw id, or either 8-character
- * half of an SDK id, inside any kept string becomes "[visitor-id]". Returns `props` itself
- * when nothing changed.
+ * Ids shorter than this are searched for as whole words only (`4711` in `order 4711`, not
+ * in `47112`): inside longer words they match too much innocent text. Ids under
+ * MIN_WORD_ID_LENGTH are not searched at all: a 3-character id is in every other title.
  */
-export function hideRawVisitorId(
-  props: Properties,
-  site: string,
-  rawId: string | undefined,
-  pseudonymiser: Pseudonymiser,
-  now: number,
-  idScope: string,
-): Properties {
-  const needles = rawIdNeedles(rawId, now);
-  let out: Properties | undefined;
-  for (const name in props) {
-    const v = props[name]!;
-    const w = withoutRawId(name, v, site, needles, pseudonymiser, idScope);
-    if (w !== v) {
-      out ??= { ...props };
-      if (w === undefined) delete out[name];
-      else out[name] = w;
-    }
-  }
-  return out ?? props;
-}
+const MIN_SCANNED_ID_LENGTH = 8;
+const MIN_WORD_ID_LENGTH = 4;
+/** What a string needs to hold for an id to hide in it: an encoding, a control character, a character beyond ASCII. */
+const MAY_HIDE_AN_ID = /[%&\\\x00-\x1f]|[^\x00-\x7e]/;
+
+// The raw visitor id never leaves the request, whatever property a page script puts it
+// in, and in every mode: SDK-made ids that share its creation-time prefix (`pageview_id`)
+// are replaced by keyed ones (`<keyId>.<22 chars>`, per site, not the visitor's
+// pseudonym; the scope: clientIdScope), and the raw id, or either 8-character half of an SDK id, inside any kept
+// string becomes "[visitor-id]" (the hot path applies withoutRawId in its walk, encode.ts).
 
 /**
  * What to look for in a kept string (lower case; searched in any letter case, since
@@ -109,7 +93,7 @@ export function hideRawVisitorId(
 export function rawIdNeedles(rawId: string | undefined, now: number): string[] {
   const needles: string[] = [];
   if (rawId && !SHARED_VISITOR_IDS.includes(rawId)) {
-    if (rawId.length >= MIN_SCANNED_ID_LENGTH) needles.push(rawId.toLowerCase());
+    if (rawId.length >= MIN_WORD_ID_LENGTH) needles.push(rawId.toLowerCase());
     // (the halves of the SDK id it holds, read in any case or encoding)
     const sdkId = sdkIdOf(rawId, now)?.id;
     if (sdkId !== undefined) needles.push(sdkId.slice(0, 8), sdkId.slice(8, 16));
@@ -136,6 +120,7 @@ function replaceAnyCase(text: string, needle: string): string {
   const lower = text.toLowerCase();
   let at = lower.indexOf(needle);
   if (at === -1) return text;
+  if (needle.length < MIN_SCANNED_ID_LENGTH) return replaceWord(text, needle);
   // (a few characters change length when lower-cased: then a case-insensitive expression)
   if (lower.length !== text.length) return text.replace(new RegExp(needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), REDACTION_MARKERS.visitorId);
   let out = '';
@@ -148,12 +133,32 @@ function replaceAnyCase(text: string, needle: string): string {
   return out + text.slice(from);
 }
 
+/** A short id only as a whole word (no letter or digit either side). */
+function replaceWord(text: string, needle: string): string {
+  const escaped = needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return text.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'giu'), REDACTION_MARKERS.visitorId);
+}
+
+function withoutNeedlesIn(text: string, needles: readonly string[]): string {
+  let s = text;
+  for (const n of needles) s = replaceAnyCase(s, n);
+  return s;
+}
+
 function withoutNeedles(v: PropertyValue, needles: readonly string[]): PropertyValue {
   if (typeof v === 'string') {
-    let s = v;
-    for (const n of needles) s = replaceAnyCase(s, n);
-    return s;
+    const s = withoutNeedlesIn(v, needles);
+    if (s !== v) return s;
+    // an id partly encoded (`%6Dxd7iwc1…`, `&#109;xd7…`, `ｍxd7…`): found in the reading, which is then kept
+    if (!MAY_HIDE_AN_ID.test(v)) return v;
+    const reading = canonicalReading(v);
+    if (reading === undefined) return REDACTION_MARKERS.visitorId;
+    if (reading === v) return v;
+    const r = withoutNeedlesIn(reading, needles);
+    return r === reading ? v : r;
   }
+  // an id sent as a number
+  if (typeof v === 'number') return withoutNeedlesIn(String(v), needles) === String(v) ? v : REDACTION_MARKERS.visitorId;
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) {
     const a = v.map((x) => withoutNeedles(x, needles));

@@ -1,8 +1,7 @@
 // The record step: one record v1 (src/contract/record.ts) per kept event, with an id
-// consumers can dedupe on, encoded for the stream shard of its visitor.
+// consumers can dedupe on (the record itself is encoded by encode.ts; the same on
+// objects, for tests, is test/helpers/reference-path.ts).
 import { createHmac } from 'node:crypto';
-import { shardKey } from '../contract/keys.js';
-import type { HitRecord, StreamEntry } from '../contract/record.js';
 import { createHmacSha256 } from './hmac.js';
 
 /**
@@ -19,24 +18,5 @@ export function createRecordIds(secret: Buffer): (site: string, idclient: string
       .subarray(0, 16)
       .toString('base64url');
     return (index) => `${base}.${index}`;
-  };
-}
-
-/** The stream entry of a record: its visitor's shard, its JSON text. */
-export function toEntry(record: HitRecord, streamKeys: readonly string[]): StreamEntry {
-  return { key: shardKey(streamKeys, record.visitor, record.id), hit: JSON.stringify(record) };
-}
-
-export function buildRecord(id: string, fields: Omit<HitRecord, 'id'>): HitRecord {
-  return {
-    id,
-    site: fields.site,
-    event: fields.event,
-    mode: fields.mode,
-    ...(fields.tracker ? { tracker: fields.tracker } : {}),
-    ts: fields.ts,
-    ...(fields.visitor ? { visitor: fields.visitor } : {}),
-    ...(fields.geo ? { geo: fields.geo } : {}),
-    props: fields.props,
   };
 }

@@ -68,7 +68,7 @@ export const EXEMPT_EVENTS: readonly string[] = Object.freeze([
 
 /**
  * URL-valued properties: in exempt mode they lose their query string, fragment, path
- * parameters (`;jsessionid=`) and `user:password@`, in arrays too (exempt-values.ts).
+ * parameters (`;jsessionid=`) and `user:password@`, in arrays too (exempt/url.ts).
  */
 export const URL_PROPERTIES: readonly string[] = Object.freeze([
   'event_url',
@@ -107,7 +107,7 @@ export const USER_PROPERTY_PREFIX = 'user_';
 // ---------------------------------------------------------------------------------
 // What an exempt *value* may hold. An allowlisted name is not enough: a page script
 // can set any property to anything (SDK 6.14+). The functions that apply these lists
-// are in exempt-values.ts, one small function per rule.
+// are in exempt/, one module per rule.
 
 /**
  * The only structured values an exempt record keeps: the client-hint brand lists,
@@ -147,10 +147,14 @@ export const CAMPAIGN_PARAMETERS: readonly string[] = Object.freeze([
   '_ga', '_gl',
 ]);
 
-/** What replaces an e-mail address, an IP address or the raw visitor id inside a kept string. */
+/**
+ * What replaces an e-mail address, an IP address or the raw visitor id inside a kept
+ * string, and a URL path segment that is a token (or one a site masks).
+ */
 export const REDACTION_MARKERS = Object.freeze({
   email: '[email]',
   ip: '[ip]',
+  id: '[id]',
   visitorId: '[visitor-id]',
 });
 

@@ -10,6 +10,7 @@ import { BoundedCache } from '../bounded-cache.js';
 import { ConfigError } from '../errors.js';
 import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from './allowlists.js';
 import { allowlistRefusal } from './names.js';
+import { compilePathMask, type PathMask } from './exempt-values.js';
 
 export interface SitePolicy {
   readonly site: string;
@@ -28,6 +29,8 @@ export interface SitePolicy {
   readonly rateLimit: number | undefined;
   /** Robots' hits are stored as audience (`bots: "keep"`); referrer spam is set apart all the same. */
   readonly keepRobots: boolean;
+  /** URL path patterns whose `:name` segments become [id] in exempt records (`/users/:id`). */
+  readonly masks: readonly PathMask[];
 }
 
 export interface SitePolicies {
@@ -62,6 +65,7 @@ const siteSchema = z
     gpc: z.enum(['optout', 'ignore']).default('optout'),
     rateLimit: z.number().int('rateLimit is a whole number of events per second').min(0).max(10_000_000).optional(),
     bots: z.enum(['set-apart', 'keep']).default('set-apart'),
+    maskPaths: z.array(z.string().regex(/^\/[^?#;\s]{0,256}$/, 'a path pattern starts with / (/users/:id), no query')).max(64).default([]),
   })
   .strict();
 
@@ -97,6 +101,7 @@ export function compilePolicy(site: string, settings: SiteSettings = {}): SitePo
     gpcIsObjection: s.gpc === 'optout',
     rateLimit: s.rateLimit,
     keepRobots: s.bots === 'keep',
+    masks: Object.freeze(s.maskPaths.map(compilePathMask)),
   });
 }
 

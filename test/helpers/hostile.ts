@@ -52,6 +52,31 @@ const secretArb: fc.Arbitrary<Secret> = fc.oneof(
       : `${o[0]}.${n & 0xffffff}`;
     return { text: `${scheme}${host}/page`, token: host, kind: 'ipv4-numeric-host' };
   }),
+  // issue 18: addresses in host names in any order, 6to4, ip6.arpa, an IPv6 /64
+  // (reversed, an address ending in .127 would read as loopback, which stays)
+  fc.tuple(ipv4Arb.filter((ip) => !ip.endsWith('.127')), fc.constantFrom('static.{r}.clients.your-server.de', 'client.{f}', 'myapp.{f}.nip.io', 'https://{r}.in-addr.example/x', 'http://client.{f}/x')).map(([ip, form]) => {
+    const reversed = ip.split('.').reverse().join('.');
+    return { text: form.replace('{r}', reversed).replace('{f}', ip), token: form.includes('{r}') ? reversed : ip, kind: 'ipv4-in-host' };
+  }),
+  ipv4Arb.map((ip) => {
+    const o = ip.split('.').map(Number) as [number, number, number, number];
+    const hex = `${((o[0] << 8) | o[1]).toString(16)}:${((o[2] << 8) | o[3]).toString(16)}`;
+    return { text: `tunnel 2002:${hex}::`, token: `2002:${hex}`, kind: 'ipv6-6to4' };
+  }),
+  ipv6Arb.map((ip) => {
+    const nibbles = ip.split(':').map((g) => g.padStart(4, '0')).join('').split('').reverse().join('.');
+    return { text: `${nibbles}.ip6.arpa`, token: nibbles.slice(0, 31), kind: 'ipv6-arpa' };
+  }),
+  fc.array(fc.integer({ min: 1, max: 0xffff }).map((n) => n.toString(16)), { minLength: 4, maxLength: 4 }).map((g) => ({ text: `net ${g.join(':')}::`, token: `${g.join(':')}::`, kind: 'ipv6-64' })),
+  // queries whatever their names, bare tokens after ?, path parameters in text
+  fc.tuple(tokenArb, fc.constantFrom('/reset?$token={t}', 'login session:id={t}', 'calc a+b={t}', '/s?{t}', 'cart;jsessionid={t}', 'x &sid:{t}')).map(([t, f]) => ({ text: f.replace('{t}', t), token: t, kind: 'query-any-name' })),
+  // campaign data as a pair, and (with the escaped-json and entity-quote disguises) as escaped JSON
+  fc.tuple(tokenArb, fc.constantFrom('gclid', 'utm_source', 'fbclid')).map(([t, n]) => ({ text: `["${n}","${t}"]`, token: t, kind: 'campaign-pair' })),
+  // tokens in URL paths: UUIDs, long hex, base64, an e-mail, a click id after a colon
+  fc.tuple(fc.uuid(), fc.constantFrom('https://shop.example.org/u/{t}/orders', 'https://shop.example.org/{t}', '/account/{t}/settings')).map(([u, f]) => ({ text: f.replace('{t}', u), token: u, kind: 'url-path-uuid' })),
+  fc.tuple(fc.stringMatching(/^[0-9a-f]{24}$/).filter((h) => /\d/.test(h) && /[a-f]/.test(h)), fc.constantFrom('https://shop.example.org/o/{t}', '/orders/{t}/pay', 'https://shop.example.org/track/gclid:{t}')).map(
+    ([h, f]) => ({ text: f.replace('{t}', h), token: h, kind: 'url-path-hex' }),
+  ),
 );
 
 const pct = (s: string) => encodeURIComponent(s);
@@ -75,6 +100,21 @@ const disguiseArb = fc.constantFrom<[string, (s: string) => string]>(
   ['quoted-local', (s) => s.replace(/([^\s"@/:]+)@/, '"$1"@')],
   ['zero-width', (s) => s.replace(/([@.:])/g, '\u200b$1\u200b')],
   ['upper', (s) => s.toUpperCase()],
+  // issue 18: the forms a browser or a page writes that the rules once missed
+  ['percent-u', (s) => s.replace(/@/g, '%u0040')],
+  ['brace-escape', (s) => s.replace(/@/g, '\\u{40}')],
+  ['entity-no-semicolon', (s) => s.replace(/@/g, '&#64')],
+  ['entity-hex', (s) => s.replace(/@/g, '&#x40;')],
+  ['entity-named', (s) => s.replace(/@/g, '&commat;')],
+  ['octal-escape', (s) => s.replace(/@/g, '\\100')],
+  ['css-escape', (s) => s.replace(/@/g, '\\40 ')],
+  ['percent-zero-width', (s) => s.replace(/@/g, '%E2%80%8B@%E2%80%8B')],
+  ['line-break', (s) => s.replace(/@/g, '\n@\r\n')],
+  ['soft-hyphen-bidi', (s) => s.replace(/([@.=?])/g, '\u00ad$1\u200e')],
+  ['escaped-json', (s) => s.replace(/"/g, '\\"')],
+  ['entity-quote', (s) => s.replace(/"/g, '&quot;')],
+  ['percent-letters', (s) => s.replace(/[a-z]/, (c) => `%${c.charCodeAt(0).toString(16)}`)],
+  ['nested', (s) => pct(s.replace(/@/g, '&#64;'))],
 );
 
 /** A string embedding one disguised secret in some innocent text. */

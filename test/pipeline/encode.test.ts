@@ -12,12 +12,13 @@ import { createTrustedProxies, extractClientIp } from '../../src/pipeline/client
 import { encodeRecord, walkProperties } from '../../src/pipeline/encode.js';
 import { Geolocator } from '../../src/pipeline/geolocate.js';
 import { createHitProcessor, type HitInput } from '../../src/pipeline/hit.js';
-import { applyPrivacy } from '../../src/pipeline/privacy.js';
-import { clientIdScope, hideRawVisitorId, Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
-import { buildRecord, createRecordIds, toEntry } from '../../src/pipeline/record.js';
+import { clientIdScope, Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
+import { applyPrivacy, buildRecord, hideRawVisitorId, toEntry } from '../helpers/reference-path.js';
+import { createRecordIds } from '../../src/pipeline/record.js';
 import { bodySchema, firstProblem, type HitEvent } from '../../src/contract/wire.js';
 import { ALWAYS_ALLOWED_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/policy/allowlists.js';
 import { compilePolicy } from '../../src/policy/sites.js';
+import { noRuleCounts } from '../../src/policy/exempt-values.js';
 import { depthOf, hostileValueArb } from '../helpers/hostile.js';
 
 const NOW = Date.now();
@@ -138,7 +139,7 @@ describe('the one walk', () => {
   });
 
   it('writes nothing but checks everything for an event it drops', () => {
-    const w = { keep: 'none' as const, countDropped: false, policy: compilePolicy('s1'), site: 's1', now: NOW, needles: [], pseudonymiser, idScope: '', rules: { shape: 0, unicode: 0, url: 0, query: 0, campaign: 0, email: 0, ip: 0, day: 0 }, dropped: { properties: 0 } };
+    const w = { keep: 'none' as const, countDropped: false, policy: compilePolicy('s1'), site: 's1', now: NOW, needles: [], pseudonymiser, idScope: '', rules: noRuleCounts(), dropped: { properties: 0 } };
     expect(walkProperties({ a: 1, b: 'x' }, w)).toBe('{}');
     expect(walkProperties({ a: 1, b: { c: { d: { e: 1 } } } }, w)).toEqual({ path: ['b', 'c', 'd'], message: 'nested deeper than 3 levels' });
     expect(w.dropped.properties).toBe(0);

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EXEMPT_EVENTS, EXEMPT_PROPERTIES } from '../../src/policy/allowlists.js';
-import { applyPrivacy, gpcRequested, type PrivacyInput } from '../../src/pipeline/privacy.js';
+import { gpcRequested, type PrivacyInput } from '../../src/pipeline/privacy.js';
+import { applyPrivacy } from '../helpers/reference-path.js';
 import { sdkIdCreatedAt, trackerAge } from '../../src/policy/tracker-lifetime.js';
 import type { HitEvent } from '../../src/contract/wire.js';
 import { compilePolicy } from '../../src/policy/sites.js';

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { clientIdScope, hideRawVisitorId, pseudonym, Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
+import { clientIdScope, pseudonym, Pseudonymiser } from '../../src/pipeline/pseudonymise.js';
+import { hideRawVisitorId } from '../helpers/reference-path.js';
 
 const k1 = { id: 'k1', secret: Buffer.from('0123456789abcdef0123456789abcdef') };
 const k2 = { id: 'k2', secret: Buffer.from('another secret of thirty-two chars!!') };

@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { shardKey, streamKeys } from '../../src/contract/keys.js';
 import { decodeRecord } from '../../src/contract/record.js';
-import { buildRecord, createRecordIds, toEntry } from '../../src/pipeline/record.js';
+import { createRecordIds } from '../../src/pipeline/record.js';
+import { buildRecord, toEntry } from '../helpers/reference-path.js';
 
 const secret = Buffer.from('0123456789abcdef0123456789abcdef');
 const ids = createRecordIds(secret);

@@ -215,6 +215,157 @@ const ROWS: Row[] = [
       neverInRaw('u-79', 'u-80', 'dan@', 'nested')(r, raw);
     },
   },
+  // issue 18: values built from what is allowed (each of these was stored on main before)
+  {
+    finding: 'e-mails as browsers and pages write them: percent-encoded letters, entities without ";", %u, \\u{…}, invisible or line-break characters around the @',
+    data: {
+      page_url: 'https://www.example.org/unsubscribe/jos%C3%A9@example.com',
+      previous_url: 'https://www.example.org/unsubscribe/jos%C3%A9%40example.com',
+      page: 'm%C3%BCllerhans@example.com',
+      page_chapter1: 'contact aliceentity&#64example.com',
+      page_chapter2: 'contact alicepercentu%u0040example.com',
+      page_chapter3: 'contact alicebraces\\u{40}example.com',
+      page_full_name: 'contact alicezerowidth%E2%80%8B@example.com',
+      page_title_html: 'contact alicelinebreak\n@example.com',
+      click: 'contact aliceoctal\\100example.com',
+    },
+    check: (r, raw) => {
+      expect(r.props).toMatchObject({
+        page_url: 'https://www.example.org/unsubscribe/[email]',
+        previous_url: 'https://www.example.org/unsubscribe/[email]',
+        page: '[email]',
+        page_chapter1: 'contact [email]',
+        page_chapter2: 'contact [email]',
+        page_chapter3: 'contact [email]',
+        page_full_name: 'contact [email]',
+        page_title_html: 'contact [email]',
+        click: 'contact [email]',
+      });
+      neverInRaw('jos%C3%A9', 'josé', 'llerhans', 'aliceentity', 'alicepercentu', 'alicebraces', 'alicezerowidth', 'alicelinebreak', 'aliceoctal')(r, raw);
+    },
+  },
+  {
+    finding: 'addresses the IP rule did not read: reversed, after a host label, 6to4, ip6.arpa, an IPv6 /64',
+    data: {
+      page: 'static.9.113.0.203.clients.your-server.de',
+      page_chapter1: 'client.203.0.113.9',
+      page_chapter2: 'myapp.203.0.113.9.nip.io',
+      page_chapter3: 'tunnel 2002:cb00:7109::',
+      page_full_name: '9.0.1.7.0.0.b.c.2.0.0.2.ip6.arpa 1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.d.8.0.3.a.5.8.8.b.d.0.1.0.0.2.ip6.arpa',
+      page_title_html: 'net 2001:db8:85a3:8d3:: kept 2001:db8:85a3::',
+      page_url: 'http://client.203.0.113.9/welcome',
+      previous_url: 'https://static.9.113.0.203.clients.your-server.de/from',
+    },
+    check: (r, raw) => {
+      expect(r.props).toMatchObject({
+        page: 'static.[ip].clients.your-server.de',
+        page_chapter1: 'client.[ip]',
+        page_chapter2: 'myapp.[ip].nip.io',
+        page_chapter3: 'tunnel [ip]',
+        page_title_html: 'net [ip] kept 2001:db8:85a3::',
+        page_url: 'http://[ip]/welcome',
+        previous_url: 'https://[ip]/from',
+      });
+      expect(r.props.page_full_name).toBe('[ip] [ip]');
+      neverInRaw('9.113.0.203', '203.0.113.9', 'cb00:7109', '8d3::', '3.d.8.0.3.a')(r, raw);
+    },
+  },
+  {
+    finding: 'queries in non-URL strings whatever their names, bare tokens after ?, ;jsessionid= in a page name',
+    data: {
+      page: '/reset?$token=SECRETDOLLAR1',
+      page_chapter1: 'login session:id=SECRETCOLON2',
+      page_chapter2: 'calc a+b=SECRETPLUS3',
+      page_chapter3: '/s?SECRETBARE4',
+      page_full_name: 'cart;jsessionid=SECRETJSESSION5',
+    },
+    check: (r, raw) => {
+      expect(r.props).toMatchObject({ page: '/reset', page_chapter1: 'login ', page_chapter2: 'calc ', page_chapter3: '/s', page_full_name: 'cart' });
+      neverInRaw('SECRETDOLLAR1', 'SECRETCOLON2', 'SECRETPLUS3', 'SECRETBARE4', 'SECRETJSESSION5')(r, raw);
+    },
+  },
+  {
+    finding: 'campaign data as escaped JSON, as entities, and as a name/value pair',
+    data: {
+      page: '{\\"gclid\\":\\"EAIaESCAPED1\\"}',
+      page_chapter1: '&quot;gclid&quot;:&quot;EAIaENTITY2&quot;',
+      page_chapter2: ['gclid', 'EAIaPAIR3'],
+      page_chapter3: '["utm_source","newsPAIR4"]',
+    },
+    check: (r, raw) => {
+      expect(r.props).toMatchObject({ page: '{}', page_chapter1: '' });
+      expect(r.props).not.toHaveProperty('page_chapter2');
+      neverInRaw('EAIaESCAPED1', 'EAIaENTITY2', 'EAIaPAIR3', 'newsPAIR4')(r, raw);
+    },
+  },
+  {
+    finding: 'URLs rebuilt from their parts: tokens in paths, a click id after a colon, credentials written in words',
+    data: {
+      page_url: 'https://www.example.org/u/5d4f2a9c-0b7e-43f8-9aaa-123456789abc/orders/8f14e45fceea167a5a36dedd4bea2543',
+      previous_url: 'https://www.example.org/track/gclid:EAIaIQobColon9/',
+      src_url: 'https://bob <AT> www.example{dot}org/secretwords',
+      event_url_full: 'https://www.example.org/reset/eyJhbGciOiJIUzI1NiJ9eyJzdWIiOiJhbGljZSJ9',
+      page_chapter1: 'see https://www.example.org/p;jsessionid=0A1B2C3D#access_token=SECRETHASH6',
+    },
+    check: (r, raw) => {
+      expect(r.props).toMatchObject({
+        page_url: 'https://www.example.org/u/[id]/orders/[id]',
+        previous_url: 'https://www.example.org/track/[id]/',
+        src_url: 'https://[email]/secretwords',
+        event_url_full: 'https://www.example.org/reset/[id]',
+        page_chapter1: 'see https://www.example.org/p',
+      });
+      neverInRaw('5d4f2a9c', '8f14e45f', 'EAIaIQobColon9', 'eyJhbGci', '0A1B2C3D', 'SECRETHASH6')(r, raw);
+    },
+  },
+  {
+    finding: 'the same text as a plain property, then as a URL-valued one, is cleaned as a URL the second time (no cache across kinds)',
+    data: { page: 'https://bobcache:pw@www.example.org/a?q=SECRETCACHE7', page_url: 'https://bobcache:pw@www.example.org/a?q=SECRETCACHE7' },
+    check: (r, raw) => {
+      expect(r.props).toMatchObject({ page: 'https://www.example.org/a', page_url: 'https://www.example.org/a' });
+      neverInRaw('bobcache', 'SECRETCACHE7')(r, raw);
+    },
+  },
+  {
+    finding: 'both strings of a client-hint brand entry go through the value rules',
+    data: { ch_ua_full_version_list: [{ brand: 'Chromium', version: '120.0.6099.0 203.0.113.9' }, { brand: 'Not?A_Brand', version: '8.0.0.0' }] },
+    check: (r, raw) => {
+      expect(r.props.ch_ua_full_version_list).toEqual([{ brand: 'Chromium', version: '120.0.6099.0 [ip]' }, { brand: 'Not?A_Brand', version: '8.0.0.0' }]);
+      neverInRaw('203.0.113.9')(r, raw);
+    },
+  },
+  {
+    finding: 'the raw id partly percent-encoded, and sent as a number',
+    data: { page: `order %${VISITOR.charCodeAt(0).toString(16)}${VISITOR.slice(1)} done`, page_chapter1: 'x' },
+    check: (r, raw) => {
+      expect(r.props.page).toBe('order [visitor-id] done');
+      neverInRaw(VISITOR.slice(1, 9))(r, raw);
+    },
+  },
+  {
+    finding: 'a custom visitor id with capitals in kept strings',
+    idclient: 'Customer-4711',
+    data: { page: 'profile of Customer-4711', page_chapter1: 'CUSTOMER-4711/orders', page_url: 'https://www.example.org/customers/Customer-4711' },
+    check: (r, raw) => {
+      expect(r.props).toMatchObject({ page: 'profile of [visitor-id]', page_chapter1: '[visitor-id]/orders', page_url: 'https://www.example.org/customers/[visitor-id]' });
+      neverInRaw('customer-4711')(r, raw);
+    },
+  },
+  {
+    finding: 'a short custom visitor id (4-7 characters) as a whole word, and as a number',
+    idclient: '94117',
+    data: { page: 'account 94117', page_chapter1: 94117, page_chapter2: 'item 941170 stays' },
+    check: (r) => {
+      expect(r.props).toMatchObject({ page: 'account [visitor-id]', page_chapter1: '[visitor-id]', page_chapter2: 'item 941170 stays' });
+    },
+  },
+  {
+    finding: 'ordinary page names and article paths survive unchanged',
+    data: { page: 'Accueil', page_chapter1: '/2026/12/07/mon-article-sur-l-ete', page_chapter2: '/produits/42', page_url: 'https://www.example.org/2026/12/07/mon-article-sur-l-ete' },
+    check: (r) => {
+      expect(r.props).toMatchObject({ page: 'Accueil', page_chapter1: '/2026/12/07/mon-article-sur-l-ete', page_chapter2: '/produits/42', page_url: 'https://www.example.org/2026/12/07/mon-article-sur-l-ete' });
+    },
+  },
   {
     finding: 'an opt-in claim after an opt-out in the same request (the most restrictive wins)',
     data: { visitor_privacy_mode: 'optin', visitor_privacy_consent: true, user_id: 'u-81' },
