@@ -11,12 +11,14 @@ import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { TEST_KEYS } from '../helpers/app.js';
 import { type RedisProcess, startRedis, until } from '../helpers/processes.js';
+import { DESKTOP_CHROME_UA } from '../helpers/user-agents.js';
 
 const TIMEOUT_MS = 300;
 const hit = (n: number) => ({
   method: 'POST' as const,
   url: `/event?s=1&idclient=replicawaiter${String(n).padStart(3, '0')}`,
-  headers: { 'content-type': 'text/plain' },
+  // a person's browser: a hit without a User-Agent is a robot's, answered 204 and never stored
+  headers: { 'content-type': 'text/plain', 'user-agent': DESKTOP_CHROME_UA },
   payload: `{"events":[{"name":"page.display","data":{"page":"p${n}"}}]}`,
 });
 
