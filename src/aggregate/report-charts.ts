@@ -269,7 +269,8 @@ export const MAX_BARS = 15;
 /** A horizontal bar chart of a suppressed table: its largest rows, then "(other)" hatched. */
 export function barChart(id: string, t: SuppressedTable, minCount: number, title: string, xTitle: string, noun: string, labelOf: (l: string) => string): string {
   const W = 760;
-  const rows = t.rows.slice(0, MAX_BARS).map((r) => ({ label: labelOf(r.label), full: r.label, count: r.count as number | null, other: false }));
+  type Bar = { label: string; full: string; count: number | null; other: boolean };
+  const rows: Bar[] = t.rows.slice(0, MAX_BARS).map((r) => ({ label: labelOf(r.label), full: r.label, count: r.count, other: false }));
   if (t.suppressed > 0) rows.push({ label: `${OTHER}: ${t.suppressed} ${t.suppressed === 1 ? 'cell' : 'cells'} suppressed`, full: OTHER, count: t.other, other: true });
   const barH = 20;
   const gap = 8;

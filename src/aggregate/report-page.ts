@@ -83,7 +83,7 @@ const KIND_NAMES: Readonly<Record<SourceKind, { plural: string; short: string; o
 };
 
 /** Up to this many days the page shows sources per day (a chart and a table of five columns); beyond, the JSON has them. */
-export const MAX_SOURCE_DAYS = 92;
+const MAX_SOURCE_DAYS = 92;
 
 /** A source as the chart names it: "Google · search engine", "Direct (no referrer)", a host as it is. */
 function sourceLabel(row: SourceRow | undefined, label: string): string {

@@ -35,7 +35,7 @@ function dayColumns<D extends { day: string }>(
   ];
 }
 
-export const SOURCE_KIND_NAMES: Readonly<Record<SourceKind, string>> = {
+const SOURCE_KIND_NAMES: Readonly<Record<SourceKind, string>> = {
   search: 'search engine',
   social: 'social network',
   website: 'website',

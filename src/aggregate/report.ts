@@ -11,7 +11,7 @@ import { classifySource, SOURCE_KINDS, type SourceKind } from './sources.js';
 import { AggregateKeys, DAY_MS, utcDay } from './store.js';
 import { shown, suppress, suppressWithin, totalShown, type Row, type SuppressedTable } from './suppress.js';
 
-export { OTHER, suppress, suppressWithin, type Row, type SuppressedTable } from './suppress.js';
+export { OTHER, suppress, suppressWithin, type SuppressedTable } from './suppress.js';
 export { formatReport } from './report-text.js';
 
 interface DayLine {
@@ -32,7 +32,7 @@ interface OptoutDayLine {
 }
 
 /** Hits set apart by the collector one day, not audience: the `setapart:{site}:<hour>` counters. */
-export interface SetApartDayLine {
+interface SetApartDayLine {
   day: string;
   robots: number | null;
   spam: number | null;
@@ -44,7 +44,7 @@ export interface SourceRow extends Row {
 }
 
 /** Visits of one day by kind of source. */
-export type SourceDayLine = { day: string } & Record<SourceKind, number | null>;
+type SourceDayLine = { day: string } & Record<SourceKind, number | null>;
 
 export interface Report {
   site: string;

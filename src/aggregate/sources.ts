@@ -15,11 +15,11 @@ export type SourceKind = 'search' | 'social' | 'website' | 'direct' | 'internal'
 export const SOURCE_KINDS: readonly SourceKind[] = ['search', 'social', 'website', 'direct', 'internal'];
 
 /** Stored for a hit without a referrer. */
-export const DIRECT = '(direct)';
+const DIRECT = '(direct)';
 /** Stored for a referrer on the page's own site (its host, or one of them below the other). */
-export const INTERNAL = '(internal)';
+const INTERNAL = '(internal)';
 /** Stored for a referrer that is not a web address the aggregator can read a host from. */
-export const UNREADABLE = '(unreadable)';
+const UNREADABLE = '(unreadable)';
 
 interface Known {
   name: string;

@@ -118,7 +118,7 @@ export class AggregateStore {
       dayStart + this.retentionMs,
       this.dedupeWindowMs,
       VISIT_GAP_MS,
-      sourceOfHit(r.props ?? {}),
+      sourceOfHit(r.props),
     );
     return out === 1 ? 'applied' : out === 2 ? 'erased' : 'duplicate';
   }

@@ -36,7 +36,10 @@ const byCount = (a: Row, b: Row) => b.count - a.count || a.label.localeCompare(b
 
 /** Every cell at or above the minimum with its name, largest first; the others folded into "(other)". */
 export function suppress(cells: ReadonlyMap<string, number> | Record<string, number>, k: number): SuppressedTable {
-  const entries = (cells instanceof Map ? [...cells] : Object.entries(cells)).filter(([, n]) => n > 0);
+  // (a ReadonlyMap is no class: instanceof cannot narrow the union either way)
+  const pairs: [string, number][] =
+    cells instanceof Map ? [...(cells as ReadonlyMap<string, number>)] : Object.entries(cells as Record<string, number>);
+  const entries = pairs.filter(([, n]) => n > 0);
   const all = entries.map(([label, count]) => ({ label, count })).sort(byCount);
   const rows = all.filter((r) => r.count >= k);
   const folded = all.filter((r) => r.count < k);

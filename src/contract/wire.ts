@@ -120,7 +120,7 @@ export const querySchema = z.object({
   idclient: z
     .string('idclient is repeated')
     .max(LIMITS.visitorIdLength, `idclient longer than ${LIMITS.visitorIdLength} characters`)
-    // eslint-disable-next-line no-control-regex
+     
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'idclient holds control characters')
     .optional(),
 });

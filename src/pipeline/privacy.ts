@@ -21,7 +21,7 @@ import type { HitEvent } from '../contract/wire.js';
 
 
 /** Why a hit's visitor has no pseudonym (for tests and the /privacy statement). */
-export type NoVisitorReason = 'optout' | 'no-storage' | 'shared-id' | 'no-id' | 'tracker-expired' | 'tracker-age-unknown';
+type NoVisitorReason = 'optout' | 'no-storage' | 'shared-id' | 'no-id' | 'tracker-expired' | 'tracker-age-unknown';
 
 export interface KeptEvent {
   /** Position in the request (part of the record id). */
@@ -84,7 +84,7 @@ function claimedMode(data: Properties | undefined): { mode: Mode; consentMissing
   return { mode, consentMissing: false };
 }
 
-export function resolveMode(input: PrivacyInput): Pick<PrivacyDecision, 'mode' | 'cause'> {
+function resolveMode(input: PrivacyInput): Pick<PrivacyDecision, 'mode' | 'cause'> {
   if (input.idclient === 'OPT-OUT') return { mode: 'optout', cause: 'opt-out-id' };
   if (input.gpc && input.policy.gpcIsObjection) return { mode: 'optout', cause: 'gpc' };
   // several events in one request: the most restrictive claim wins

@@ -16,7 +16,7 @@ import {
  * a letter or a digit (`.`, `-`, `_`, `:`, `$`). `userId` and `user.id` → [user, id];
  * `GCLID` → [gclid]; `e_mail` → [e, mail].
  */
-export function nameWords(name: string): string[] {
+function nameWords(name: string): string[] {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
@@ -29,7 +29,7 @@ export function nameWords(name: string): string[] {
  * What trackers put before a name they take from a page (src/formats): Plausible's custom
  * props, Matomo's custom variables. Removed before a sites-file name is read.
  */
-export const TRACKER_NAME_PREFIXES: readonly string[] = Object.freeze([
+const TRACKER_NAME_PREFIXES: readonly string[] = Object.freeze([
   'plausible_prop_',
   'cvar_visit_',
   'cvar_page_',

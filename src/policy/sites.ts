@@ -117,7 +117,7 @@ export const SITE_ID_SHAPE_TEXT = '1-10 digits';
  * Without a sites file: every site whose id has the shape, with the exempt defaults (no
  * opt-in data, no additions, GPC honoured).
  */
-export function defaultPolicies(): SitePolicies {
+function defaultPolicies(): SitePolicies {
   const cache = new BoundedCache<string, SitePolicy>(10_000);
   return {
     configured: false,

@@ -12,7 +12,7 @@
 // Pure: no I/O, and the value never appears in what is returned to be logged (`readAs`).
 
 /** How a value was read: said back to the operator and logged, never the value itself. */
-export type VisitorIdForm =
+type VisitorIdForm =
   | 'id as given'
   | 'id, also in lower case'
   | 'Matomo _pk_id cookie value'
@@ -33,7 +33,7 @@ export interface VisitorIdProblem {
 }
 
 /** The longest id looked up (the Piano path's limit on `idclient`). */
-export const MAX_VISITOR_ID_LENGTH = 256;
+const MAX_VISITOR_ID_LENGTH = 256;
 
 /** What a tracker generates: Matomo's 16 hex, the Piano SDK's 16 base-36 (with `-NO` when it could not store it). */
 const GENERATED_ID = /^([0-9a-z]{16})(-no)?$/i;
@@ -44,7 +44,7 @@ const GENERATED_ID = /^([0-9a-z]{16})(-no)?$/i;
 const MATOMO_COOKIE = /^([0-9a-f]{16})\.[0-9]{1,11}(?:\.[0-9.]*)?$/i;
 /** A whole cookie pasted as `name=value` (from a Cookie header or devtools): the value is read. */
 const NAMED_COOKIE = /^(?:_pk_id(?:\.[^=;\s]*)?|_pcid|pa_vid)\s*=(.*)$/is;
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** The id the collector saw for `value` as its holder has it, or why it cannot be one. */

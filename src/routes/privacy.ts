@@ -33,7 +33,7 @@ import { SITE_ID_SHAPE, SITE_ID_SHAPE_TEXT, type SitePolicies, type SitePolicy }
 
 const DAY_MS = 86_400_000;
 
-export function privacyStatement(
+function privacyStatement(
   policy: SitePolicy,
   config: Config,
   pseudonymiser: Pseudonymiser,

@@ -229,7 +229,7 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
       const replicas = this.#opts.waitReplicas ?? 0;
       if (this.#opts.waitAof === true) {
         const synced = results[results.length - (replicas > 0 ? 2 : 1)]![1] as [number, number];
-        if (!Array.isArray(synced) || !(synced[0]! >= 1)) throw new SinkError('SINK_TIMEOUT', 'redis did not fsync in time');
+        if (!Array.isArray(synced) || !(synced[0] >= 1)) throw new SinkError('SINK_TIMEOUT', 'redis did not fsync in time');
       }
       if (replicas > 0) this.#checkReplicas(results[results.length - 1]![1], replicas);
     } catch (err) {

@@ -31,8 +31,8 @@ export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '-
  * is not headless, so the cases give it a current desktop Chrome's User-Agent.
  */
 export const VISITOR_CONTEXT = { userAgent: DESKTOP_CHROME_UA } as const;
-export const PAGE_PATH = '/site/article.html';
-export const PAGE_TITLE = 'Browser Suite Page';
+const PAGE_PATH = '/site/article.html';
+const PAGE_TITLE = 'Browser Suite Page';
 
 /** The SDK's own browser bundle (package.json `browser` field); defines window.pa. */
 function sdkBundle(): { version: string; source: Buffer } {

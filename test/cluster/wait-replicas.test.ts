@@ -76,10 +76,10 @@ describe('SINK_WAIT_REPLICAS on a Redis Cluster failover', () => {
       maxMs: 40_000,
       stop: () => stop,
     });
-    let stallFrom = 0;
-    let stallTo = 0;
-    let recoveredAt = Infinity;
-    let takenAgain = false;
+    let stallFrom: number;
+    let stallTo: number;
+    let recoveredAt: number;
+    let takenAgain: boolean;
     try {
       // hits flow before anything happens
       await until('hits to flow', async () => (await t.redis.xlen(key)) >= 150, 10_000);
@@ -98,12 +98,11 @@ describe('SINK_WAIT_REPLICAS on a Redis Cluster failover', () => {
         await cluster.startNode(master);
         mark(`old master ${master} restarted`);
         const online = async () =>
-          /slave0:.*state=online/.test((await cluster.admin(replica).info('replication')) as string);
+          /slave0:.*state=online/.test((await cluster.admin(replica).info('replication')));
         await until(`the new master ${replica} to have its replica online`, online, 20_000, 100);
         mark('new master has its replica');
       }
       recoveredAt = Date.now() - t0;
-      // let the load run on a little (bounded): the stream grows again
       // hits taken again: one sent on its own gets a 2xx (bounded: a busy machine is slow)
       let n = 0;
       const answered2xx = async () =>

@@ -14,7 +14,7 @@ globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
   const headers = new Headers(init?.headers);
   if (!headers.has('user-agent')) headers.set('user-agent', DESKTOP_CHROME_UA);
   return fetchOfNode(input, { ...init, headers });
-}) as typeof fetch;
+});
 
 /** The app's inject sends a desktop browser's User-Agent unless the request names one. */
 export function injectAsBrowser(app: FastifyInstance): void {

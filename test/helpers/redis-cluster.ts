@@ -14,7 +14,7 @@ import { type LinkProxy, startLinkProxy } from './link-proxy.js';
 
 const run = promisify(execFile);
 
-export interface ClusterNode {
+interface ClusterNode {
   /** The port clients and peers use (the proxy's when proxied). */
   port: number;
   /** The port redis-server listens on (its cluster bus: + 10000). */
@@ -198,7 +198,7 @@ export async function startCluster(
     },
     async stop() {
       for (const c of admins.values()) c.disconnect();
-      await Promise.all(nodes.map((n) => n.proxy?.close()));
+      await Promise.all(nodes.flatMap((n) => (n.proxy ? [n.proxy.close()] : [])));
       await Promise.all(
         nodes.map(
           (n) =>

@@ -6,7 +6,7 @@
 // here is; Chrome freezes the OS part, Safari the iOS version). Used by the audience tests
 // (test/pipeline/audience.test.ts, test/routes/audience.test.ts) and bench/audience.ts.
 
-export type UserAgentKind = 'search' | 'seo' | 'ai' | 'library' | 'headless' | 'monitoring' | 'browser';
+type UserAgentKind = 'search' | 'seo' | 'ai' | 'library' | 'headless' | 'monitoring' | 'browser';
 
 export interface KnownUserAgent {
   name: string;

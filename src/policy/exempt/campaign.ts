@@ -17,7 +17,7 @@ const CAMPAIGN = new RegExp(
 const LEFT_SEPARATORS = /[?&;#,](?=$|\s)/g;
 
 /** `utm_source=news`, `gclid: abc`, `"fbclid":"x"`: removed wherever they appear. */
-export function removeCampaignParameters(text: string): string {
+function removeCampaignParameters(text: string): string {
   const out = text.replace(CAMPAIGN, '');
   return out === text ? text : out.replace(LEFT_SEPARATORS, '');
 }

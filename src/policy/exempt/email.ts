@@ -88,6 +88,3 @@ export function redactEmails(text: string): string | undefined {
 
 /** An `@`, a bracketed `at`, or the word `at` between spaces. */
 export const emailRule: TextRule = { name: 'email', needs: /@|[[({<]at[\])}>]|[ \t]at[ \t]/i, apply: redactEmails };
-
-/** A whole path segment that is an address (for url.ts). */
-export const isEmail = (segment: string): boolean => emailRule.needs.test(segment) && redactEmails(segment) !== segment;

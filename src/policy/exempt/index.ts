@@ -17,7 +17,7 @@
 import { BRAND_LIST_PROPERTIES, DAY_PRECISION_PROPERTIES, URL_PROPERTIES, USER_PROPERTY_PREFIX } from '../allowlists.js';
 import type { PropertyValue } from '../../contract/record.js';
 import { campaignRule, isCampaignName } from './campaign.js';
-import { DROP, type ExemptRule, noRuleCounts, type RuleCounts, type TextRule } from './common.js';
+import { DROP, type ExemptRule, type RuleCounts, type TextRule } from './common.js';
 import { toDay } from './day.js';
 import { emailRule } from './email.js';
 import { ipRule } from './ip.js';
@@ -27,13 +27,11 @@ import { isBrandList, isGreaseBrand, isScalar, type Scalar } from './shape.js';
 import { type PathMask, rebuildPath, rebuildUrl, rebuildUrls, urlRule } from './url.js';
 
 export { EXEMPT_VALUE_RULES } from './rules.js';
-export { DROP, MAX_FINDINGS, noRuleCounts, type ExemptRule, type RuleCounts } from './common.js';
+export { DROP, MAX_FINDINGS, noRuleCounts, type RuleCounts } from './common.js';
 export { canonicalReading } from './reading.js';
-export { isCampaignName, removeCampaignParameters } from './campaign.js';
-export { redactEmails } from './email.js';
-export { isFineIPv6, numericHostIPv4, redactIps } from './ip.js';
-export { removeQueries } from './query.js';
-export { compilePathMask, isToken, type PathMask, rebuildPath, rebuildUrl, rebuildUrls } from './url.js';
+export { isCampaignName } from './campaign.js';
+export { numericHostIPv4 } from './ip.js';
+export { compilePathMask, type PathMask, rebuildUrl } from './url.js';
 export { readClientDate, toDay } from './day.js';
 export { isBrandList } from './shape.js';
 
@@ -124,7 +122,7 @@ export function exemptValue(name: string, value: PropertyValue, counts: RuleCoun
   }
   if (Array.isArray(value) && value.every(isScalar)) {
     const items: Scalar[] = [];
-    for (const v of value as Scalar[]) {
+    for (const v of value) {
       const w = typeof v === 'string' ? sanitiseString(v, urlValued, counts, ctx) : v;
       if (w === DROP) return DROP;
       // a name/value pair (Matomo's custom variables: ["gclid", "…"]) naming campaign data

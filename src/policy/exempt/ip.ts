@@ -13,7 +13,7 @@ const IPV4 = new RegExp(`(?<!\\p{N}|\\p{N}\\.)(${OCTET})\\.${OCTET}\\.${OCTET}\\
 // (`203-0-113-9.dsl.example.net`, `ip-203-0-113-9.ec2.internal`); no part of a longer run
 // of numbers (`06-12-34-56-78`, a phone number)
 const IPV4_JOINED = new RegExp(`(?<!\\p{N}|\\p{N}[._\\-])(${OCTET})(?<sep>[-_])${OCTET}\\k<sep>${OCTET}\\k<sep>(${OCTET})(?!\\p{N}|[._\\-]\\p{N})`, 'gu');
-const IPV6 = /(?<![\p{L}\p{N}_.\-])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\p{L}\p{N}_\-])/gu;
+const IPV6 = /(?<![\p{L}\p{N}_.-])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\p{L}\p{N}_-])/gu;
 // the reverse-DNS nibble form: more than 12 nibbles (a /48) name a finer network, and a
 // 6to4 /48 (2.0.0.2 reversed last) carries an IPv4 address whole
 const IP6_ARPA = /(?<![\p{L}\p{N}])(?:(?:[0-9a-fA-F]\.){13,64}(?:ip6\.(?:arpa|int)\b)?|(?:[0-9a-fA-F]\.){8}2\.0\.0\.2\.ip6\.(?:arpa|int)\b)/gu;
@@ -27,7 +27,7 @@ const keepCoarseIPv6 = (m: RegExpExecArray) => !isFineIPv6(m[0]);
 const never = () => false;
 
 /** The eight groups of an IPv6 address (and a trailing dotted quad), or undefined. */
-export function ipv6Groups(candidate: string): number[] | undefined {
+function ipv6Groups(candidate: string): number[] | undefined {
   let text = candidate;
   let v4: number[] | undefined;
   const lastColon = text.lastIndexOf(':');
@@ -51,7 +51,7 @@ export function ipv6Groups(candidate: string): number[] | undefined {
  * (a /64 is an address: one household), or a 6to4 prefix (2002::/16) carrying an IPv4
  * address whole in its next 32 bits.
  */
-export function isFineIPv6(candidate: string): boolean {
+function isFineIPv6(candidate: string): boolean {
   const groups = ipv6Groups(candidate);
   if (groups === undefined) return false;
   if (groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1) return false; // ::1, loopback

@@ -9,7 +9,7 @@ const QUERY_TAIL = /\?(?=\S)\S*/g;
 const PARAMS = /;[^\s;=]*=\S*|[&#][^\s&#=]*[=:]\S*/g;
 const NAME_VALUE = /(?<=^|\s)[^\s=]+=\S*|(?<=^|\s)=\S+/g;
 
-export function removeQueries(text: string): string {
+function removeQueries(text: string): string {
   return text.replace(QUERY_TAIL, '').replace(PARAMS, '').replace(NAME_VALUE, '');
 }
 

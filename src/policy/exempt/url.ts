@@ -35,7 +35,7 @@ const PART_SEPARATORS = /[-_.~+,:!' ]/;
  * cases (base64). Words, slugs (`mon-article-sur-l-ete`), dates (`2026-12-07`), short
  * numbers (`42`) and product codes under 10 characters stay.
  */
-export function isToken(segment: string): boolean {
+function isToken(segment: string): boolean {
   if (UUID.test(segment)) return true;
   for (const part of segment.split(PART_SEPARATORS)) {
     if (part.length < 9) continue;
@@ -53,7 +53,7 @@ const NOTHING_TO_ENCODE = /^[A-Za-z0-9._~!$&'()*+,:@[\]-]*$/;
 
 function encodeSegment(segment: string): string {
   if (NOTHING_TO_ENCODE.test(segment)) return segment;
-  // eslint-disable-next-line no-control-regex
+   
   return segment.replace(/[\x00-\x20"#%/;<=>?\\^`{|}\x7f]|[^\x00-\x7f]+/gu, (c) => encodeURIComponent(c));
 }
 
