@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Metrics, modeLabel, type MetricsSources } from '../src/metrics.js';
 
@@ -127,6 +128,18 @@ describe('Metrics', () => {
     expect(value(after, 'collector_sink_batch_events_bucket{le="5",outcome="ok"}')).toBe(1);
     expect(value(after, 'collector_sink_batch_seconds_bucket{le="0.0025",outcome="ok"}')).toBe(1);
     expect(value(after, 'collector_sink_batch_seconds_bucket{le="0.001",outcome="ok"}')).toBe(0);
+  });
+
+  it('names in docs/operations.md every metric it exposes, and in docker/alerts.yml only those', async () => {
+    const text = await new Metrics(sources()).registry.metrics();
+    const exposed = [...text.matchAll(/^# TYPE (collector_\w+) (\w+)$/gm)].map((m) => m[1]!);
+    const docs = readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8');
+    for (const name of exposed) expect(docs, name).toContain(`\`${name}`);
+    // the rules' expressions (not their comments), a histogram's series by the histogram's name
+    const rules = readFileSync(new URL('../docker/alerts.yml', import.meta.url), 'utf8').replace(/#.*$/gm, '');
+    const alerted = [...rules.matchAll(/\bcollector_\w+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''));
+    expect(alerted.length).toBeGreaterThan(5);
+    for (const name of alerted) expect(exposed, name).toContain(name);
   });
 
   it('observes sink batches by outcome', async () => {
