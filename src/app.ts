@@ -79,8 +79,7 @@ function answerAlike(app: FastifyInstance, logger: Logger): void {
     }
     if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
     const tracker = req.routeOptions.config.tracker;
-    if (tracker) app.metrics.hitRefused(body.error, req.hitMode, tracker);
-    else if (req.routeOptions.url === '/event' && req.method === 'POST') app.metrics.hitRefused(body.error, req.hitMode);
+    if (tracker) app.metrics.hitRefused(tracker, body.error, req.hitMode);
     reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Metrics, modeLabel, type MetricsSources } from '../src/metrics.js';
 
@@ -20,30 +21,39 @@ describe('Metrics', () => {
     expect(['optin', 'exempt', 'optout'].map(modeLabel)).toEqual(['optin', 'exempt', 'optout']);
     expect(modeLabel(undefined)).toBe('unknown');
     const m = new Metrics(sources());
-    for (const claim of ['alice@example.com', 'OPTIN', '203.0.113.9', 'x'.repeat(500)]) m.hitAccepted(claim, 1);
+    const claims = ['alice@example.com', 'OPTIN', '203.0.113.9', 'x'.repeat(500)];
+    for (const claim of claims) m.hitAccepted('piano', claim, 1);
     const text = await m.registry.metrics();
-    expect(value(text, 'collector_hits_accepted_total{mode="other"}')).toBe(4);
+    expect(value(text, 'collector_hits_accepted_total{tracker="piano",mode="other"}')).toBe(4);
     expect(text).not.toMatch(/alice|203\.0\.113|OPTIN|xxxx/);
   });
 
-  it('counts hits, records and refusals by route, tracker and reason', async () => {
+  it('counts hits, records and refusals by tracker (the Piano SDK too), reason and mode', async () => {
     const m = new Metrics(sources());
-    m.hitAccepted('exempt', 3);
-    m.hitAccepted('exempt', 2);
-    m.hitAccepted('optin', 1, 'matomo');
-    m.hitRefused('rate_limited', 'exempt');
-    m.hitRefused('invalid_hit', undefined, 'plausible');
+    m.hitAccepted('piano', 'exempt', 3);
+    m.hitAccepted('piano', 'exempt', 2);
+    m.hitAccepted('matomo', 'optin', 1);
+    m.hitAccepted('plausible', 'exempt', 1);
+    m.hitRefused('piano', 'rate_limited', 'exempt');
+    m.hitRefused('plausible', 'invalid_hit', undefined);
+    m.hitSetApart('piano', 'robot');
     m.exemptRules({ email: 2, ip: 0, url: 1 });
     m.privacyDropped('exempt', { events: 1, properties: 4 });
     m.rateLimited(5);
     m.optoutCounted(0);
     const text = await m.registry.metrics();
-    expect(value(text, 'collector_hits_accepted_total{mode="exempt"}')).toBe(2);
-    expect(value(text, 'collector_records_stored_total{mode="exempt"}')).toBe(5);
+    expect(value(text, 'collector_hits_accepted_total{tracker="piano",mode="exempt"}')).toBe(2);
+    expect(value(text, 'collector_hits_accepted_total{tracker="matomo",mode="optin"}')).toBe(1);
+    expect(value(text, 'collector_hits_accepted_total{tracker="plausible",mode="exempt"}')).toBe(1);
+    // records are counted whichever tracker sent them
+    expect(value(text, 'collector_records_stored_total{mode="exempt"}')).toBe(6);
     expect(value(text, 'collector_records_stored_total{mode="optin"}')).toBe(1);
-    expect(value(text, 'collector_tracker_hits_accepted_total{tracker="matomo",mode="optin"}')).toBe(1);
-    expect(value(text, 'collector_hits_refused_total{reason="rate_limited",mode="exempt"}')).toBe(1);
-    expect(value(text, 'collector_tracker_hits_refused_total{tracker="plausible",reason="invalid_hit",mode="unknown"}')).toBe(1);
+    expect(value(text, 'collector_hits_refused_total{tracker="piano",reason="rate_limited",mode="exempt"}')).toBe(1);
+    const invalid = 'collector_hits_refused_total{tracker="plausible",reason="invalid_hit",mode="unknown"}';
+    expect(value(text, invalid)).toBe(1);
+    expect(value(text, 'collector_hits_set_apart_total{tracker="piano",reason="robot"}')).toBe(1);
+    // the per-tracker series of earlier versions were folded into these
+    expect(text).not.toContain('collector_tracker_hits_');
     expect(value(text, 'collector_privacy_exempt_values_total{rule="email"}')).toBe(2);
     expect(value(text, 'collector_privacy_exempt_values_total{rule="ip"}')).toBeUndefined();
     expect(value(text, 'collector_privacy_dropped_events_total')).toBe(1);
@@ -75,9 +85,61 @@ describe('Metrics', () => {
   it('gives each app its own registry: two apps in one process do not add up', async () => {
     const a = new Metrics(sources());
     const b = new Metrics(sources());
-    a.hitAccepted('exempt', 1);
-    expect(value(await a.registry.metrics(), 'collector_hits_accepted_total{mode="exempt"}')).toBe(1);
-    expect(value(await b.registry.metrics(), 'collector_hits_accepted_total{mode="exempt"}')).toBeUndefined();
+    a.hitAccepted('piano', 'exempt', 1);
+    const series = 'collector_hits_accepted_total{tracker="piano",mode="exempt"}';
+    expect(value(await a.registry.metrics(), series)).toBe(1);
+    expect(value(await b.registry.metrics(), series)).toBeUndefined();
+  });
+
+  it('exposes each metric of the table once, with its type and help (the names operators alert on)', async () => {
+    const text = await new Metrics(sources()).registry.metrics();
+    const types = Object.fromEntries(
+      [...text.matchAll(/^# TYPE (collector_\w+) (\w+)$/gm)].map((m) => [m[1]!, m[2]!] as const),
+    );
+    expect(types).toEqual({
+      collector_hits_accepted_total: 'counter',
+      collector_hits_refused_total: 'counter',
+      collector_records_stored_total: 'counter',
+      collector_privacy_dropped_events_total: 'counter',
+      collector_privacy_dropped_properties_total: 'counter',
+      collector_privacy_exempt_values_total: 'counter',
+      collector_rate_limited_events_total: 'counter',
+      collector_optout_events_counted_total: 'counter',
+      collector_hits_set_apart_total: 'counter',
+      collector_sink_batch_events: 'histogram',
+      collector_sink_batch_seconds: 'histogram',
+      collector_admin_requests_total: 'counter',
+      collector_admin_scanned_entries_total: 'counter',
+      collector_retention_trimmed_entries_total: 'counter',
+      collector_sink_batches_short_of_replicas_total: 'counter',
+      collector_sink_pending_events: 'gauge',
+      collector_sink_writes_failing: 'gauge',
+      collector_redis_up: 'gauge',
+      collector_redis_connection_state: 'gauge',
+      collector_geoip_database_age_seconds: 'gauge',
+    });
+    for (const name of Object.keys(types)) expect(text).toMatch(new RegExp(`^# HELP ${name} \\S.{20,}$`, 'm'));
+    expect(text).toMatch(/^# HELP collector_hits_accepted_total Hits answered 2xx .*by tracker \(piano, matomo/m);
+    // the histograms keep their buckets
+    const m = new Metrics(sources());
+    m.sinkBatch(3, 2, true);
+    const after = await m.registry.metrics();
+    expect(value(after, 'collector_sink_batch_events_bucket{le="2",outcome="ok"}')).toBe(0);
+    expect(value(after, 'collector_sink_batch_events_bucket{le="5",outcome="ok"}')).toBe(1);
+    expect(value(after, 'collector_sink_batch_seconds_bucket{le="0.0025",outcome="ok"}')).toBe(1);
+    expect(value(after, 'collector_sink_batch_seconds_bucket{le="0.001",outcome="ok"}')).toBe(0);
+  });
+
+  it('names in docs/operations.md every metric it exposes, and in docker/alerts.yml only those', async () => {
+    const text = await new Metrics(sources()).registry.metrics();
+    const exposed = [...text.matchAll(/^# TYPE (collector_\w+) (\w+)$/gm)].map((m) => m[1]!);
+    const docs = readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8');
+    for (const name of exposed) expect(docs, name).toContain(`\`${name}`);
+    // the rules' expressions (not their comments), a histogram's series by the histogram's name
+    const rules = readFileSync(new URL('../docker/alerts.yml', import.meta.url), 'utf8').replace(/#.*$/gm, '');
+    const alerted = [...rules.matchAll(/\bcollector_\w+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''));
+    expect(alerted.length).toBeGreaterThan(5);
+    for (const name of alerted) expect(exposed, name).toContain(name);
   });
 
   it('observes sink batches by outcome', async () => {

@@ -11,7 +11,7 @@ declare module 'fastify' {
     hitMode: string | undefined;
   }
   interface FastifyContextConfig {
-    /** Set on a tracker's hit routes (/matomo.php, /api/event): their refusals are counted by tracker. */
+    /** Set on every hit route (/event, /matomo.php, /api/event): their refusals are counted by tracker. */
     tracker?: TrackerLabel;
   }
 }

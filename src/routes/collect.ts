@@ -46,7 +46,9 @@ export default async function collectRoutes(app: FastifyInstance, opts: IntakeOp
 
   // onRequest, before the body is read: a shed or rate-limited hit costs neither memory nor parsing
   const onRequest = [app.pressure.guard, siteQuotaGuard(app.rateLimit)];
-  app.post<{ Body: ReceivedBody | undefined }>('/event', { bodyLimit: LIMITS.bodyBytes, onRequest }, async (req, reply) => {
+  // config.tracker: its refusals are counted as the Piano SDK's (src/app.ts)
+  const options = { bodyLimit: LIMITS.bodyBytes, onRequest, config: { tracker: 'piano' as const } };
+  app.post<{ Body: ReceivedBody | undefined }>('/event', options, async (req, reply) => {
     const query = querySchema.safeParse(rawQueryParams(req.url));
     if (!query.success) {
       const p = firstProblem(query.error);

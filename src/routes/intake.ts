@@ -183,13 +183,14 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
         if (err instanceof SinkError) throw unavailable(ERROR_CODES[err.code], `hit not stored: ${err.publicMessage}`);
         throw err;
       }
-      for (const { out, tracker, audience } of results) {
+      for (const { out, tracker: adapted, audience } of results) {
+        const tracker = adapted ?? 'piano';
         if (audience !== 'person') {
-          app.metrics.hitAccepted(out?.mode, 0, tracker);
-          app.metrics.hitSetApart(audience, tracker);
+          app.metrics.hitAccepted(tracker, out?.mode, 0);
+          app.metrics.hitSetApart(tracker, audience);
           continue;
         }
-        app.metrics.hitAccepted(out?.mode, out?.entries.length ?? 0, tracker);
+        app.metrics.hitAccepted(tracker, out?.mode, out?.entries.length ?? 0);
         if (!out) continue;
         app.metrics.privacyDropped(out.mode, out.dropped);
         app.metrics.exemptRules(out.rules);

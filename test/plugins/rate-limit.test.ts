@@ -139,7 +139,7 @@ describe('per-site rate limit over HTTP', () => {
 
   it('counts 429s in /metrics', async () => {
     const text = (await t.operator.inject({ url: '/metrics' })).body;
-    expect(text).toMatch(/^collector_hits_refused_total\{reason="rate_limited",mode="[a-z]+"\} \d+/m);
+    expect(text).toMatch(/^collector_hits_refused_total\{tracker="piano",reason="rate_limited",mode="[a-z]+"\} \d+/m);
     expect(text).toMatch(/^collector_rate_limited_events_total [1-9]\d*/m);
   });
 });

@@ -33,8 +33,8 @@ describe('GET /metrics', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
-    expect(sample(text, 'collector_hits_accepted_total', 'mode="exempt"')).toBe(2);
-    expect(sample(text, 'collector_hits_accepted_total', 'mode="optout"')).toBe(1);
+    expect(sample(text, 'collector_hits_accepted_total', 'tracker="piano",mode="exempt"')).toBe(2);
+    expect(sample(text, 'collector_hits_accepted_total', 'tracker="piano",mode="optout"')).toBe(1);
     expect(sample(text, 'collector_records_stored_total', 'mode="exempt"')).toBe(2);
     expect(sample(text, 'collector_records_stored_total', 'mode="optout"')).toBeUndefined();
     expect(sample(text, 'collector_optout_events_counted_total')).toBe(1);
@@ -42,8 +42,8 @@ describe('GET /metrics', () => {
     expect(sample(text, 'collector_privacy_dropped_properties_total', 'mode="exempt"')).toBeGreaterThan(0);
     expect(sample(text, 'collector_privacy_dropped_properties_total', 'mode="optout"')).toBeGreaterThan(0);
     // refused before the body was understood: mode unknown; after: the claimed mode
-    expect(sample(text, 'collector_hits_refused_total', 'reason="invalid_hit",mode="unknown"')).toBe(2);
-    expect(sample(text, 'collector_hits_refused_total', 'reason="invalid_hit",mode="exempt"')).toBe(1);
+    expect(sample(text, 'collector_hits_refused_total', 'tracker="piano",reason="invalid_hit",mode="unknown"')).toBe(2);
+    expect(sample(text, 'collector_hits_refused_total', 'tracker="piano",reason="invalid_hit",mode="exempt"')).toBe(1);
     expect(sample(text, 'collector_sink_batch_events_count', 'outcome="ok"')).toBeGreaterThanOrEqual(2);
     expect(sample(text, 'collector_sink_batch_seconds_count', 'outcome="ok"')).toBeGreaterThanOrEqual(2);
     expect(sample(text, 'collector_sink_pending_events')).toBe(0);
@@ -63,7 +63,8 @@ describe('GET /metrics', () => {
       const [url, downOps] = await down.listen();
       expect((await replay(url, sdkRequest('exempt'))).status).toBe(503);
       const text = await (await fetch(`${downOps}/metrics`)).text();
-      expect(sample(text, 'collector_hits_refused_total', 'reason="sink_unavailable",mode="exempt"')).toBe(1);
+      const refused = 'tracker="piano",reason="sink_unavailable",mode="exempt"';
+      expect(sample(text, 'collector_hits_refused_total', refused)).toBe(1);
       expect(sample(text, 'collector_redis_up')).toBe(0);
       expect(text).not.toContain('collector_geoip_database_age_seconds{');
     } finally {
