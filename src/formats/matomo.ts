@@ -2,27 +2,12 @@
 // Pure: one HTTP request in, hits out. The research behind every rule, with its source
 // in matomo-org/matomo, is docs/trackers/research.md ("Matomo").
 //
-// What is read, and nothing else (every other parameter is ignored, whatever its name):
-//   idsite → site                       rec=1 required
-//   url → page_url                      urlref → previous_url
-//   action_name → page                  res (WxH) → device_screen_width/height
-//   pv_id → pageview_id                 _idts → cookie_creation_date (ISO, minute)
-//   _id (else cid) → visitorId          uid → user_id (dropped outside opt-in)
-//   uadata → ch_ua*                     consent=1 → consent
-//   ua → userAgent (only for the robot check, never stored)
-//   dimensionN → dimensionN             _cvar/cvar/e_cvar → cvar_<scope>_<i> ([name, value])
-//   download → click.download           link → click.exit          (click = the URL as sent: the
-//                                       exempt value rules cut its query, as for page_url)
-//   e_c/e_a/e_n/e_v → matomo.event      (event_category/action/label/value)
-//   search/search_cat/search_count → internal_search_result.display (ise_*)
-//   c_n/c_p/c_t/c_i → matomo.content    idgoal>0 (+revenue) → matomo.goal
-//   otherwise → page.display
-// Never mapped: token_auth and what needs it (cip, cdt, cdo, country, region, city, lat,
-// long), campaign parameters (_rcn, _rck, _ref, _refts, pk_*, mtm_*, utm_*), ecommerce
-// (ec_*, _ects, _pk*, idgoal=0 carts and orders), lang, local time, plugins, timings.
-import type { Properties, PropertyValue } from '../contract/record.js';
-import { LIMITS, type HitEvent } from '../contract/wire.js';
+// What is read, and what it becomes: the tables of formats/matomo-params.ts, Matomo
+// parameter → Piano property with its reader (every other parameter is ignored, whatever its
+// name). This module reads the request's shape (GET, form body, bulk) and the hit's own
+// fields: idsite → site (rec=1 required), _id (else cid) → visitorId, consent=1, ua, _idts.
 import { checkEvents, isPlainObject, MAX_INPUT_BYTES, parseJson, refuseOversized } from './common.js';
+import { actionEvents, hitProperties, isCanonicalParam, textParam, type Params } from './matomo-params.js';
 import { FormatError, mediaType, type AdaptedHit } from './types.js';
 
 export interface MatomoRequest {
@@ -65,8 +50,6 @@ export function matomoBulkSummary(tracked: number): { status: 'success'; tracked
 
 /** Content types a tracking POST may carry (matomo.js: form-urlencoded for XHR, beacon and bulk; matomo-tracker: JSON for bulk). */
 const POST_TYPES = new Set(['application/x-www-form-urlencoded', 'text/plain', 'application/json']);
-
-type Params = Map<string, string>;
 
 /** `application/x-www-form-urlencoded` (WHATWG): `+` is a space, a malformed `%` stays as written, never throws. A repeated name: the last wins, as PHP does. */
 function parseForm(text: string): Params {
@@ -152,14 +135,6 @@ function bulkItemParams(item: unknown, path: string): Params {
   throw new FormatError(400, 'a bulk request is a query string or an object of parameters', path);
 }
 
-/** Parameters the adapter reads, plus the ones that tell two real hits apart (`r`, `rand`, local time). */
-const CANONICAL_PARAMS = new Set([
-  'idsite', 'rec', 'url', 'urlref', 'action_name', '_id', 'cid', 'uid', '_idts', 'res', 'pv_id', 'uadata', 'consent',
-  '_cvar', 'cvar', 'e_cvar', 'link', 'download', 'e_c', 'e_a', 'e_n', 'e_v', 'search', 'search_cat', 'search_count',
-  'c_n', 'c_p', 'c_t', 'c_i', 'idgoal', 'revenue', 'ping', 'ca', 'recMode', 'r', 'rand', 'h', 'm', 's',
-]);
-const DIMENSION_RE = /^dimension(0|[1-9][0-9]{0,2})$/;
-
 /**
  * The text the record id is derived from: the parameters read (and `r`, `rand`, h/m/s),
  * sorted by name. `send_image` is left out, so the GET image fallback matomo.js sends when
@@ -168,7 +143,7 @@ const DIMENSION_RE = /^dimension(0|[1-9][0-9]{0,2})$/;
  */
 function canonical(params: Params): string {
   return [...params]
-    .filter(([k]) => CANONICAL_PARAMS.has(k) || DIMENSION_RE.test(k))
+    .filter(([k]) => isCanonicalParam(k))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
     .join('&');
@@ -183,54 +158,17 @@ function adaptOne(params: Params, where: string): AdaptedHit {
     throw new FormatError(400, "'rec' parameter not found: a tracking request carries rec=1", `${where}.rec`);
   }
 
-  /** A non-empty string parameter, bounded like every string property. */
-  const str = (name: string): string | undefined => {
-    const v = params.get(name);
-    if (v === undefined || v === '') return undefined;
-    if (v.length > LIMITS.stringLength) throw new FormatError(400, `string longer than ${LIMITS.stringLength} characters`, `${where}.${name}`);
-    return v;
-  };
-  const trimmed = (name: string): string | undefined => {
-    const v = str(name)?.trim();
-    return v === '' ? undefined : v;
-  };
-
-  const common: Properties = {};
-  const url = str('url');
-  if (url !== undefined) common.page_url = url;
-  const urlref = str('urlref');
-  if (urlref !== undefined) common.previous_url = urlref;
-  const res = /^([0-9]{1,5})x([0-9]{1,5})$/.exec(params.get('res') ?? '');
-  if (res) {
-    common.device_screen_width = Number(res[1]);
-    common.device_screen_height = Number(res[2]);
-  }
-  const pvId = params.get('pv_id');
-  if (pvId !== undefined && /^[A-Za-z0-9]{1,32}$/.test(pvId)) common.pageview_id = pvId;
-  const created = cookieCreationDate(params.get('_idts'));
-  if (created !== undefined) common.cookie_creation_date = created;
-  const uid = str('uid');
-  if (uid !== undefined) common.user_id = uid;
-  Object.assign(common, clientHints(str('uadata')));
-  for (const [k, v] of params) {
-    const m = DIMENSION_RE.exec(k);
-    if (m && v !== '') {
-      if (v.length > LIMITS.stringLength) throw new FormatError(400, `string longer than ${LIMITS.stringLength} characters`, `${where}.${k}`);
-      common[`dimension${m[1]}`] = v;
-    }
-  }
-  Object.assign(common, customVariables(str('_cvar'), 'visit'), customVariables(str('cvar'), 'page'), customVariables(str('e_cvar'), 'event'));
-
-  const events = checkEvents(eventsOf(params, common, str, trimmed), where);
+  const common = hitProperties(params, where);
+  const events = checkEvents(actionEvents(params, common, where), where);
   const visitorId = visitorIdOf(params);
   // a server-side tracker (matomo-tracker, the PHP SDK) forwards its visitor's browser here
-  const userAgent = str('ua');
+  const userAgent = textParam(params, 'ua', where);
   const idts = params.get('_idts');
   return {
     tracker: 'matomo',
     site,
     ...(visitorId !== undefined ? { visitorId } : {}),
-    ...(url !== undefined ? { pageUrl: url } : {}),
+    ...(typeof common.page_url === 'string' ? { pageUrl: common.page_url } : {}),
     ...(userAgent !== undefined ? { userAgent } : {}),
     // read by the 13-month rule, whatever it holds: an unreadable one gets no pseudonym
     ...(idts !== undefined ? { trackerCreated: { format: 'unix-seconds' as const, raw: idts } } : {}),
@@ -242,73 +180,6 @@ function adaptOne(params: Params, where: string): AdaptedHit {
     rawBody: canonical(params),
     replayable: nonEmpty(params.get('r')) || nonEmpty(params.get('rand')),
   };
-}
-
-/** Matomo's action precedence (core/Tracker/Action.php $factoryPriority): download > link > event > site search > content > page view. */
-function eventsOf(
-  params: Params,
-  common: Properties,
-  str: (name: string) => string | undefined,
-  trimmed: (name: string) => string | undefined,
-): HitEvent[] {
-  // a heartbeat only extends the visit in Matomo; a bot-only request (recMode=1) is not a visit
-  if (params.get('ping') === '1' || params.get('recMode') === '1') return [];
-
-  const download = str('download');
-  if (download !== undefined) return [{ name: 'click.download', data: { ...common, click: download } }];
-  const link = str('link');
-  if (link !== undefined) return [{ name: 'click.exit', data: { ...common, click: link } }];
-
-  const category = trimmed('e_c');
-  const action = trimmed('e_a');
-  if (category !== undefined && action !== undefined) {
-    const data: Properties = { ...common, event_category: category, event_action: action };
-    const label = trimmed('e_n');
-    if (label !== undefined) data.event_label = label;
-    const value = numeric(params.get('e_v'));
-    if (value !== undefined) data.event_value = value;
-    return [{ name: 'matomo.event', data }];
-  }
-
-  const keyword = trimmed('search');
-  if (keyword !== undefined) {
-    const data: Properties = { ...common, ise_keyword: keyword };
-    const cat = trimmed('search_cat');
-    if (cat !== undefined) data.ise_category = cat;
-    const count = params.get('search_count');
-    if (count !== undefined && /^[0-9]{1,9}$/.test(count)) data.ise_result_count = Number(count);
-    return [{ name: 'internal_search_result.display', data }];
-  }
-
-  const contentName = trimmed('c_n');
-  if (contentName !== undefined) {
-    const data: Properties = { ...common, content_name: contentName };
-    const piece = trimmed('c_p');
-    if (piece !== undefined) data.content_piece = piece;
-    const target = trimmed('c_t');
-    if (target !== undefined) data.content_target = target;
-    const interaction = trimmed('c_i');
-    if (interaction !== undefined) data.content_interaction = interaction;
-    return [{ name: 'matomo.content', data }];
-  }
-
-  const idgoal = params.get('idgoal');
-  if (idgoal !== undefined && idgoal !== '' && idgoal !== '-1') {
-    // idgoal=0 is an ecommerce order or cart update: not audience measurement, never mapped
-    if (!/^[1-9][0-9]{0,8}$/.test(idgoal)) return [];
-    const data: Properties = { ...common, goal_id: Number(idgoal) };
-    const revenue = numeric(params.get('revenue'));
-    if (revenue !== undefined) data.goal_revenue = revenue;
-    return [{ name: 'matomo.goal', data }];
-  }
-
-  // ca=1 marks "not a page view" (crash analytics, media analytics, ...): nothing mapped
-  if (params.get('ca') === '1') return [];
-
-  const data: Properties = { ...common };
-  const title = trimmed('action_name');
-  if (title !== undefined) data.page = title;
-  return [{ name: 'page.display', data }];
 }
 
 const nonEmpty = (v: string | undefined): boolean => v !== undefined && v !== '';
@@ -328,92 +199,6 @@ function visitorIdOf(params: Params): string | undefined {
   const cid = params.get('cid');
   if (cid !== undefined && /^[0-9a-fA-F]{16}$/.test(cid)) return cid.toLowerCase();
   return undefined;
-}
-
-/** `_idts` (unix seconds of the visitor cookie's creation) → ISO date to the minute, as the Piano SDK sends it. */
-function cookieCreationDate(raw: string | undefined): string | undefined {
-  if (raw === undefined || !/^[0-9]{1,11}$/.test(raw)) return undefined;
-  const ms = Number(raw) * 1000;
-  if (ms <= 0 || ms > 8.64e15) return undefined;
-  const d = new Date(ms);
-  d.setUTCSeconds(0, 0);
-  return d.toISOString();
-}
-
-/** A finite decimal number as Matomo's float parameters take it (`e_v`, `revenue`). */
-function numeric(raw: string | undefined): number | undefined {
-  if (raw === undefined || !/^-?[0-9]{1,15}(\.[0-9]{1,15})?$/.test(raw.trim())) return undefined;
-  const n = Number(raw.trim());
-  return Number.isFinite(n) ? n : undefined;
-}
-
-/** JSON that may be anything; malformed is ignored, as Matomo ignores a custom variable it cannot decode. */
-function looseJson(raw: string | undefined): unknown {
-  if (raw === undefined) return undefined;
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * `{"1":["name","value"], ...}` → `cvar_<scope>_1: ["name", "value"]`: an array of strings,
- * a shape the exempt value rules can keep where a site adds the name. (No `matomo_` prefix
- * on these names: it is a campaign prefix, which a site may never add.)
- */
-function customVariables(raw: string | undefined, scope: 'visit' | 'page' | 'event'): Properties {
-  const json = looseJson(raw);
-  const out: Properties = {};
-  if (!isPlainObject(json)) return out;
-  for (const index of Object.keys(json)) {
-    if (!/^[1-9][0-9]{0,2}$/.test(index)) continue;
-    const pair = json[index];
-    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') continue;
-    if (pair[0] === '' || pair[1] === '') continue;
-    out[`cvar_${scope}_${index}`] = [pair[0], pair[1]];
-  }
-  return out;
-}
-
-const HINT_STRINGS: Record<string, string> = {
-  model: 'ch_ua_model',
-  platform: 'ch_ua_platform',
-  platformVersion: 'ch_ua_platform_version',
-  uaFullVersion: 'ch_ua_full_version',
-  architecture: 'ch_ua_arch',
-  bitness: 'ch_ua_bitness',
-};
-
-function brandList(v: unknown): PropertyValue[] | undefined {
-  if (!Array.isArray(v)) return undefined;
-  const out: PropertyValue[] = [];
-  for (const b of v.slice(0, 20)) {
-    if (isPlainObject(b) && typeof b.brand === 'string' && typeof b.version === 'string' && b.brand.length <= 256 && b.version.length <= 256) {
-      out.push({ brand: b.brand, version: b.version });
-    }
-  }
-  return out;
-}
-
-/** `uadata` (the client hints matomo.js collects) → the Piano SDK's `ch_ua*` names. */
-function clientHints(raw: string | undefined): Properties {
-  const json = looseJson(raw);
-  const out: Properties = {};
-  if (!isPlainObject(json)) return out;
-  const brands = brandList(json.brands);
-  if (brands) out.ch_ua = brands;
-  const full = brandList(json.fullVersionList);
-  if (full) out.ch_ua_full_version_list = full;
-  if (typeof json.mobile === 'boolean') out.ch_ua_mobile = json.mobile;
-  for (const [from, to] of Object.entries(HINT_STRINGS)) {
-    const v = json[from];
-    if (typeof v === 'string' && v.length <= 256) out[to] = v;
-  }
-  if (Array.isArray(json.formFactors)) {
-    out.ch_ua_form_factors = json.formFactors.filter((f): f is string => typeof f === 'string' && f.length <= 64).slice(0, 10);
-  }
-  return out;
 }
 
 /**

@@ -291,6 +291,17 @@ describe('Matomo request forms', () => {
     expect(inBulk.rawBody).toBe(alone.rawBody);
   });
 
+  it('the record source holds the parameters read and those telling hits apart, sorted, and nothing else', () => {
+    const read = ['idsite', 'rec', 'url', 'urlref', 'action_name', '_id', 'cid', 'uid', '_idts', 'res', 'pv_id'];
+    read.push('uadata', 'consent', '_cvar', 'cvar', 'e_cvar', 'link', 'download', 'e_c', 'e_a', 'e_n', 'e_v', 'search');
+    read.push('search_cat', 'search_count', 'c_n', 'c_p', 'c_t', 'c_i', 'idgoal', 'revenue', 'ping', 'ca', 'recMode');
+    read.push('r', 'rand', 'h', 'm', 's', 'dimension0', 'dimension999');
+    const unread = ['ua', 'send_image', 'token_auth', 'cip', 'lang', 'utm_source', 'dimension1000', 'ec_id'];
+    const q = [...read.filter((k) => k !== 'idsite' && k !== 'rec'), ...unread].map((k) => `${k}=v`).join('&');
+    const names = one(`${base}&${q}`).rawBody.split('&').map((kv) => kv.split('=')[0]);
+    expect(names).toEqual([...read].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+
   it('the transparent GIF is Matomo’s 43-byte 1×1 GIF', () => {
     expect(MATOMO_TRANSPARENT_GIF.length).toBe(43);
     expect(MATOMO_TRANSPARENT_GIF.subarray(0, 6).toString('latin1')).toBe('GIF89a');
@@ -298,6 +309,7 @@ describe('Matomo request forms', () => {
 });
 
 describe('Matomo refusals', () => {
+  const long = 'a'.repeat(8193);
   const cases: [string, () => unknown, number, RegExp, string?][] = [
     ['no idsite', () => get('rec=1'), 400, /Invalid idSite: idsite is missing/, 'query.idsite'],
     ['idsite not an integer', () => get('idsite=abc&rec=1'), 400, /Invalid idSite: "abc"/, 'query.idsite'],
@@ -319,6 +331,9 @@ describe('Matomo refusals', () => {
     ['bulk item of another type', () => parseMatomoRequest({ method: 'POST', query: '', body: '{"requests":[42]}' }), 400, /query string or an object/, 'body.requests.0'],
     ['bulk item without rec', () => parseMatomoRequest({ method: 'POST', query: '', body: JSON.stringify({ requests: [`?${base}`, '?idsite=1'] }) }), 400, /'rec'/, 'body.requests.1.rec'],
     ['a string longer than 8192', () => get(`${base}&action_name=${'a'.repeat(8193)}`), 400, /longer than 8192/, 'query.action_name'],
+    // every parameter an action requires is read before the action is passed over
+    ['an event action longer than 8192, no category', () => get(`${base}&e_a=${long}`), 400, /8192/, 'query.e_a'],
+    ['a dimension longer than 8192', () => get(`${base}&dimension7=${long}`), 400, /8192/, 'query.dimension7'],
     ['too many dimensions', () => get(`${base}&${Array.from({ length: 201 }, (_, i) => `dimension${i}=x`).join('&')}`), 400, /more than 200 properties/, 'query'],
     ['body over 64 KiB', () => parseMatomoRequest({ method: 'POST', query: '', contentType: FORM, body: `${base}&x=${'a'.repeat(70_000)}` }), 413, /larger than 64 KiB/, 'body'],
     ['query over 64 KiB', () => get(`${base}&x=${'a'.repeat(70_000)}`), 413, /larger than 64 KiB/, 'query'],
