@@ -58,22 +58,40 @@ function micro(): void {
   const check = createAudienceCheck(spam);
   const robots = ROBOT_USER_AGENTS.map((u) => u.ua);
   const browsers = BROWSER_USER_AGENTS.map((u) => u.ua);
-  const referrers = ['https://www.google.com/', 'https://www.example.org/news/article-1?x=1', 'https://semalt.com/', 'https://l.facebook.com/'];
+  const referrers = [
+    'https://www.google.com/',
+    'https://www.example.org/news/article-1?x=1',
+    'https://semalt.com/',
+    'https://l.facebook.com/',
+  ];
   const hitOf = (ua: string, i: number) => ({
     userAgent: ua,
     clientHints: undefined,
-    events: [{ name: 'page.display', data: { page: 'home', previous_url: referrers[i % referrers.length]! } }] as HitEvent[],
+    events: [
+      { name: 'page.display', data: { page: 'home', previous_url: referrers[i % referrers.length]! } },
+    ] as HitEvent[],
     keepRobots: false,
   });
   const hits = browsers.map(hitOf);
   const rows: [string, number][] = [
-    [`robot check (isbot), ${browsers.length} browser User-Agents (a person: the whole pattern is tried)`, nsPerCall(browsers, isRobotUserAgent)],
+    [
+      `robot check (isbot), ${browsers.length} browser User-Agents (a person: the whole pattern is tried)`,
+      nsPerCall(browsers, isRobotUserAgent),
+    ],
     [`robot check (isbot), ${robots.length} robot User-Agents`, nsPerCall(robots, isRobotUserAgent)],
-    [`robot check as the collector runs it (verdicts remembered), the ${robots.length + browsers.length} again`, nsPerCall([...robots, ...browsers], createRobotCheck())],
-    [`referrer-spam match, ${referrers.length} referrers (host + parent domains)`, nsPerCall(referrers, (r) => spam.isSpamReferrer(r))],
+    [
+      `robot check as the collector runs it (verdicts remembered), the ${robots.length + browsers.length} again`,
+      nsPerCall([...robots, ...browsers], createRobotCheck()),
+    ],
+    [
+      `referrer-spam match, ${referrers.length} referrers (host + parent domains)`,
+      nsPerCall(referrers, (r) => spam.isSpamReferrer(r)),
+    ],
     ['whole audience step, a browser hit with a referrer', nsPerCall(hits, check)],
   ];
-  console.log(`referrer-spam list: ${spam.size} hosts loaded in ${loadMs.toFixed(1)} ms (${spam.version ?? 'no version'})`);
+  console.log(
+    `referrer-spam list: ${spam.size} hosts loaded in ${loadMs.toFixed(1)} ms (${spam.version ?? 'no version'})`,
+  );
   for (const [label, ns] of rows) console.log(`${label}: ${ns.toFixed(0)} ns/hit (CPU)`);
 }
 
@@ -151,8 +169,15 @@ async function day(): Promise<void> {
   const redisServer = await startRedis();
   const site = '424242';
   const sitesFile = `${redisServer.dir}/sites.json`;
-  await import('node:fs').then((fs) => fs.writeFileSync(sitesFile, JSON.stringify({ sites: { [site]: { domains: ['www.example.org'] } } })));
-  const collector = await startCollector({ REDIS_URL: redisServer.url, STREAM_KEY: 'hits', SITES_FILE: sitesFile, LOG_LEVEL: 'warn' });
+  await import('node:fs').then((fs) =>
+    fs.writeFileSync(sitesFile, JSON.stringify({ sites: { [site]: { domains: ['www.example.org'] } } })),
+  );
+  const collector = await startCollector({
+    REDIS_URL: redisServer.url,
+    STREAM_KEY: 'hits',
+    SITES_FILE: sitesFile,
+    LOG_LEVEL: 'warn',
+  });
   const redis = new Redis(redisServer.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   const sent = { person: 0, robot: 0, spam: 0, refused: 0 };
@@ -161,10 +186,16 @@ async function day(): Promise<void> {
     const one = (i: number) =>
       new Promise<void>((resolve) => {
         const m = pick();
-        const referrer = m.spam ? SPAM_REFERRERS[i % SPAM_REFERRERS.length]! : PERSON_REFERRERS[i % PERSON_REFERRERS.length]!;
+        const referrer = m.spam
+          ? SPAM_REFERRERS[i % SPAM_REFERRERS.length]!
+          : PERSON_REFERRERS[i % PERSON_REFERRERS.length]!;
         // what the mix says it is, not what the collector will decide
         const robot = m.ua === undefined || ROBOT_USER_AGENTS.some((u) => u.ua === m.ua);
-        const data = { page: `page-${i % 50}`, page_url: `https://www.example.org/p/${i % 50}`, ...(referrer ? { previous_url: referrer } : {}) };
+        const data = {
+          page: `page-${i % 50}`,
+          page_url: `https://www.example.org/p/${i % 50}`,
+          ...(referrer ? { previous_url: referrer } : {}),
+        };
         const body = JSON.stringify({ events: [{ name: 'page.display', data }] });
         const headers: http.OutgoingHttpHeaders = {
           'content-type': 'text/plain;charset=UTF-8',
@@ -172,16 +203,21 @@ async function day(): Promise<void> {
           'content-length': Buffer.byteLength(body),
         };
         if (m.ua !== undefined) headers['user-agent'] = m.ua;
-        const idclient = Math.floor(random() * 2 ** 48).toString(16).padStart(12, '0');
+        const idclient = Math.floor(random() * 2 ** 48)
+          .toString(16)
+          .padStart(12, '0');
         const path = `/event?s=${site}&idclient=${idclient}`;
-        const req = http.request({ host: '127.0.0.1', port: collector.port, method: 'POST', path, headers, agent }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            if (res.statusCode === 204) sent[robot ? 'robot' : m.spam ? 'spam' : 'person']++;
-            else sent.refused++;
-            resolve();
-          });
-        });
+        const req = http.request(
+          { host: '127.0.0.1', port: collector.port, method: 'POST', path, headers, agent },
+          (res) => {
+            res.resume();
+            res.on('end', () => {
+              if (res.statusCode === 204) sent[robot ? 'robot' : m.spam ? 'spam' : 'person']++;
+              else sent.refused++;
+              resolve();
+            });
+          },
+        );
         req.on('error', () => ((sent.refused += 1), resolve()));
         req.end(body);
       });
@@ -207,7 +243,9 @@ async function day(): Promise<void> {
       `day: stream ${stored} records (${pct(stored)}); set apart: robot ${counted.robot} (${pct(counted.robot)}), ` +
         `spam ${counted.spam} (${pct(counted.spam)}), together ${pct(counted.robot + counted.spam)}`,
     );
-    console.log(`day: people's hits lost: ${sent.person - stored}; robots or spam stored: ${Math.max(0, stored - sent.person)}`);
+    console.log(
+      `day: people's hits lost: ${sent.person - stored}; robots or spam stored: ${Math.max(0, stored - sent.person)}`,
+    );
   } finally {
     agent.destroy();
     redis.disconnect();

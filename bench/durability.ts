@@ -15,7 +15,22 @@ if (!bin) {
 const WRITERS = Number(process.env.WRITERS ?? 64);
 const SECONDS = Number(process.env.SECONDS ?? 3);
 const MAX_WRITES = 30_000;
-const record = JSON.stringify({ id: 'q5ggfUEeNuGdksSRQ6P59g.0', site: '123456', event: 'page.display', mode: 'exempt', ts: Date.now(), visitor: 'k1.g_gL3Fc49mFmIYWodAzG7w', geo: { country: 'FR', region: 'Île-de-France', city: 'Paris' }, props: { page: 'home', visitor_privacy_mode: 'exempt', visitor_privacy_consent: false, device_timestamp_utc: 1764428400.123, event_url_full: 'https://example.com/some/page' } });
+const record = JSON.stringify({
+  id: 'q5ggfUEeNuGdksSRQ6P59g.0',
+  site: '123456',
+  event: 'page.display',
+  mode: 'exempt',
+  ts: Date.now(),
+  visitor: 'k1.g_gL3Fc49mFmIYWodAzG7w',
+  geo: { country: 'FR', region: 'Île-de-France', city: 'Paris' },
+  props: {
+    page: 'home',
+    visitor_privacy_mode: 'exempt',
+    visitor_privacy_consent: false,
+    device_timestamp_utc: 1764428400.123,
+    event_url_full: 'https://example.com/some/page',
+  },
+});
 
 const configs = [
   { name: 'appendonly no, 2xx on ack', aof: false, fsync: 'everysec', waitAof: false },
@@ -30,7 +45,13 @@ for (const c of configs) {
   const server = await startRedis({ aof: c.aof, fsync: c.fsync, bin });
   const redis = new Redis(server.url, { enableOfflineQueue: false, lazyConnect: true });
   await redis.connect();
-  const sink = new StreamSink(redis, { maxPending: 100_000, maxBatch: 500, timeoutMs: 5000, maxLen: 1_000_000, waitAof: c.waitAof });
+  const sink = new StreamSink(redis, {
+    maxPending: 100_000,
+    maxBatch: 500,
+    timeoutMs: 5000,
+    maxLen: 1_000_000,
+    waitAof: c.waitAof,
+  });
   const latencies: number[] = [];
   let failed = 0;
   const until = Date.now() + SECONDS * 1000;

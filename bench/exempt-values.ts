@@ -16,9 +16,21 @@ const now = Date.now();
 
 // a fixed generator: the same hits on every build
 let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-const words = ['accueil', 'actualites', 'mon-article-sur-l-ete', 'produits', 'panier', 'contact', 'Économie', 'sport', '2026', '42', 'recherche'];
+const words = [
+  'accueil',
+  'actualites',
+  'mon-article-sur-l-ete',
+  'produits',
+  'panier',
+  'contact',
+  'Économie',
+  'sport',
+  '2026',
+  '42',
+  'recherche',
+];
 
 /** What the Piano SDK sends with an exempt page view (test/fixtures/sdk/exempt.json), with varied pages. */
 function ordinaryHit(): Record<string, PropertyValue> {
@@ -75,6 +87,12 @@ for (let r = 0; r < ROUNDS; r++) {
   o.push(perHitMicros(ordinary));
   h.push(perHitMicros(hostile));
 }
-console.log(`exempt values of one hit (${Object.keys(ordinary[0]!).length} properties), median of ${ROUNDS} rounds of ${HITS} hits:`);
-console.log(`  ordinary SDK page view  ${median(o).toFixed(2)} µs  (min ${Math.min(...o).toFixed(2)}, max ${Math.max(...o).toFixed(2)})`);
-console.log(`  hostile page view       ${median(h).toFixed(2)} µs  (min ${Math.min(...h).toFixed(2)}, max ${Math.max(...h).toFixed(2)})`);
+console.log(
+  `exempt values of one hit (${Object.keys(ordinary[0]!).length} properties), median of ${ROUNDS} rounds of ${HITS} hits:`,
+);
+console.log(
+  `  ordinary SDK page view  ${median(o).toFixed(2)} µs  (min ${Math.min(...o).toFixed(2)}, max ${Math.max(...o).toFixed(2)})`,
+);
+console.log(
+  `  hostile page view       ${median(h).toFixed(2)} µs  (min ${Math.min(...h).toFixed(2)}, max ${Math.max(...h).toFixed(2)})`,
+);

@@ -13,8 +13,25 @@ import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { uniquePrefix } from '../test/helpers/app.js';
 import { type LoadResult, percentile, storedIds } from '../test/helpers/load.js';
-import { backendRetries, type CollectorProcess, type RedisProcess, startCollector, startRedis } from '../test/helpers/processes.js';
-import { dripClient, type OutageRun, redisFreezeUnderLoad, redisKillUnderLoad, replicaKillUnderLoad, rollingRestart, SLOW_BODY, SLOW_HEADERS, sigtermUnderLoad, startBalancedPair } from '../test/helpers/scenarios.js';
+import {
+  backendRetries,
+  type CollectorProcess,
+  type RedisProcess,
+  startCollector,
+  startRedis,
+} from '../test/helpers/processes.js';
+import {
+  dripClient,
+  type OutageRun,
+  redisFreezeUnderLoad,
+  redisKillUnderLoad,
+  replicaKillUnderLoad,
+  rollingRestart,
+  SLOW_BODY,
+  SLOW_HEADERS,
+  sigtermUnderLoad,
+  startBalancedPair,
+} from '../test/helpers/scenarios.js';
 
 const RATE = Number(process.env.FAULT_RATE ?? 2000);
 const SECONDS = Number(process.env.FAULT_SECONDS ?? 9);
@@ -29,10 +46,15 @@ setTimeout(() => {
 
 const ms = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? null : Math.round(n));
 const mb = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
-const lat = (values: number[]) => ({ p50: ms(percentile(values, 50)), p99: ms(percentile(values, 99)), max: ms(values.length ? Math.max(...values) : NaN) });
+const lat = (values: number[]) => ({
+  p50: ms(percentile(values, 50)),
+  p99: ms(percentile(values, 99)),
+  max: ms(values.length ? Math.max(...values) : NaN),
+});
 function print(name: string, figures: object) {
   console.log(`\n${name}`);
-  for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(34)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
+  for (const [k, v] of Object.entries(figures))
+    console.log(`  ${k.padEnd(34)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
 }
 
 const redis: RedisProcess = await startRedis({ aof: true, fsync: 'everysec' });
@@ -64,7 +86,9 @@ async function outageFigures(run: OutageRun, rate: number, streamKey: string, fa
     latency_2xx_ms: lat(load.accepted.map((o) => o.ms)),
     [`readyz_not_200_after_${faultName}_ms`]: notReadyAt ? notReadyAt - run.faultAt : null,
     [`readyz_200_after_${recoveryName}_ms`]: readyAgainAt ? readyAgainAt - run.recoveredAt : null,
-    [`first_2xx_sent_after_${recoveryName}_ms`]: firstOkAfter ? load.startedAt + firstOkAfter.sentAt - run.recoveredAt : null,
+    [`first_2xx_sent_after_${recoveryName}_ms`]: firstOkAfter
+      ? load.startedAt + firstOkAfter.sentAt - run.recoveredAt
+      : null,
     after_recovery: `${run.after.accepted.length} of ${run.after.outcomes.length} hits 2xx`,
     rss_baseline_mb: before.length ? mb(before.at(-1)!) : null,
     rss_growth_during_fault_mb: before.length && during.length ? mb(Math.max(...during) - before.at(-1)!) : null,
@@ -74,13 +98,21 @@ async function outageFigures(run: OutageRun, rate: number, streamKey: string, fa
 const timeline = (r: LoadResult) => JSON.stringify(r.timeline);
 
 try {
-  console.log(`bench/faults.ts on ${new Date().toISOString()}, node ${process.version}, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `bench/faults.ts on ${new Date().toISOString()}, node ${process.version}, load average ${(await import('node:os'))
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 
   if (wanted('kill')) {
     const streamKey = uniquePrefix('bench-kill');
     const c = await collector({ STREAM_KEY: streamKey });
     const run = await redisKillUnderLoad(c, redis, { ratePerSecond: RATE, seconds: SECONDS });
-    print(`Redis kill -9 under ${RATE} hits/s for ${SECONDS} s, restarted ${Math.round(SECONDS * 280)} ms later (test/faults/redis-outage.test.ts)`, await outageFigures(run, RATE, streamKey, 'kill', 'restart'));
+    print(
+      `Redis kill -9 under ${RATE} hits/s for ${SECONDS} s, restarted ${Math.round(SECONDS * 280)} ms later (test/faults/redis-outage.test.ts)`,
+      await outageFigures(run, RATE, streamKey, 'kill', 'restart'),
+    );
     await c.stop();
   }
 
@@ -97,38 +129,66 @@ try {
 
   if (wanted('sigterm')) {
     const streamKey = uniquePrefix('bench-term');
-    const c = await collector({ STREAM_KEY: streamKey, LOG_LEVEL: 'info', SHUTDOWN_DELAY_MS: '3000', SHUTDOWN_TIMEOUT_MS: '5000', SINK_TIMEOUT_MS: '5000' });
-    const run = await sigtermUnderLoad(c, { ratePerSecond: 2000, seconds: 8, termAfterMs: 2500, probeEveryMs: 250, exitWithinMs: 20_000 });
+    const c = await collector({
+      STREAM_KEY: streamKey,
+      LOG_LEVEL: 'info',
+      SHUTDOWN_DELAY_MS: '3000',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      SINK_TIMEOUT_MS: '5000',
+    });
+    const run = await sigtermUnderLoad(c, {
+      ratePerSecond: 2000,
+      seconds: 8,
+      termAfterMs: 2500,
+      probeEveryMs: 250,
+      exitWithinMs: 20_000,
+    });
     const ids = await storedIds(client, [streamKey]);
     const ok = [...run.load.accepted, ...run.late.accepted];
     const notReadyAt = run.ready.find((s) => s.at >= run.termAt && s.status !== 200)?.at;
-    print('SIGTERM under 2000 hits/s, SHUTDOWN_DELAY_MS=3000, client stops on the first failed probe (every 250 ms) (test/faults/shutdown.test.ts)', {
-      requests: run.load.outcomes.length,
-      accepted_2xx: ok.length,
-      accepted_after_sigterm: run.late.accepted.length + run.load.accepted.filter((o) => run.load.startedAt + o.sentAt >= run.termAt).length,
-      missing_2xx: ok.filter((o) => !ids.has(o.recordId)).length,
-      connection_errors: [...run.load.outcomes, ...run.late.outcomes].filter((o) => o.error).length,
-      readyz_503_after_sigterm_ms: notReadyAt ? notReadyAt - run.termAt : null,
-      exit_after_sigterm_ms: run.exit.at - run.termAt,
-      exit_code: run.exit.code,
-      latency_2xx_ms: lat(ok.map((o) => o.ms)),
-    });
+    print(
+      'SIGTERM under 2000 hits/s, SHUTDOWN_DELAY_MS=3000, client stops on the first failed probe (every 250 ms) (test/faults/shutdown.test.ts)',
+      {
+        requests: run.load.outcomes.length,
+        accepted_2xx: ok.length,
+        accepted_after_sigterm:
+          run.late.accepted.length +
+          run.load.accepted.filter((o) => run.load.startedAt + o.sentAt >= run.termAt).length,
+        missing_2xx: ok.filter((o) => !ids.has(o.recordId)).length,
+        connection_errors: [...run.load.outcomes, ...run.late.outcomes].filter((o) => o.error).length,
+        readyz_503_after_sigterm_ms: notReadyAt ? notReadyAt - run.termAt : null,
+        exit_after_sigterm_ms: run.exit.at - run.termAt,
+        exit_code: run.exit.code,
+        latency_2xx_ms: lat(ok.map((o) => o.ms)),
+      },
+    );
   }
 
   if (wanted('slow')) {
     // as test/app.slow-clients.test.ts, but against the collector process
-    const c = await collector({ STREAM_KEY: uniquePrefix('bench-slow'), HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_TIMEOUT_CHECK_MS: '200' });
+    const c = await collector({
+      STREAM_KEY: uniquePrefix('bench-slow'),
+      HTTP_HEADERS_TIMEOUT_MS: '1000',
+      HTTP_REQUEST_TIMEOUT_MS: '2000',
+      HTTP_TIMEOUT_CHECK_MS: '200',
+    });
     const headers: number[] = [];
     const body: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const [h, b] = await Promise.all([dripClient(c.port, SLOW_HEADERS.first, SLOW_HEADERS.drip), dripClient(c.port, SLOW_BODY.first, SLOW_BODY.drip)]);
+      const [h, b] = await Promise.all([
+        dripClient(c.port, SLOW_HEADERS.first, SLOW_HEADERS.drip),
+        dripClient(c.port, SLOW_BODY.first, SLOW_BODY.drip),
+      ]);
       headers.push(Math.round(h.ms));
       body.push(Math.round(b.ms));
     }
-    print('slow clients, HTTP_HEADERS_TIMEOUT_MS=1000, HTTP_REQUEST_TIMEOUT_MS=2000, HTTP_TIMEOUT_CHECK_MS=200, 3 of each (test/app.slow-clients.test.ts)', {
-      slow_headers_cut_after_ms: headers,
-      slow_body_cut_after_ms: body,
-    });
+    print(
+      'slow clients, HTTP_HEADERS_TIMEOUT_MS=1000, HTTP_REQUEST_TIMEOUT_MS=2000, HTTP_TIMEOUT_CHECK_MS=200, 3 of each (test/app.slow-clients.test.ts)',
+      {
+        slow_headers_cut_after_ms: headers,
+        slow_body_cut_after_ms: body,
+      },
+    );
     await c.stop();
   }
 
@@ -137,7 +197,12 @@ try {
       console.log('\nhaproxy: not installed, skipped');
     } else {
       const streamKey = uniquePrefix('bench-lb');
-      const pair = await startBalancedPair({ REDIS_URL: redis.url, STREAM_KEY: streamKey, SHUTDOWN_DELAY_MS: '1500', SINK_TIMEOUT_MS: '5000' });
+      const pair = await startBalancedPair({
+        REDIS_URL: redis.url,
+        STREAM_KEY: streamKey,
+        SHUTDOWN_DELAY_MS: '1500',
+        SINK_TIMEOUT_MS: '5000',
+      });
       try {
         const kill = await replicaKillUnderLoad(pair, { killAfterMs: 1500, maxMs: 5000 });
         const killRetries = await backendRetries(pair.socket);

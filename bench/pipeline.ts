@@ -17,16 +17,48 @@ import { parseJsonBody } from '../src/routes/collect.js';
 
 const SECONDS = Number(process.argv[2] ?? 2);
 const root = path.resolve(import.meta.dirname, '..');
-const fixture = (name: string) => JSON.parse(readFileSync(path.join(root, 'test/fixtures/sdk', `${name}.json`), 'utf8')).requests[0] as { body: string; query: Record<string, string> };
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(path.join(root, 'test/fixtures/sdk', `${name}.json`), 'utf8')).requests[0] as {
+    body: string;
+    query: Record<string, string>;
+  };
 
 const now = Date.now();
-const fresh = (text: string) => text.replace(/\bmx1a[0-9a-z]{12}\b/g, (id) => now.toString(36) + id.slice(8)).replace(/"cookie_creation_date":"[^"]+"/g, `"cookie_creation_date":"${new Date(now).toISOString()}"`);
+const fresh = (text: string) =>
+  text
+    .replace(/\bmx1a[0-9a-z]{12}\b/g, (id) => now.toString(36) + id.slice(8))
+    .replace(/"cookie_creation_date":"[^"]+"/g, `"cookie_creation_date":"${new Date(now).toISOString()}"`);
 const CASES: Record<string, { body: string; idclient: string; site: 'optin' | 'exempt' }> = {
-  'sdk exempt 1-event (1.0 KB)': { body: fresh(fixture('exempt').body), idclient: `${now.toString(36)}jp7z2jhr`, site: 'exempt' },
-  'sdk optin 1-event, optin site': { body: fresh(fixture('optin').body), idclient: `${now.toString(36)}unr4hrez`, site: 'optin' },
-  'sdk 5-event sendEvents': { body: fresh(fixture('send-events').body), idclient: `${now.toString(36)}a8820kq8`, site: 'exempt' },
+  'sdk exempt 1-event (1.0 KB)': {
+    body: fresh(fixture('exempt').body),
+    idclient: `${now.toString(36)}jp7z2jhr`,
+    site: 'exempt',
+  },
+  'sdk optin 1-event, optin site': {
+    body: fresh(fixture('optin').body),
+    idclient: `${now.toString(36)}unr4hrez`,
+    site: 'optin',
+  },
+  'sdk 5-event sendEvents': {
+    body: fresh(fixture('send-events').body),
+    idclient: `${now.toString(36)}a8820kq8`,
+    site: 'exempt',
+  },
   'small exempt page.display': {
-    body: JSON.stringify({ events: [{ name: 'page.display', data: { page: 'home', page_chapter1: 'news', visitor_privacy_mode: 'exempt', visitor_privacy_consent: false, device_timestamp_utc: 1795923533.892 } }] }),
+    body: JSON.stringify({
+      events: [
+        {
+          name: 'page.display',
+          data: {
+            page: 'home',
+            page_chapter1: 'news',
+            visitor_privacy_mode: 'exempt',
+            visitor_privacy_consent: false,
+            device_timestamp_utc: 1795923533.892,
+          },
+        },
+      ],
+    }),
     idclient: `${now.toString(36)}q8w3e5r7`,
     site: 'exempt',
   },
@@ -76,6 +108,12 @@ for (const [name, c] of Object.entries(CASES)) {
   const validate = time(() => envelopeSchema.safeParse(json));
   const proc = time(() => processHit(input(events)));
   const all = time(() => processHit(input(envelopeSchema.parse(parseJsonBody(c.body)).events)));
-  console.log(name.padEnd(32), parse.toFixed(2).padStart(10), validate.toFixed(2).padStart(8), proc.toFixed(2).padStart(14), all.toFixed(2).padStart(5));
+  console.log(
+    name.padEnd(32),
+    parse.toFixed(2).padStart(10),
+    validate.toFixed(2).padStart(8),
+    proc.toFixed(2).padStart(14),
+    all.toFixed(2).padStart(5),
+  );
 }
 geolocator.close();

@@ -44,15 +44,26 @@ const cpu = (pid) => {
   const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(x[11]) + Number(x[12])) / CLK_TCK;
 };
-const body = JSON.stringify({ events: [{ name: 'page.display', data: { page: 'home', visitor_privacy_mode: 'exempt', visitor_privacy_consent: false } }] });
+const body = JSON.stringify({
+  events: [
+    { name: 'page.display', data: { page: 'home', visitor_privacy_mode: 'exempt', visitor_privacy_consent: false } },
+  ],
+});
 const reqFile = path.join(root, '.tmp/bench/rate-limit.req');
 execFileSync('mkdir', ['-p', path.dirname(reqFile)]);
 const now = Date.now().toString(36);
-const lines = Array.from({ length: 512 }, (_, i) => `/event?s=123456&idclient=${now}${String(i).padStart(8, 'x')}\t81.2.69.${i % 250}\t${body}`);
+const lines = Array.from(
+  { length: 512 },
+  (_, i) => `/event?s=123456&idclient=${now}${String(i).padStart(8, 'x')}\t81.2.69.${i % 250}\t${body}`,
+);
 (await import('node:fs')).writeFileSync(reqFile, `${lines.join('\n')}\n`);
 
 const redisPort = await freePort();
-const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+const redis = spawn(
+  'redis-server',
+  ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+  { stdio: 'ignore' },
+);
 await sleep(500);
 try {
   for (const [label, limit] of [
@@ -60,13 +71,47 @@ try {
     ['over the limit (SITE_RATE_LIMIT=1)', '1'],
   ]) {
     const port = await freePort();
-    const env = { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), ADMIN_PORT: 'off', REDIS_URL: `redis://127.0.0.1:${redisPort}`, PSEUDONYM_KEYS: 'b:0123456789abcdef0123456789abcdef0123', TRUST_PROXY: '127.0.0.1', SITE_RATE_LIMIT: limit, LOG_LEVEL: 'warn' };
+    const env = {
+      ...process.env,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ADMIN_PORT: 'off',
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      PSEUDONYM_KEYS: 'b:0123456789abcdef0123456789abcdef0123',
+      TRUST_PROXY: '127.0.0.1',
+      SITE_RATE_LIMIT: limit,
+      LOG_LEVEL: 'warn',
+    };
     const server = spawn(process.execPath, ['dist/server.js'], { cwd: root, env, stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
-      if (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       await sleep(100);
     }
-    const wrk = (secs) => JSON.parse(execFileSync('wrk', ['-t1', '-c100', `-d${secs}s`, '--timeout', '5s', '-s', path.join(root, 'bench/wrk.lua'), `http://127.0.0.1:${port}`, '--', reqFile]).toString().split('\n').find((l) => l.startsWith('{"requests"')));
+    const wrk = (secs) =>
+      JSON.parse(
+        execFileSync('wrk', [
+          '-t1',
+          '-c100',
+          `-d${secs}s`,
+          '--timeout',
+          '5s',
+          '-s',
+          path.join(root, 'bench/wrk.lua'),
+          `http://127.0.0.1:${port}`,
+          '--',
+          reqFile,
+        ])
+          .toString()
+          .split('\n')
+          .find((l) => l.startsWith('{"requests"')),
+      );
     wrk(2); // warm-up
     const c0 = cpu(server.pid);
     const w = wrk(SECONDS);

@@ -56,10 +56,15 @@ function zipf(n: number, s: number): () => number {
 }
 
 const pageNames = Array.from({ length: PAGES }, (_, i) =>
-  i === 0 ? 'home' : `${['news', 'sport', 'culture', 'economy', 'travel'][i % 5]}/2026/article-${String(i).padStart(4, '0')}-${'lorem-ipsum-dolor'.slice(0, 5 + (i % 13))}`,
+  i === 0
+    ? 'home'
+    : `${['news', 'sport', 'culture', 'economy', 'travel'][i % 5]}/2026/article-${String(i).padStart(4, '0')}-${'lorem-ipsum-dolor'.slice(0, 5 + (i % 13))}`,
 );
 const countries = ['FR', 'BE', 'CH', 'CA', 'GB', 'DE', 'US', 'ES', 'IT', 'MA', 'SN', 'CI', 'LU', 'NL', 'TN'];
-const geoNames = Array.from({ length: GEO_CELLS }, (_, i) => `${countries[i % countries.length]}|Region ${i % 40}|City ${i}`);
+const geoNames = Array.from(
+  { length: GEO_CELLS },
+  (_, i) => `${countries[i % countries.length]}|Region ${i % 40}|City ${i}`,
+);
 const devices = ['mobile', 'desktop', 'tablet', 'unknown'];
 const deviceWeights = [0.55, 0.35, 0.08, 0.02];
 
@@ -70,7 +75,11 @@ async function startRedis(): Promise<{ redis: Redis; stop: () => void }> {
       s.close(() => resolve(p));
     });
   });
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const server = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   const redis = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true });
   redis.on('error', () => undefined); // refused while redis-server starts: retried below
   for (let i = 0; i < 100; i++) {
@@ -94,8 +103,20 @@ async function fill(redis: Redis): Promise<{ to: string; from: string; keys: num
   dayWeight.reduce((s, w) => (dayCum.push(s + w), s + w), 0);
   const pickPage = zipf(PAGES, 1.2);
   const pickGeo = zipf(GEO_CELLS, 1.5);
-  type Day = { totals: { pageviews: number; visits: number; events: number }; pv: Map<string, number>; geo: Map<string, number>; device: Map<string, number>; hours: number[] };
-  const perDay: Day[] = dayStarts.map(() => ({ totals: { pageviews: 0, visits: 0, events: 0 }, pv: new Map(), geo: new Map(), device: new Map(), hours: Array(24).fill(0) }));
+  type Day = {
+    totals: { pageviews: number; visits: number; events: number };
+    pv: Map<string, number>;
+    geo: Map<string, number>;
+    device: Map<string, number>;
+    hours: number[];
+  };
+  const perDay: Day[] = dayStarts.map(() => ({
+    totals: { pageviews: 0, visits: 0, events: 0 },
+    pv: new Map(),
+    geo: new Map(),
+    device: new Map(),
+    hours: Array(24).fill(0),
+  }));
   const inc = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   for (let i = 0; i < N; i++) {
     const x = rand() * dayCum[dayCum.length - 1]!;
@@ -135,11 +156,16 @@ async function fill(redis: Redis): Promise<{ to: string; from: string; keys: num
     hset(keys.day(SITE, 'device', name), day.device);
     // distinct visitors: a pseudonym-shaped field per visitor (the report only reads HLEN)
     const visitors: Record<string, number> = {};
-    for (let v = 0; v < Math.round(day.totals.visits * 0.8); v++) visitors[`k1.${String(v).padStart(22, 'A')}`] = dayStarts[d]!;
+    for (let v = 0; v < Math.round(day.totals.visits * 0.8); v++)
+      visitors[`k1.${String(v).padStart(22, 'A')}`] = dayStarts[d]!;
     hset(keys.day(SITE, 'visitors', name), visitors);
     for (let h = 0; h < 24; h++) {
       const optedOut = Math.round(day.hours[h]! * 0.04);
-      if (optedOut > 0) hset(optoutCounterKey(SITE, dayStarts[d]! + h * 3_600_000), { 'page.display': Math.ceil(optedOut * 0.9), other: Math.floor(optedOut * 0.1) });
+      if (optedOut > 0)
+        hset(optoutCounterKey(SITE, dayStarts[d]! + h * 3_600_000), {
+          'page.display': Math.ceil(optedOut * 0.9),
+          other: Math.floor(optedOut * 0.1),
+        });
     }
     await pipe.exec();
   }
@@ -175,8 +201,12 @@ try {
   console.log(
     `report: ${report.pages.rows.length} pages shown (${report.pages.suppressed} folded), ${report.geo.rows.length} places shown (${report.geo.suppressed} folded); JSON ${(json.length / 1024).toFixed(0)} KiB, HTML ${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB`,
   );
-  console.log(`buildReport + JSON.stringify: median ${ms(median(build))} (min ${ms(Math.min(...build))}, max ${ms(Math.max(...build))}, ${RUNS} runs)`);
-  console.log(`renderReportHtml:             median ${ms(median(render))} (min ${ms(Math.min(...render))}, max ${ms(Math.max(...render))}, ${RUNS} runs)`);
+  console.log(
+    `buildReport + JSON.stringify: median ${ms(median(build))} (min ${ms(Math.min(...build))}, max ${ms(Math.max(...build))}, ${RUNS} runs)`,
+  );
+  console.log(
+    `renderReportHtml:             median ${ms(median(render))} (min ${ms(Math.min(...render))}, max ${ms(Math.max(...render))}, ${RUNS} runs)`,
+  );
 } finally {
   await redis.quit().catch(() => redis.disconnect());
   stop();

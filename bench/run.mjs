@@ -140,7 +140,9 @@ function rssMb(pid) {
 // browser's would be (the 13-month rule would otherwise strip their visitors).
 const NOW = Date.now();
 const freshen = (text) =>
-  text.replace(/\bmx1a[0-9a-z]{12}\b/g, (id) => NOW.toString(36) + id.slice(8)).replace(/"cookie_creation_date":"[^"]+"/g, `"cookie_creation_date":"${new Date(NOW).toISOString()}"`);
+  text
+    .replace(/\bmx1a[0-9a-z]{12}\b/g, (id) => NOW.toString(36) + id.slice(8))
+    .replace(/"cookie_creation_date":"[^"]+"/g, `"cookie_creation_date":"${new Date(NOW).toISOString()}"`);
 function fixture(name) {
   return JSON.parse(freshen(readFileSync(path.join(root, 'test/fixtures/sdk', name), 'utf8')));
 }
@@ -149,14 +151,29 @@ const sendEvents = fixture('send-events.json');
 const ONE_EVENT = optin.requests[0].body; // a real page.display, byte for byte
 const eventsOf = (body) => JSON.parse(body).events;
 const FIVE_EVENTS = JSON.stringify({
-  events: [...eventsOf(optin.requests[0].body), ...eventsOf(sendEvents.requests[0].body), ...eventsOf(optin.requests[1].body)],
+  events: [
+    ...eventsOf(optin.requests[0].body),
+    ...eventsOf(sendEvents.requests[0].body),
+    ...eventsOf(optin.requests[1].body),
+  ],
 });
 if (eventsOf(FIVE_EVENTS).length !== 5) throw new Error('the 5-event body does not hold 5 events');
 const SITE = optin.requests[0].query.s;
 // exempt mode: the SDK's own exempt page.display (1 KB, 26 properties), and a small one
 const EXEMPT_EVENT = fixture('exempt.json').requests[0].body;
 const SMALL_EXEMPT = JSON.stringify({
-  events: [{ name: 'page.display', data: { page: 'home', page_chapter1: 'news', visitor_privacy_mode: 'exempt', visitor_privacy_consent: false, device_timestamp_utc: 1795923533.892 } }],
+  events: [
+    {
+      name: 'page.display',
+      data: {
+        page: 'home',
+        page_chapter1: 'news',
+        visitor_privacy_mode: 'exempt',
+        visitor_privacy_consent: false,
+        device_timestamp_utc: 1795923533.892,
+      },
+    },
+  ],
 });
 
 const B36 = '0123456789abcdefghijklmnopqrstuvwxyz';
@@ -172,11 +189,15 @@ function requestFile(body, file) {
     const b = randomBytes(3);
     return `${1 + (b[0] % 222)}.${b[1]}.${b[2]}`; // 1-222: unicast, mostly allocated
   });
-  const v6 = Array.from({ length: 128 }, () => `2a0${randomBytes(1)[0] % 10}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`);
+  const v6 = Array.from(
+    { length: 128 },
+    () => `2a0${randomBytes(1)[0] % 10}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`,
+  );
   const lines = [];
   for (let i = 0; i < 4096; i++) {
     const r = randomBytes(2);
-    const client = i % 8 === 7 ? `${v6[r[0] % v6.length]}::${r[1].toString(16)}` : `${v4[((r[0] << 8) | r[1]) % 1024]}.${r[1]}`;
+    const client =
+      i % 8 === 7 ? `${v6[r[0] % v6.length]}::${r[1].toString(16)}` : `${v4[((r[0] << 8) | r[1]) % 1024]}.${r[1]}`;
     lines.push(`/event?s=${SITE}&idclient=${visitorId()}\t${client}\t${body}`);
   }
   writeFileSync(file, `${lines.join('\n')}\n`);
@@ -185,7 +206,23 @@ function requestFile(body, file) {
 
 // ---------------------------------------------------------------- load
 async function wrk(port, conns, seconds, reqFile) {
-  const child = start('wrk', ['-t1', `-c${conns}`, `-d${seconds}s`, '--timeout', '5s', '-s', path.join(root, 'bench/wrk.lua'), `http://127.0.0.1:${port}`, '--', reqFile], {}, 'wrk');
+  const child = start(
+    'wrk',
+    [
+      '-t1',
+      `-c${conns}`,
+      `-d${seconds}s`,
+      '--timeout',
+      '5s',
+      '-s',
+      path.join(root, 'bench/wrk.lua'),
+      `http://127.0.0.1:${port}`,
+      '--',
+      reqFile,
+    ],
+    {},
+    'wrk',
+  );
   const code = await new Promise((r) => child.once('exit', r));
   const line = child.output.split('\n').find((l) => l.startsWith('{"requests"'));
   if (code !== 0 || !line) throw new Error(`wrk failed (${code}): ${child.output.slice(-500)}`);
@@ -280,12 +317,20 @@ async function main() {
   mkdirSync(tmp, { recursive: true });
 
   const redisPort = await freePort();
-  const redisServer = start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, 'redis');
+  const redisServer = start(
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {},
+    'redis',
+  );
   redisServer.port = redisPort;
   redisPid = redisServer.pid;
   redis = new Redis({ port: redisPort, host: '127.0.0.1', lazyConnect: true });
   redis.on('error', () => undefined); // reconnect attempts at the very end are noise
-  await waitFor(async () => (await redis.connect().catch(() => redis.status === 'ready'), (await redis.ping()) === 'PONG'), 'redis');
+  await waitFor(
+    async () => (await redis.connect().catch(() => redis.status === 'ready'), (await redis.ping()) === 'PONG'),
+    'redis',
+  );
 
   let sitesFile;
   if (sitesIdx !== -1) sitesFile = path.resolve(args[sitesIdx + 1]);
@@ -311,15 +356,30 @@ async function main() {
     const abDist = process.env.BENCH_AB_DIST;
     const child =
       kind === 'baseline' && abDist
-        ? start(process.execPath, [...nodeArgs, path.join(abDist, 'server.js')], { ...collectorEnv(workers), PORT: String(port) }, 'collector A')
+        ? start(
+            process.execPath,
+            [...nodeArgs, path.join(abDist, 'server.js')],
+            { ...collectorEnv(workers), PORT: String(port) },
+            'collector A',
+          )
         : kind === 'baseline'
-        ? start(process.execPath, [...nodeArgs, 'bench/baseline.mjs'], { PORT: String(port) }, 'baseline')
-        : start(process.execPath, [...nodeArgs, ...(process.env.BENCH_COLLECTOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/server.js'], { ...collectorEnv(workers), PORT: String(port) }, `collector x${workers}`);
+          ? start(process.execPath, [...nodeArgs, 'bench/baseline.mjs'], { PORT: String(port) }, 'baseline')
+          : start(
+              process.execPath,
+              [
+                ...nodeArgs,
+                ...(process.env.BENCH_COLLECTOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+                'dist/server.js',
+              ],
+              { ...collectorEnv(workers), PORT: String(port) },
+              `collector x${workers}`,
+            );
     child.port = port;
     await waitFor(httpOk(`http://127.0.0.1:${port}/healthz`), child.name).catch((err) => {
       throw new Error(`${err.message}\n${child.output}`);
     });
-    if (kind === 'collector' || abDist) await waitFor(httpOk(`http://127.0.0.1:${port}/readyz`), `${child.name} readiness`);
+    if (kind === 'collector' || abDist)
+      await waitFor(httpOk(`http://127.0.0.1:${port}/readyz`), `${child.name} readiness`);
     return child;
   }
 
@@ -343,13 +403,22 @@ async function main() {
         'content-type': 'text/plain;charset=UTF-8',
         origin: 'https://www.example.com',
         'x-forwarded-for': '81.2.69.160',
-        'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36',
+        'user-agent':
+          'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36',
       },
       body: text,
     });
-    if (res.status !== 204) throw new Error(`the collector refused the ${label} body: ${res.status} ${await res.text()}`);
+    if (res.status !== 204)
+      throw new Error(`the collector refused the ${label} body: ${res.status} ${await res.text()}`);
     const records = (await streamLength()) - before;
-    bodies.push({ label, conns, events: eventsOf(text).length, records, bytes: Buffer.byteLength(text), file: requestFile(text, path.join(tmp, `${label}.req`)) });
+    bodies.push({
+      label,
+      conns,
+      events: eventsOf(text).length,
+      records,
+      bytes: Buffer.byteLength(text),
+      file: requestFile(text, path.join(tmp, `${label}.req`)),
+    });
   }
   await redis.del('hits');
 
@@ -361,13 +430,21 @@ async function main() {
     node: process.version,
     redis: execFileSync('redis-server', ['--version']).toString().trim().split(' ')[2]?.replace('v=', ''),
     wrk: 'wrk 4 (1 thread)',
-    loadavg: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    loadavg: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
     plan: PLAN,
     sitesFile: sitesFile ? path.relative(root, sitesFile) : 'none',
   };
-  log(`machine: ${machine.cpu}, ${machine.memory}, ${machine.os}, node ${machine.node}, redis ${machine.redis}, load ${machine.loadavg}`);
-  log(`plan: ${PLAN.pairs} pairs of ${PLAN.seconds}s after a ${PLAN.warmup}s warm-up per server and case; sites file: ${machine.sitesFile}`);
-  for (const b of bodies) log(`body ${b.label}: ${b.events} events, ${b.bytes} bytes, ${b.records} stream entries per request`);
+  log(
+    `machine: ${machine.cpu}, ${machine.memory}, ${machine.os}, node ${machine.node}, redis ${machine.redis}, load ${machine.loadavg}`,
+  );
+  log(
+    `plan: ${PLAN.pairs} pairs of ${PLAN.seconds}s after a ${PLAN.warmup}s warm-up per server and case; sites file: ${machine.sitesFile}`,
+  );
+  for (const b of bodies)
+    log(`body ${b.label}: ${b.events} events, ${b.bytes} bytes, ${b.records} stream entries per request`);
 
   // ---- A/B pairs
   const cases = [];
@@ -383,15 +460,28 @@ async function main() {
       for (let i = 0; i < PLAN.pairs; i++) {
         a.push(await measure(baseline, conns, PLAN.seconds, body));
         b.push(await checkedRun(collector, conns, PLAN.seconds, body));
-        log(`  pair ${i + 1}: baseline ${fmt(a.at(-1).rps)} req/s, collector ${fmt(b.at(-1).rps)} req/s (${b.at(-1).non2xx} non-2xx)`);
+        log(
+          `  pair ${i + 1}: baseline ${fmt(a.at(-1).rps)} req/s, collector ${fmt(b.at(-1).rps)} req/s (${b.at(-1).non2xx} non-2xx)`,
+        );
       }
-      cases.push({ label, body, conns, baseline: summarise(a), collector: summarise(b), ratio: pairRatios(a, b), non2xx: b.reduce((n, r) => n + r.non2xx, 0), errors: b.reduce((n, r) => n + r.errors, 0) });
+      cases.push({
+        label,
+        body,
+        conns,
+        baseline: summarise(a),
+        collector: summarise(b),
+        ratio: pairRatios(a, b),
+        non2xx: b.reduce((n, r) => n + r.non2xx, 0),
+        errors: b.reduce((n, r) => n + r.errors, 0),
+      });
     }
   }
 
   if (ONLY) {
     for (const c of cases) {
-      log(`${c.label}: baseline ${fmt(c.baseline.rps)} req/s ${fmt(c.baseline.cpuPerEvent, 1)} µs/event p99 ${fmt(c.baseline.p99, 1)} ms ${fmt(c.baseline.rss)} MB; collector ${fmt(c.collector.rps)} req/s ${fmt(c.collector.cpuPerEvent, 1)} µs/event (redis ${fmt(c.collector.redisCpuPerEvent, 1)}) p99 ${fmt(c.collector.p99, 1)} ms ${fmt(c.collector.rss)} MB; ratio ${fmt(c.ratio.rps, 2)}`);
+      log(
+        `${c.label}: baseline ${fmt(c.baseline.rps)} req/s ${fmt(c.baseline.cpuPerEvent, 1)} µs/event p99 ${fmt(c.baseline.p99, 1)} ms ${fmt(c.baseline.rss)} MB; collector ${fmt(c.collector.rps)} req/s ${fmt(c.collector.cpuPerEvent, 1)} µs/event (redis ${fmt(c.collector.redisCpuPerEvent, 1)}) p99 ${fmt(c.collector.p99, 1)} ms ${fmt(c.collector.rss)} MB; ratio ${fmt(c.ratio.rps, 2)}`,
+      );
     }
     return;
   }
@@ -404,7 +494,14 @@ async function main() {
   const soak = await measure(collector, 100, PLAN.soakSeconds, soakBody);
   clearInterval(sampler);
   const soakGrown = (await settledLength()) - soakBefore;
-  streamChecks.push({ ok: soakGrown >= soak.ok * soakBody.records && soakGrown <= (soak.ok + soak.non2xx + 100) * soakBody.records, grown: soakGrown, min: soak.ok * soakBody.records, max: (soak.ok + soak.non2xx + 100) * soakBody.records, conns: 100, body: 'soak' });
+  streamChecks.push({
+    ok: soakGrown >= soak.ok * soakBody.records && soakGrown <= (soak.ok + soak.non2xx + 100) * soakBody.records,
+    grown: soakGrown,
+    min: soak.ok * soakBody.records,
+    max: (soak.ok + soak.non2xx + 100) * soakBody.records,
+    conns: 100,
+    body: 'soak',
+  });
   await redis.del('hits');
   const tenth = Math.max(1, Math.floor(samples.length / 6));
   const soakStats = {
@@ -418,7 +515,9 @@ async function main() {
 
   // ---- workers
   await stop(collector);
-  log(`workers: WORKERS=1 vs WORKERS=2, ${PLAN.workerPairs} pairs, 100 connections, 1-event bodies (wrk shares the 2 cores)`);
+  log(
+    `workers: WORKERS=1 vs WORKERS=2, ${PLAN.workerPairs} pairs, 100 connections, 1-event bodies (wrk shares the 2 cores)`,
+  );
   const w1 = await startServer('collector', 1);
   const w2 = await startServer('collector', 2);
   await measure(w1, 100, PLAN.warmup, soakBody);
@@ -441,7 +540,15 @@ async function main() {
   await redis.quit();
   await stop(redisServer);
 
-  const report = renderReport({ machine, bodies, cases, soakStats, workers, w2Exit, minutes: (Date.now() - t0) / 60000 });
+  const report = renderReport({
+    machine,
+    bodies,
+    cases,
+    soakStats,
+    workers,
+    w2Exit,
+    minutes: (Date.now() - t0) / 60000,
+  });
   console.log(`\n${report}`);
   if (OUT) {
     writeFileSync(path.resolve(OUT), report);
@@ -460,10 +567,19 @@ async function profile(startServer) {
   const collector = await startServer(kind, 1, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   // BENCH_PROFILE_BODY=exempt|small profiles the exempt SDK body or the small exempt one
   const text = { exempt: EXEMPT_EVENT, small: SMALL_EXEMPT }[process.env.BENCH_PROFILE_BODY] ?? ONE_EVENT;
-  const body = { label: 'profile', events: 1, records: 1, file: requestFile(text, path.join(root, '.tmp/bench/profile.req')) };
+  const body = {
+    label: 'profile',
+    events: 1,
+    records: 1,
+    file: requestFile(text, path.join(root, '.tmp/bench/profile.req')),
+  };
   const seconds = QUICK ? 5 : 20;
   await measure(collector, 100, 3, body);
-  const threads = () => execFileSync('/bin/sh', ['-c', `for t in /proc/${collector.pid}/task/*; do echo "$(cat $t/comm) $(cut -d' ' -f14,15 $t/stat)"; done`]).toString();
+  const threads = () =>
+    execFileSync('/bin/sh', [
+      '-c',
+      `for t in /proc/${collector.pid}/task/*; do echo "$(cat $t/comm) $(cut -d' ' -f14,15 $t/stat)"; done`,
+    ]).toString();
   const th0 = threads();
   const r = await measure(collector, 100, seconds, body);
   if (process.env.BENCH_THREADS) console.log(th0, '\n---\n', threads());
@@ -475,7 +591,8 @@ async function profile(startServer) {
   if (!file) throw new Error('no profile written');
   const prof = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
   const dt = new Map();
-  for (let i = 0; i < prof.samples.length; i++) dt.set(prof.samples[i], (dt.get(prof.samples[i]) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  for (let i = 0; i < prof.samples.length; i++)
+    dt.set(prof.samples[i], (dt.get(prof.samples[i]) ?? 0) + (prof.timeDeltas[i] ?? 0));
   const byFn = new Map();
   const byOrigin = new Map();
   let total = 0;
@@ -485,32 +602,52 @@ async function profile(startServer) {
     if (functionName === '(idle)' || us === 0) continue;
     total += us;
     const rel = url.replace(`file://${root}/`, '');
-    const origin = functionName.startsWith('(') ? functionName : rel.startsWith('node_modules/') ? rel.split('/').slice(1, rel.split('/')[1].startsWith('@') ? 3 : 2).join('/') : rel.startsWith('node:') ? 'node internals' : rel.startsWith('dist/') ? rel : rel || '(native)';
+    const origin = functionName.startsWith('(')
+      ? functionName
+      : rel.startsWith('node_modules/')
+        ? rel
+            .split('/')
+            .slice(1, rel.split('/')[1].startsWith('@') ? 3 : 2)
+            .join('/')
+        : rel.startsWith('node:')
+          ? 'node internals'
+          : rel.startsWith('dist/')
+            ? rel
+            : rel || '(native)';
     const key = `${functionName || '(anonymous)'}  ${rel}:${lineNumber + 1}`;
     byFn.set(key, (byFn.get(key) ?? 0) + us);
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + us);
   }
   const top = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
-  const events = r.ok * (seconds + 3) / seconds; // the warm-up ran under the profiler too
-  console.log(`\nbusy CPU in profile: ${(total / 1e6).toFixed(2)} s over ~${fmt(events)} hits = ${(total / events).toFixed(1)} µs/hit\n`);
+  const events = (r.ok * (seconds + 3)) / seconds; // the warm-up ran under the profiler too
+  console.log(
+    `\nbusy CPU in profile: ${(total / 1e6).toFixed(2)} s over ~${fmt(events)} hits = ${(total / events).toFixed(1)} µs/hit\n`,
+  );
   console.log('self time by origin (µs per hit):');
   for (const [k, us] of top(byOrigin, 25)) console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
   console.log('\nself time by function (µs per hit):');
   for (const [k, us] of top(byFn, 45)) console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
   console.log('\nself time in node internals (µs per hit):');
-  for (const [k, us] of top(new Map([...byFn].filter(([k]) => k.includes(' node:'))), 25)) console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
+  for (const [k, us] of top(new Map([...byFn].filter(([k]) => k.includes(' node:'))), 25))
+    console.log(`  ${(us / events).toFixed(2).padStart(7)}  ${k}`);
   // who calls the native functions at the top (their self time is often a syscall)
   const parent = new Map();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n);
-  const natives = top(byFn, 12).map(([k]) => k).filter((k) => (k.endsWith(' :0') && !k.startsWith('(')) || k.includes(' node:'));
+  const natives = top(byFn, 12)
+    .map(([k]) => k)
+    .filter((k) => (k.endsWith(' :0') && !k.startsWith('(')) || k.includes(' node:'));
   for (const name of natives) {
     const callers = new Map();
     for (const n of prof.nodes) {
       const { functionName, url, lineNumber } = n.callFrame;
-      if (`${functionName || '(anonymous)'}  ${url.replace(`file://${root}/`, '')}:${lineNumber + 1}` !== name) continue;
+      if (`${functionName || '(anonymous)'}  ${url.replace(`file://${root}/`, '')}:${lineNumber + 1}` !== name)
+        continue;
       let p = parent.get(n.id);
       const chain = [];
-      for (let d = 0; p && d < 4; d++, p = parent.get(p.id)) chain.push(`${p.callFrame.functionName || '(anon)'}@${p.callFrame.url.split('/').slice(-1)[0]}:${p.callFrame.lineNumber + 1}`);
+      for (let d = 0; p && d < 4; d++, p = parent.get(p.id))
+        chain.push(
+          `${p.callFrame.functionName || '(anon)'}@${p.callFrame.url.split('/').slice(-1)[0]}:${p.callFrame.lineNumber + 1}`,
+        );
       const key = chain.join(' < ');
       callers.set(key, (callers.get(key) ?? 0) + (dt.get(n.id) ?? 0));
     }
@@ -527,31 +664,46 @@ function renderReport({ machine, bodies, cases, soakStats, workers, w2Exit, minu
   const L = [];
   L.push(`## Run of ${machine.date}${QUICK ? ' (--quick: too short to quote)' : ''}`);
   L.push('');
-  L.push(`- machine: ${machine.cpu}, ${machine.memory}, ${machine.os}; load average at start ${machine.loadavg} (shared with other work)`);
+  L.push(
+    `- machine: ${machine.cpu}, ${machine.memory}, ${machine.os}; load average at start ${machine.loadavg} (shared with other work)`,
+  );
   L.push(`- node ${machine.node}, redis ${machine.redis}, load generator ${machine.wrk} on the same cores`);
-  L.push(`- plan: ${machine.plan.pairs} alternating pairs (baseline, collector) of ${machine.plan.seconds} s per case after a ${machine.plan.warmup} s warm-up of each; medians; ratios are per-pair medians`);
-  L.push(`- collector: production build, WORKERS=1, real GeoLite2 City .mmdb (embedded default), real HMAC keys, TRUST_PROXY=127.0.0.1, sites file: ${machine.sitesFile}`);
-  L.push(`- bodies: ${bodies.map((b) => `${b.label} (${b.bytes} bytes, ${b.records} stream entries)`).join(', ')}; 4096 rotating requests, new visitor id each, X-Forwarded-For from 1024 IPv4 /24s and 128 IPv6 /48s`);
+  L.push(
+    `- plan: ${machine.plan.pairs} alternating pairs (baseline, collector) of ${machine.plan.seconds} s per case after a ${machine.plan.warmup} s warm-up of each; medians; ratios are per-pair medians`,
+  );
+  L.push(
+    `- collector: production build, WORKERS=1, real GeoLite2 City .mmdb (embedded default), real HMAC keys, TRUST_PROXY=127.0.0.1, sites file: ${machine.sitesFile}`,
+  );
+  L.push(
+    `- bodies: ${bodies.map((b) => `${b.label} (${b.bytes} bytes, ${b.records} stream entries)`).join(', ')}; 4096 rotating requests, new visitor id each, X-Forwarded-For from 1024 IPv4 /24s and 128 IPv6 /48s`,
+  );
   L.push(`- whole run: ${minutes.toFixed(1)} minutes`);
   L.push('');
-  L.push('| case | server | req/s | events/s | p50 ms | p99 ms | max ms | server CPU µs/event | redis CPU µs/event | peak RSS MB |');
+  L.push(
+    '| case | server | req/s | events/s | p50 ms | p99 ms | max ms | server CPU µs/event | redis CPU µs/event | peak RSS MB |',
+  );
   L.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const c of cases) {
     for (const [name, s] of [
       ['baseline', c.baseline],
       ['collector', c.collector],
     ]) {
-      L.push(`| ${c.label} | ${name} | ${fmt(s.rps)} | ${fmt(s.eps)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.max, 1)} | ${fmt(s.cpuPerEvent, 1)} | ${fmt(s.redisCpuPerEvent, 1)} | ${fmt(s.rss)} |`);
+      L.push(
+        `| ${c.label} | ${name} | ${fmt(s.rps)} | ${fmt(s.eps)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.max, 1)} | ${fmt(s.cpuPerEvent, 1)} | ${fmt(s.redisCpuPerEvent, 1)} | ${fmt(s.rss)} |`,
+      );
     }
     const r = c.ratio;
-    L.push(`| ${c.label} | **collector/baseline** | **${fmt(r.rps, 2)}** | ${fmt(r.eps, 2)} | ${fmt(r.p50, 2)} | **${fmt(r.p99, 2)}** | ${fmt(r.max, 2)} | ${fmt(r.cpuPerEvent, 2)} | | ${fmt(r.rss, 2)} |`);
+    L.push(
+      `| ${c.label} | **collector/baseline** | **${fmt(r.rps, 2)}** | ${fmt(r.eps, 2)} | ${fmt(r.p50, 2)} | **${fmt(r.p99, 2)}** | ${fmt(r.max, 2)} | ${fmt(r.cpuPerEvent, 2)} | | ${fmt(r.rss, 2)} |`,
+    );
   }
   L.push('');
   const find = (label) => cases.find((c) => c.label === label);
   const goals = [];
   for (const label of ['1-event', 'exempt-1-event', 'small-exempt']) {
     const c = find(`${label}, 100 conns`);
-    if (c) goals.push([`CPU per hit ratio ≤ 1.5, ${label}, 100 conns`, c.ratio.cpuPerEvent, c.ratio.cpuPerEvent <= 1.5]);
+    if (c)
+      goals.push([`CPU per hit ratio ≤ 1.5, ${label}, 100 conns`, c.ratio.cpuPerEvent, c.ratio.cpuPerEvent <= 1.5]);
   }
   for (const conns of [100, 500]) {
     const c = find(`1-event, ${conns} conns`);
@@ -575,13 +727,21 @@ function renderReport({ machine, bodies, cases, soakStats, workers, w2Exit, minu
   L.push('|---|--:|---|');
   for (const [g, v, ok] of goals) L.push(`| ${g} | ${fmt(v, 2)} | ${ok ? 'yes' : '**no**'} |`);
   L.push('');
-  L.push(`Memory over ${soakStats.seconds} s at 100 connections (${fmt(soakStats.rps)} req/s): RSS ${fmt(soakStats.firstWindow)} MB in the first sixth, ${fmt(soakStats.lastWindow)} MB in the last, peak ${fmt(soakStats.peak)} MB, ${fmt(soakStats.afterRun)} MB after the run.`);
+  L.push(
+    `Memory over ${soakStats.seconds} s at 100 connections (${fmt(soakStats.rps)} req/s): RSS ${fmt(soakStats.firstWindow)} MB in the first sixth, ${fmt(soakStats.lastWindow)} MB in the last, peak ${fmt(soakStats.peak)} MB, ${fmt(soakStats.afterRun)} MB after the run.`,
+  );
   L.push('');
   L.push('| workers (100 conns, 1-event) | req/s | p99 ms | CPU µs/event | peak RSS MB |');
   L.push('|---|--:|--:|--:|--:|');
-  L.push(`| WORKERS=1 | ${fmt(workers.one.rps)} | ${fmt(workers.one.p99, 2)} | ${fmt(workers.one.cpuPerEvent, 1)} | ${fmt(workers.one.rss)} |`);
-  L.push(`| WORKERS=2 | ${fmt(workers.two.rps)} | ${fmt(workers.two.p99, 2)} | ${fmt(workers.two.cpuPerEvent, 1)} | ${fmt(workers.two.rss)} |`);
-  L.push(`| 2 ÷ 1 | ${fmt(workers.ratio.rps, 2)} | ${fmt(workers.ratio.p99, 2)} | ${fmt(workers.ratio.cpuPerEvent, 2)} | ${fmt(workers.ratio.rss, 2)} |`);
+  L.push(
+    `| WORKERS=1 | ${fmt(workers.one.rps)} | ${fmt(workers.one.p99, 2)} | ${fmt(workers.one.cpuPerEvent, 1)} | ${fmt(workers.one.rss)} |`,
+  );
+  L.push(
+    `| WORKERS=2 | ${fmt(workers.two.rps)} | ${fmt(workers.two.p99, 2)} | ${fmt(workers.two.cpuPerEvent, 1)} | ${fmt(workers.two.rss)} |`,
+  );
+  L.push(
+    `| 2 ÷ 1 | ${fmt(workers.ratio.rps, 2)} | ${fmt(workers.ratio.p99, 2)} | ${fmt(workers.ratio.cpuPerEvent, 2)} | ${fmt(workers.ratio.rss, 2)} |`,
+  );
   L.push('');
   L.push(`WORKERS=2 collector stopped by SIGTERM with exit code ${w2Exit}.`);
   L.push('');
@@ -592,14 +752,18 @@ function renderReport({ machine, bodies, cases, soakStats, workers, w2Exit, minu
       : `Stream check FAILED in ${bad.length} of ${streamChecks.length} runs: ${bad.map((c) => `${c.body}/${c.conns}: grew ${c.grown}, expected ${c.min}..${c.max}`).join('; ')}`,
   );
   const errs = cases.reduce((n, c) => n + c.non2xx, 0);
-  L.push(`Collector non-2xx answers over all A/B runs: ${errs}; socket errors/timeouts: ${cases.reduce((n, c) => n + c.errors, 0)}.`);
+  L.push(
+    `Collector non-2xx answers over all A/B runs: ${errs}; socket errors/timeouts: ${cases.reduce((n, c) => n + c.errors, 0)}.`,
+  );
   return L.join('\n');
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-}).finally(() => {
-  stopAllNow();
-  setTimeout(() => process.exit(), 100).unref();
-});
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    stopAllNow();
+    setTimeout(() => process.exit(), 100).unref();
+  });

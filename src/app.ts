@@ -59,7 +59,12 @@ function answerAlike(app: FastifyInstance, logger: Logger): void {
   const debug = logger.isLevelEnabled('debug');
   app.addHook('onResponse', (req, reply, done) => {
     if (reply.statusCode < 400 && !debug) return done();
-    const line = { method: req.method, route: routeOf(req), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    const line = {
+      method: req.method,
+      route: routeOf(req),
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    };
     if (reply.statusCode >= 500) req.log.warn(line, 'request failed');
     else if (reply.statusCode >= 400) req.log.info(line, 'request refused');
     else req.log.debug(line, 'request');
@@ -70,9 +75,18 @@ function answerAlike(app: FastifyInstance, logger: Logger): void {
     let body: ErrorBody;
     if (err instanceof HttpError) {
       reply.headers(err.headers);
-      body = { statusCode: err.statusCode, error: err.code, message: err.message, ...(err.path ? { path: err.path } : {}) };
+      body = {
+        statusCode: err.statusCode,
+        error: err.code,
+        message: err.message,
+        ...(err.path ? { path: err.path } : {}),
+      };
     } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      body = { statusCode: err.statusCode, error: FASTIFY_CODES[err.code] ?? ERROR_CODES.BAD_REQUEST, message: err.message };
+      body = {
+        statusCode: err.statusCode,
+        error: FASTIFY_CODES[err.code] ?? ERROR_CODES.BAD_REQUEST,
+        message: err.message,
+      };
     } else {
       req.log.error({ err }, 'unexpected error');
       body = { statusCode: 500, error: ERROR_CODES.INTERNAL_ERROR, message: 'internal error' };
@@ -83,7 +97,11 @@ function answerAlike(app: FastifyInstance, logger: Logger): void {
     reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    const body: ErrorBody = { statusCode: 404, error: ERROR_CODES.NOT_FOUND, message: `no route for ${req.method} at this path` };
+    const body: ErrorBody = {
+      statusCode: 404,
+      error: ERROR_CODES.NOT_FOUND,
+      message: `no route for ${req.method} at this path`,
+    };
     reply.code(404).send(body);
   });
 }
@@ -159,7 +177,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // requests, never reachable on the public port whatever the load balancer does.
   // It shares the resources above and closes before them.
   const operator: FastifyInstance = Fastify(fastifyOptions(config, logger.child({ listener: 'operator' })));
-  for (const name of ['metrics', 'redis', 'geolocator', 'sink', 'streamKeys', 'durability', 'pressure', 'lifecycle'] as const) {
+  for (const name of [
+    'metrics',
+    'redis',
+    'geolocator',
+    'sink',
+    'streamKeys',
+    'durability',
+    'pressure',
+    'lifecycle',
+  ] as const) {
     (operator.decorate as (n: string, v: unknown) => void)(name, app[name]);
   }
   answerAlike(operator, logger);

@@ -11,7 +11,11 @@ export function routeOf(req: { routeOptions?: { url?: string } }): string {
 }
 
 const serializers = {
-  req: (req: { method?: string; routeOptions?: { url?: string }; id?: string }) => ({ method: req.method, route: routeOf(req), id: req.id }),
+  req: (req: { method?: string; routeOptions?: { url?: string }; id?: string }) => ({
+    method: req.method,
+    route: routeOf(req),
+    id: req.id,
+  }),
   res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
 };
 

@@ -99,11 +99,14 @@ function runPrimary(config: Config): void {
     for (const w of workers) w.process.kill('SIGTERM');
     // each worker has SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS to drain; do not wait
     // forever for a stuck one
-    setTimeout(() => {
-      log.error('workers did not stop in time; killing them');
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
-      process.exit(1);
-    }, config.shutdown.delayMs + config.shutdown.timeoutMs + 2000).unref();
+    setTimeout(
+      () => {
+        log.error('workers did not stop in time; killing them');
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+        process.exit(1);
+      },
+      config.shutdown.delayMs + config.shutdown.timeoutMs + 2000,
+    ).unref();
   }
 
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {

@@ -19,7 +19,11 @@ function capture() {
 describe('lazy per-request logger', () => {
   it('makes no pino child for a request that does not log, and logs like one for a request that does', async () => {
     const { lines, stream } = capture();
-    const app = Fastify({ loggerInstance: createLogger('info', stream), logController: new LogController({ disableRequestLogging: true }), childLoggerFactory: lazyChildLoggerFactory });
+    const app = Fastify({
+      loggerInstance: createLogger('info', stream),
+      logController: new LogController({ disableRequestLogging: true }),
+      childLoggerFactory: lazyChildLoggerFactory,
+    });
     const made: boolean[] = [];
     app.get('/quiet', async (req) => {
       made.push((req.log as unknown as LazyChildLogger).made);
@@ -38,7 +42,13 @@ describe('lazy per-request logger', () => {
     expect(made).toEqual([false, true]);
     const hello = lines.filter((l) => l.msg === 'hello');
     expect(hello).toHaveLength(1);
-    expect(hello[0]).toMatchObject({ level: 30, path: '/loud', ip: '[redacted]', idclient: '[redacted]', headers: '[redacted]' });
+    expect(hello[0]).toMatchObject({
+      level: 30,
+      path: '/loud',
+      ip: '[redacted]',
+      idclient: '[redacted]',
+      headers: '[redacted]',
+    });
     expect(typeof hello[0]!.reqId).toBe('string');
     expect(JSON.stringify(lines)).not.toContain('203.0.113.7');
     expect(JSON.stringify(lines)).not.toContain('raw-visitor');

@@ -36,7 +36,7 @@ describe('createRedisClient', () => {
     for (const c of [collector, consumer, cli]) c.disconnect();
   });
 
-  it('a cluster client gets the same settings per node, refreshes its slots and keeps the role\'s queueing', () => {
+  it("a cluster client gets the same settings per node, refreshes its slots and keeps the role's queueing", () => {
     const collector = createRedisClient(cluster, 'collector') as Cluster;
     expect(collector).toBeInstanceOf(Cluster);
     const clusterOptions = { enableOfflineQueue: false, lazyConnect: true, slotsRefreshInterval: SLOTS_REFRESH_MS };

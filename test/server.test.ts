@@ -23,9 +23,11 @@ afterAll(async () => {
 });
 
 /** src/server.ts as a process against this file's Redis; not waited for (a primary and its workers start apart). */
-const startServer = (env: Record<string, string>) => startCollector({ REDIS_URL: redisServer.url, GEOIP_DB: 'off', LOG_LEVEL: 'info', ...env }, { wait: 'none' });
+const startServer = (env: Record<string, string>) =>
+  startCollector({ REDIS_URL: redisServer.url, GEOIP_DB: 'off', LOG_LEVEL: 'info', ...env }, { wait: 'none' });
 
-const listeningPids = (out: string) => new Set([...out.matchAll(/"pid":(\d+),[^\n]*Server listening/g)].map((m) => m[1]));
+const listeningPids = (out: string) =>
+  new Set([...out.matchAll(/"pid":(\d+),[^\n]*Server listening/g)].map((m) => m[1]));
 
 describe('server.ts with WORKERS=2', () => {
   it('serves from two worker processes and drains a hit in flight on SIGTERM', async () => {

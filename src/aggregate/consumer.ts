@@ -32,7 +32,14 @@ export interface AggregatorHooks {
 }
 
 export class Aggregator {
-  readonly stats: AggregatorStats = { applied: 0, duplicates: 0, erasedSkipped: 0, tombstones: 0, malformed: 0, claimed: 0 };
+  readonly stats: AggregatorStats = {
+    applied: 0,
+    duplicates: 0,
+    erasedSkipped: 0,
+    tombstones: 0,
+    malformed: 0,
+    claimed: 0,
+  };
   readonly store: AggregateStore;
   readonly #redis: Redis | Cluster;
   readonly #cfg: AggregateConfig;
@@ -69,7 +76,12 @@ export class Aggregator {
     const list = (await this.#redis.call('XINFO', 'CONSUMERS', key, this.#cfg.group)) as unknown[];
     for (const item of list) {
       const info = flatMap(item);
-      if (typeof info.name === 'string' && info.name !== this.#cfg.consumer && Number(info.pending) === 0 && Number(info.idle) > 86_400_000) {
+      if (
+        typeof info.name === 'string' &&
+        info.name !== this.#cfg.consumer &&
+        Number(info.pending) === 0 &&
+        Number(info.idle) > 86_400_000
+      ) {
         await this.#redis.xgroup('DELCONSUMER', key, this.#cfg.group, info.name);
       }
     }
@@ -123,11 +135,13 @@ export class Aggregator {
   async #readNew(block: boolean): Promise<number> {
     const { group, consumer, batch, blockMs } = this.#cfg;
     // A cluster cannot serve one XREADGROUP over keys of several slots: one call per stream.
-    const reads: [string, string[]][] = this.#redis.isCluster ? this.#streams.map((k) => [k, [k]]) : [['*', this.#streams]];
+    const reads: [string, string[]][] = this.#redis.isCluster
+      ? this.#streams.map((k) => [k, [k]])
+      : [['*', this.#streams]];
     let handled = 0;
     for (const [, keys] of reads) {
       const blocking = block && !this.#redis.isCluster ? ['BLOCK', blockMs] : [];
-      const res = (await this.#redis.call(
+      const res = await this.#redis.call(
         'XREADGROUP',
         'GROUP',
         group,
@@ -138,7 +152,7 @@ export class Aggregator {
         'STREAMS',
         ...keys,
         ...keys.map(() => '>'),
-      ));
+      );
       for (const [key, entries] of streamReplies(res)) {
         await this.#handle(key, entries);
         handled += entries.length;
@@ -180,7 +194,8 @@ export class Aggregator {
 
   #malformed(): void {
     this.stats.malformed++;
-    if (this.stats.malformed % 1000 === 1) this.#log.warn({ malformed: this.stats.malformed }, 'skipping malformed stream entries');
+    if (this.stats.malformed % 1000 === 1)
+      this.#log.warn({ malformed: this.stats.malformed }, 'skipping malformed stream entries');
   }
 }
 
@@ -198,4 +213,3 @@ function streamReplies(res: unknown): [string, Entry[]][] {
   for (let i = 0; i + 1 < res.length; i += 2) out.push([String(res[i]), res[i + 1] as Entry[]]);
   return out;
 }
-

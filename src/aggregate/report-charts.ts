@@ -33,7 +33,8 @@ interface DayTick {
 function dayTicks(days: string[], budget: number): DayTick[] {
   const dates = days.map(dayDate);
   const dayLabel = (d: Date) => `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
-  const monthLabel = (d: Date, first: boolean) => (first || d.getUTCMonth() === 0 ? `${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}` : MONTHS[d.getUTCMonth()]!);
+  const monthLabel = (d: Date, first: boolean) =>
+    first || d.getUTCMonth() === 0 ? `${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}` : MONTHS[d.getUTCMonth()]!;
   const candidates: (() => DayTick[])[] = [
     ...[1, 2].map((k) => () => dates.flatMap((d, index) => (index % k === 0 ? [{ index, label: dayLabel(d) }] : []))),
     ...[1, 2].map((weeks) => () => {
@@ -41,7 +42,9 @@ function dayTicks(days: string[], budget: number): DayTick[] {
       return mondays.filter((_, i) => i % weeks === 0);
     }),
     ...[1, 2, 3, 6, 12].map((months) => () => {
-      const firsts = dates.flatMap((d, index) => (d.getUTCDate() === 1 && d.getUTCMonth() % months === 0 ? [{ index, d }] : []));
+      const firsts = dates.flatMap((d, index) =>
+        d.getUTCDate() === 1 && d.getUTCMonth() % months === 0 ? [{ index, d }] : [],
+      );
       return firsts.map(({ index, d }, i) => ({ index, label: monthLabel(d, i === 0) }));
     }),
   ];
@@ -84,8 +87,10 @@ const FILLS = ['solid', 'hatch', 'dots', 'cross', 'stripes'] as const;
 function marker(kind: (typeof MARKERS)[number], x: number, y: number, cls: string): string {
   if (kind === 'circle') return `<circle class="${cls}" cx="${r1(x)}" cy="${r1(y)}" r="3.6"/>`;
   if (kind === 'square') return `<rect class="${cls}" x="${r1(x - 3.3)}" y="${r1(y - 3.3)}" width="6.6" height="6.6"/>`;
-  if (kind === 'diamond') return `<path class="${cls}" d="M${r1(x)},${r1(y - 4.6)}L${r1(x + 4.6)},${r1(y)}L${r1(x)},${r1(y + 4.6)}L${r1(x - 4.6)},${r1(y)}Z"/>`;
-  if (kind === 'down') return `<path class="${cls}" d="M${r1(x)},${r1(y + 4.4)}L${r1(x + 4.2)},${r1(y - 3)}L${r1(x - 4.2)},${r1(y - 3)}Z"/>`;
+  if (kind === 'diamond')
+    return `<path class="${cls}" d="M${r1(x)},${r1(y - 4.6)}L${r1(x + 4.6)},${r1(y)}L${r1(x)},${r1(y + 4.6)}L${r1(x - 4.6)},${r1(y)}Z"/>`;
+  if (kind === 'down')
+    return `<path class="${cls}" d="M${r1(x)},${r1(y + 4.4)}L${r1(x + 4.2)},${r1(y - 3)}L${r1(x - 4.2)},${r1(y - 3)}Z"/>`;
   return `<path class="${cls}" d="M${r1(x)},${r1(y - 4.4)}L${r1(x + 4.2)},${r1(y + 3)}L${r1(x - 4.2)},${r1(y + 3)}Z"/>`;
 }
 
@@ -119,7 +124,8 @@ function columnPatterns(id: string, looks: number[]): string {
   return out.length ? `<defs>${out.join('')}</defs>` : '';
 }
 
-const columnFill = (id: string, i: number) => (FILLS[i % FILLS.length] === 'solid' ? '' : ` fill="url(#${id}-f${i + 1})"`);
+const columnFill = (id: string, i: number) =>
+  FILLS[i % FILLS.length] === 'solid' ? '' : ` fill="url(#${id}-f${i + 1})"`;
 
 /**
  * A chart over the report's days. Up to MAX_COLUMN_DAYS days: columns, grouped per day
@@ -167,7 +173,13 @@ export function dayChart(
     .join('; ');
   const label = `${columns ? 'Column' : 'Line'} chart, ${title}, ${period}. ${shownValues.length ? ranges : 'No data'}. The numbers are in the table.`;
   const out: string[] = [svgOpen(id, W, H, title, label)];
-  if (columns) out.push(columnPatterns(id, series.map((s) => s.look)));
+  if (columns)
+    out.push(
+      columnPatterns(
+        id,
+        series.map((s) => s.look),
+      ),
+    );
 
   // legend, above the plot: a sample of each series' line and marker, or column fill
   let lx = left;
@@ -189,15 +201,21 @@ export function dayChart(
   // x axis: ticks, title
   const ticksX = dayTicks(days, Math.max(1, Math.floor(plotW / 74)));
   for (const t of ticksX) {
-    out.push(`<line class="axis" x1="${r1(x(t.index))}" x2="${r1(x(t.index))}" y1="${plotBottom}" y2="${plotBottom + 5}"/>`);
+    out.push(
+      `<line class="axis" x1="${r1(x(t.index))}" x2="${r1(x(t.index))}" y1="${plotBottom}" y2="${plotBottom + 5}"/>`,
+    );
     const half = textWidth(t.label, 13) / 2;
     const tx = Math.min(Math.max(x(t.index), half + 2), W - half - 2);
     out.push(`<text class="tick" x="${r1(tx)}" y="${plotBottom + 20}" text-anchor="middle">${esc(t.label)}</text>`);
   }
   const years = [...new Set([days[0]!.slice(0, 4), days[n - 1]!.slice(0, 4)])].join('–');
-  out.push(`<text class="axis-title" x="${left + plotW / 2}" y="${H - 8}" text-anchor="middle">Day (UTC), ${years}</text>`);
+  out.push(
+    `<text class="axis-title" x="${left + plotW / 2}" y="${H - 8}" text-anchor="middle">Day (UTC), ${years}</text>`,
+  );
   if (shownValues.length === 0) {
-    out.push(`<text class="empty" x="${left + plotW / 2}" y="${(plotTop + plotBottom) / 2}" text-anchor="middle">No data for this period</text>`);
+    out.push(
+      `<text class="empty" x="${left + plotW / 2}" y="${(plotTop + plotBottom) / 2}" text-anchor="middle">No data for this period</text>`,
+    );
   }
 
   if (columns) {
@@ -209,13 +227,20 @@ export function dayChart(
       s.values.forEach((v, d) => {
         const x0 = left + d * band + (band - groupW) / 2 + pos * colW;
         if (v === null) {
-          out.push(`<rect class="withheld" x="${r1(x0 + 1.5)}" y="${plotBottom - 7}" width="${r1(Math.max(1, colW - 3))}" height="6"/>`);
+          out.push(
+            `<rect class="withheld" x="${r1(x0 + 1.5)}" y="${plotBottom - 7}" width="${r1(Math.max(1, colW - 3))}" height="6"/>`,
+          );
           return;
         }
         if (v === 0) return;
-        out.push(`<rect class="col" x="${r1(x0 + 0.75)}" y="${r1(y(v))}" width="${r1(colW - 1.5)}" height="${r1(plotBottom - y(v))}"${columnFill(id, i)}/>`);
+        out.push(
+          `<rect class="col" x="${r1(x0 + 0.75)}" y="${r1(y(v))}" width="${r1(colW - 1.5)}" height="${r1(plotBottom - y(v))}"${columnFill(id, i)}/>`,
+        );
         const text = formatCount(v);
-        if (textWidth(text, 12) <= colW + 4) out.push(`<text class="value" x="${r1(x0 + colW / 2)}" y="${r1(y(v) - 5)}" text-anchor="middle">${text}</text>`);
+        if (textWidth(text, 12) <= colW + 4)
+          out.push(
+            `<text class="value" x="${r1(x0 + colW / 2)}" y="${r1(y(v) - 5)}" text-anchor="middle">${text}</text>`,
+          );
       });
       out.push('</g>');
     });
@@ -253,7 +278,9 @@ export function dayChart(
   out.push('<g class="days">');
   days.forEach((day, d) => {
     const attrs = series.map((s) => ` data-${s.key}="${s.values[d] === null ? SUPPRESSED : s.values[d]}"`).join('');
-    const tip = series.map((s) => `${s.name} ${s.values[d] === null ? SUPPRESSED : formatCount(s.values[d]!)}`).join(', ');
+    const tip = series
+      .map((s) => `${s.name} ${s.values[d] === null ? SUPPRESSED : formatCount(s.values[d]!)}`)
+      .join(', ');
     out.push(
       `<g class="day" data-day="${esc(day)}"${attrs}><rect class="hit" x="${r1(left + d * band)}" y="${plotTop}" width="${r1(band)}" height="${plotBottom - plotTop}"/>` +
         `<title>${esc(day)}: ${esc(tip)}</title></g>`,
@@ -267,11 +294,27 @@ export function dayChart(
 export const MAX_BARS = 15;
 
 /** A horizontal bar chart of a suppressed table: its largest rows, then "(other)" hatched. */
-export function barChart(id: string, t: SuppressedTable, minCount: number, title: string, xTitle: string, noun: string, labelOf: (l: string) => string): string {
+export function barChart(
+  id: string,
+  t: SuppressedTable,
+  minCount: number,
+  title: string,
+  xTitle: string,
+  noun: string,
+  labelOf: (l: string) => string,
+): string {
   const W = 760;
   type Bar = { label: string; full: string; count: number | null; other: boolean };
-  const rows: Bar[] = t.rows.slice(0, MAX_BARS).map((r) => ({ label: labelOf(r.label), full: r.label, count: r.count, other: false }));
-  if (t.suppressed > 0) rows.push({ label: `${OTHER}: ${t.suppressed} ${t.suppressed === 1 ? 'cell' : 'cells'} suppressed`, full: OTHER, count: t.other, other: true });
+  const rows: Bar[] = t.rows
+    .slice(0, MAX_BARS)
+    .map((r) => ({ label: labelOf(r.label), full: r.label, count: r.count, other: false }));
+  if (t.suppressed > 0)
+    rows.push({
+      label: `${OTHER}: ${t.suppressed} ${t.suppressed === 1 ? 'cell' : 'cells'} suppressed`,
+      full: OTHER,
+      count: t.other,
+      other: true,
+    });
   const barH = 20;
   const gap = 8;
   const plotTop = 10;
@@ -299,11 +342,16 @@ export function barChart(id: string, t: SuppressedTable, minCount: number, title
   );
   for (const tk of ticks) {
     out.push(`<line class="grid" x1="${r1(x(tk))}" x2="${r1(x(tk))}" y1="${plotTop - 4}" y2="${plotBottom}"/>`);
-    out.push(`<text class="tick" x="${r1(x(tk))}" y="${plotBottom + 17}" text-anchor="middle">${formatCount(tk)}</text>`);
+    out.push(
+      `<text class="tick" x="${r1(x(tk))}" y="${plotBottom + 17}" text-anchor="middle">${formatCount(tk)}</text>`,
+    );
   }
   out.push(`<line class="axis" x1="${left}" x2="${left}" y1="${plotTop - 4}" y2="${plotBottom}"/>`);
   out.push(`<text class="axis-title" x="${left + plotW / 2}" y="${H - 12}" text-anchor="middle">${esc(xTitle)}</text>`);
-  if (rows.length === 0) out.push(`<text class="empty" x="${left + plotW / 2}" y="${plotTop + 14}" text-anchor="middle">No data for this period</text>`);
+  if (rows.length === 0)
+    out.push(
+      `<text class="empty" x="${left + plotW / 2}" y="${plotTop + 14}" text-anchor="middle">No data for this period</text>`,
+    );
   rows.forEach((r, i) => {
     const y0 = plotTop + i * (barH + gap);
     const value = r.count === null ? SUPPRESSED : formatCount(r.count);

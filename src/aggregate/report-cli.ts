@@ -7,7 +7,8 @@ import { startFailure } from '../errors.js';
 import { renderReportHtml } from './report-html.js';
 import { buildReport, formatReport, parseReportQuery, ReportQueryError } from './report.js';
 
-const usage = 'usage: npm run report -- --site S --from YYYY-MM-DD --to YYYY-MM-DD [--format table|json|html] [--out FILE] [--min-count N]';
+const usage =
+  'usage: npm run report -- --site S --from YYYY-MM-DD --to YYYY-MM-DD [--format table|json|html] [--out FILE] [--min-count N]';
 
 /** Writes the whole file or nothing: a reader never sees half a report. */
 async function writeWhole(file: string, text: string): Promise<void> {
@@ -57,7 +58,9 @@ async function main(): Promise<number> {
   }
   let cfg;
   try {
-    cfg = loadAggregateConfig(args['min-count'] ? { ...process.env, REPORT_MIN_COUNT: args['min-count'] } : process.env);
+    cfg = loadAggregateConfig(
+      args['min-count'] ? { ...process.env, REPORT_MIN_COUNT: args['min-count'] } : process.env,
+    );
   } catch (err) {
     return startFailure(err);
   }

@@ -8,7 +8,8 @@
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 // C0/C1 controls (but tab, LF, CR) are not allowed in HTML text; lone surrogates are not text
-const NOT_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const NOT_TEXT =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Escapes text for HTML (and SVG inside HTML), in element content and in quoted attribute values. */
 export function esc(s: string): string {
@@ -35,7 +36,17 @@ export function textWidth(s: string, px: number): number {
   let w = 0;
   for (const { segment } of segmenter.segment(s)) {
     const c = segment.codePointAt(0)!;
-    if (c >= 0x1100 && (c <= 0x115f || (c >= 0x2e80 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) || c >= 0x1f300)) w += 1.0;
+    if (
+      c >= 0x1100 &&
+      (c <= 0x115f ||
+        (c >= 0x2e80 && c <= 0xa4cf) ||
+        (c >= 0xac00 && c <= 0xd7a3) ||
+        (c >= 0xf900 && c <= 0xfaff) ||
+        (c >= 0xfe30 && c <= 0xfe4f) ||
+        (c >= 0xff00 && c <= 0xff60) ||
+        c >= 0x1f300)
+    )
+      w += 1.0;
     else if (/[il.,:;'|!()[\] ]/.test(segment)) w += 0.3;
     else if (/[A-Z0-9mwMW@%&]/.test(segment)) w += 0.68;
     else w += 0.55;

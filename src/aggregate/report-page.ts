@@ -25,8 +25,17 @@ function countCell(n: number | null): string {
 // Tables
 
 /** A table of a suppressed table: every shown row, then the "(other)" row. */
-function rowsTable(caption: string, head: string, countHead: string, t: SuppressedTable, labelOf: (l: string) => string): string {
-  const body = t.rows.map((r) => `<tr data-label="${esc(r.label)}"><th scope="row"><bdi>${esc(labelOf(r.label))}</bdi></th>${countCell(r.count)}</tr>`);
+function rowsTable(
+  caption: string,
+  head: string,
+  countHead: string,
+  t: SuppressedTable,
+  labelOf: (l: string) => string,
+): string {
+  const body = t.rows.map(
+    (r) =>
+      `<tr data-label="${esc(r.label)}"><th scope="row"><bdi>${esc(labelOf(r.label))}</bdi></th>${countCell(r.count)}</tr>`,
+  );
   if (t.suppressed > 0) {
     body.push(
       `<tr class="other" data-label="${OTHER}"><th scope="row">${OTHER}: ${formatCount(t.suppressed)} ${t.suppressed === 1 ? 'cell' : 'cells'} suppressed</th>${countCell(t.other)}</tr>`,
@@ -118,15 +127,25 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
   const period = n <= 1 ? `${r.from} (1 day, UTC)` : `${r.from} to ${r.to} (${formatCount(n)} days, UTC)`;
   const o = r.optout;
   const both = o.totals.measured !== null && o.totals.optedOut !== null && o.totals.measured + o.totals.optedOut > 0;
-  const shareNote = both ? `${formatShare(o.totals.optedOut!, o.totals.measured! + o.totals.optedOut!)} of all events` : undefined;
+  const shareNote = both
+    ? `${formatShare(o.totals.optedOut!, o.totals.measured! + o.totals.optedOut!)} of all events`
+    : undefined;
   const identity = (l: string) => l;
   const label = (l: string) => (l === '' ? '(none)' : l);
   const more = (t: SuppressedTable, noun: string) =>
-    t.rows.length > MAX_BARS ? ` The chart shows the ${MAX_BARS} largest of ${formatCount(t.rows.length)} ${noun}; the table has them all.` : '';
+    t.rows.length > MAX_BARS
+      ? ` The chart shows the ${MAX_BARS} largest of ${formatCount(t.rows.length)} ${noun}; the table has them all.`
+      : '';
 
-  const dayRows = r.days.map((d) => `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${countCell(d.pageviews)}${countCell(d.visits)}${countCell(d.visitors)}</tr>`);
+  const dayRows = r.days.map(
+    (d) =>
+      `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${countCell(d.pageviews)}${countCell(d.visits)}${countCell(d.visitors)}</tr>`,
+  );
   const optoutRows = o.days.map((d) => {
-    const share = d.measured !== null && d.optedOut !== null && d.measured + d.optedOut > 0 ? formatShare(d.optedOut, d.measured + d.optedOut) : '–';
+    const share =
+      d.measured !== null && d.optedOut !== null && d.measured + d.optedOut > 0
+        ? formatShare(d.optedOut, d.measured + d.optedOut)
+        : '–';
     return `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${countCell(d.measured)}${countCell(d.optedOut)}<td class="num">${share}</td></tr>`;
   });
   optoutRows.push(
@@ -134,13 +153,20 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
   );
 
   const sourceDayRows = r.sources.days.map(
-    (d) => `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${SOURCE_KINDS.map((kind) => countCell(d[kind])).join('')}</tr>`,
+    (d) =>
+      `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${SOURCE_KINDS.map((kind) => countCell(d[kind])).join('')}</tr>`,
   );
   const s = r.setApart;
-  const setApartRows = s.days.map((d) => `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${countCell(d.robots)}${countCell(d.spam)}</tr>`);
-  setApartRows.push(`<tr class="total" data-day="total"><th scope="row">Total</th>${countCell(s.totals.robots)}${countCell(s.totals.spam)}</tr>`);
+  const setApartRows = s.days.map(
+    (d) =>
+      `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${countCell(d.robots)}${countCell(d.spam)}</tr>`,
+  );
+  setApartRows.push(
+    `<tr class="total" data-day="total"><th scope="row">Total</th>${countCell(s.totals.robots)}${countCell(s.totals.spam)}</tr>`,
+  );
   const sourceRowOf = new Map(r.sources.rows.map((row) => [row.label, row] as const));
-  const withheld = n <= MAX_COLUMN_DAYS ? ' A small dashed box at the bottom is a number withheld.' : ' A gap is a day withheld.';
+  const withheld =
+    n <= MAX_COLUMN_DAYS ? ' A small dashed box at the bottom is a number withheld.' : ' A gap is a day withheld.';
 
   // the two opt-out charts, one above the other, share their x axis: the same left margin
   const measuredValues = o.days.map((d) => d.measured);
@@ -203,7 +229,9 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
       'Visits by source',
       'Where a visit came from: the host of the page that linked to its first page (its referrer), and nothing more of it. Search engines and social networks are named; “Direct” is a visit without a referrer (an address typed, a bookmark, an app, or a page whose policy sends none); “Internal” one that started from the site’s own pages (after 30 minutes away).',
       pair(
-        barChart('chart-sources', r.sources, r.minCount, 'Visits by source', 'Visits', 'sources', (l) => sourceLabel(sourceRowOf.get(l), l)),
+        barChart('chart-sources', r.sources, r.minCount, 'Visits by source', 'Visits', 'sources', (l) =>
+          sourceLabel(sourceRowOf.get(l), l),
+        ),
         `Search engines and social networks are named whatever the country domain (google.fr and google.com are Google).${more(r.sources, 'sources')}`,
         sourcesTable(r),
       ) +
@@ -214,12 +242,21 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
                 'chart-source-days',
                 days,
                 r.minCount,
-                SOURCE_KINDS.map((kind) => ({ key: kind, name: KIND_NAMES[kind].plural, values: r.sources.days.map((d) => d[kind]) })),
+                SOURCE_KINDS.map((kind) => ({
+                  key: kind,
+                  name: KIND_NAMES[kind].plural,
+                  values: r.sources.days.map((d) => d[kind]),
+                })),
                 'Visits by kind of source, per day',
                 'Visits per day',
               ),
               `${n <= MAX_COLUMN_DAYS ? 'Solid columns: search engines; hatched: social networks; dotted: other websites; cross-hatched: direct; striped: internal.' : 'Solid line: search engines; dashed: social networks; dotted: other websites; dash-dot: direct; short dashes: internal.'}${withheld}`,
-              table('Visits by kind of source, per day', ['Day', ...SOURCE_KINDS.map((kind) => KIND_NAMES[kind].short)], sourceDayRows, sourceDayRows.length),
+              table(
+                'Visits by kind of source, per day',
+                ['Day', ...SOURCE_KINDS.map((kind) => KIND_NAMES[kind].short)],
+                sourceDayRows,
+                sourceDayRows.length,
+              ),
               'stack', // six columns: the table below its chart, not beside it
             )),
     ),
@@ -248,7 +285,15 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
       'Visits by device class',
       'From the screen width (below 600 px mobile, below 1025 px tablet, else desktop) or the browser’s own mobile hint.',
       pair(
-        barChart('chart-devices', r.devices, r.minCount, 'Visits by device class', 'Visits', 'device classes', identity),
+        barChart(
+          'chart-devices',
+          r.devices,
+          r.minCount,
+          'Visits by device class',
+          'Visits',
+          'device classes',
+          identity,
+        ),
         more(r.devices, 'device classes').trim(),
         rowsTable('Visits by device class', 'Device class', 'Visits', r.devices, identity),
       ),
@@ -258,8 +303,24 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
       'Opt-out: events measured and events of visitors who opted out',
       'Visitors who opt out are not measured: their events only add one to an anonymous counter per hour (no id, no place, no device). Both count events (page views and other events), so they compare like with like.',
       pair(
-        dayChart('chart-measured', days, r.minCount, [{ key: 'measured', name: 'Events measured', values: measuredValues }], 'Events measured per day', 'Events per day', panels) +
-          dayChart('chart-optedout', days, r.minCount, [{ key: 'optedout', name: 'Events of visitors who opted out', values: optedOutValues, look: 1 }], 'Events of visitors who opted out, per day', 'Events per day', panels),
+        dayChart(
+          'chart-measured',
+          days,
+          r.minCount,
+          [{ key: 'measured', name: 'Events measured', values: measuredValues }],
+          'Events measured per day',
+          'Events per day',
+          panels,
+        ) +
+          dayChart(
+            'chart-optedout',
+            days,
+            r.minCount,
+            [{ key: 'optedout', name: 'Events of visitors who opted out', values: optedOutValues, look: 1 }],
+            'Events of visitors who opted out, per day',
+            'Events per day',
+            panels,
+          ),
         `Each chart has its own scale: the share of events that opted out is in the table.${n <= MAX_COLUMN_DAYS ? ' A small dashed box at the bottom is a number withheld.' : ' A gap is a day withheld.'}`,
         table('Events per day', ['Day', 'Measured', 'Opted out', 'Opted-out share'], optoutRows, optoutRows.length),
       ),
@@ -287,7 +348,9 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
     ),
   ];
 
-  const generated = opts.generatedAt ? ` Generated ${opts.generatedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.` : '';
+  const generated = opts.generatedAt
+    ? ` Generated ${opts.generatedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.`
+    : '';
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -96,10 +96,12 @@ function queryString(field: 'site' | 'from' | 'to', value: unknown): string | un
 }
 
 function utcDayParam(field: 'from' | 'to', value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new ReportQueryError(field, `${field} must be a UTC day written YYYY-MM-DD, e.g. 2026-11-29`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value))
+    throw new ReportQueryError(field, `${field} must be a UTC day written YYYY-MM-DD, e.g. 2026-11-29`);
   const t = Date.parse(`${value}T00:00:00Z`);
   // Date.parse rolls 2026-02-30 over to March: only a day that round-trips exists
-  if (!Number.isFinite(t) || utcDay(t) !== value) throw new ReportQueryError(field, `${field} is not a calendar day: ${value}`);
+  if (!Number.isFinite(t) || utcDay(t) !== value)
+    throw new ReportQueryError(field, `${field} is not a calendar day: ${value}`);
   return value;
 }
 
@@ -108,9 +110,13 @@ function utcDayParam(field: 'from' | 'to', value: string): string {
  * required; `from` defaults to today (UTC), `to` to `from`; `from` <= `to`, at most
  * MAX_REPORT_SPAN_DAYS apart. Throws a ReportQueryError with a message for the caller.
  */
-export function parseReportQuery(q: { site?: unknown; from?: unknown; to?: unknown }, now: number = Date.now()): ReportQuery {
+export function parseReportQuery(
+  q: { site?: unknown; from?: unknown; to?: unknown },
+  now: number = Date.now(),
+): ReportQuery {
   const site = queryString('site', q.site);
-  if (site === undefined) throw new ReportQueryError('site', 'site is missing: give the site id (1-64 letters, digits, _ . -)');
+  if (site === undefined)
+    throw new ReportQueryError('site', 'site is missing: give the site id (1-64 letters, digits, _ . -)');
   if (!SITE_ID.test(site)) throw new ReportQueryError('site', 'site must be 1-64 letters, digits, _ . -');
   const rawFrom = queryString('from', q.from);
   const rawTo = queryString('to', q.to);
@@ -119,7 +125,10 @@ export function parseReportQuery(q: { site?: unknown; from?: unknown; to?: unkno
   if (to < from) throw new ReportQueryError('to', `to (${to}) is before from (${from})`);
   const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS;
   if (span > MAX_REPORT_SPAN_DAYS) {
-    throw new ReportQueryError('to', `to may be at most ${MAX_REPORT_SPAN_DAYS} days after from (${from} to ${to} is ${span} days)`);
+    throw new ReportQueryError(
+      'to',
+      `to may be at most ${MAX_REPORT_SPAN_DAYS} days after from (${from} to ${to} is ${span} days)`,
+    );
   }
   return { site, from, to };
 }
@@ -127,7 +136,8 @@ export function parseReportQuery(q: { site?: unknown; from?: unknown; to?: unkno
 function daysBetween(from: string, to: string): string[] {
   const a = Date.parse(`${from}T00:00:00Z`);
   const b = Date.parse(`${to}T00:00:00Z`);
-  if (!Number.isFinite(a) || !Number.isFinite(b) || b < a) throw new Error('--from and --to must be days YYYY-MM-DD, from <= to');
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b < a)
+    throw new Error('--from and --to must be days YYYY-MM-DD, from <= to');
   if ((b - a) / DAY_MS > MAX_REPORT_SPAN_DAYS) throw new Error('at most 800 days per report');
   const out: string[] = [];
   for (let t = a; t <= b; t += DAY_MS) out.push(utcDay(t));
@@ -173,7 +183,12 @@ interface RawDay {
  * tag ({site}), the opt-out and set-apart counters too: one Redis Cluster slot, so a
  * pipeline of them is valid on a cluster as well.
  */
-async function readDays(redis: Redis | Cluster, keys: AggregateKeys, site: string, allDays: string[]): Promise<RawDay[]> {
+async function readDays(
+  redis: Redis | Cluster,
+  keys: AggregateKeys,
+  site: string,
+  allDays: string[],
+): Promise<RawDay[]> {
   const out: RawDay[] = [];
   for (let i = 0; i < allDays.length; i += DAYS_PER_ROUND_TRIP) {
     const chunk = allDays.slice(i, i + DAYS_PER_ROUND_TRIP);
@@ -203,7 +218,17 @@ async function readDays(redis: Redis | Cluster, keys: AggregateKeys, site: strin
         for (const reason of SET_APART_REASONS) setApart[reason] += Number(counters[reason] ?? 0);
       }
       const visitors = reply(at + 5) as number;
-      out.push({ day, totals: hash(0), pages: hash(1), geo: hash(2), devices: hash(3), sources: hash(4), visitors, optedOut, setApart });
+      out.push({
+        day,
+        totals: hash(0),
+        pages: hash(1),
+        geo: hash(2),
+        devices: hash(3),
+        sources: hash(4),
+        visitors,
+        optedOut,
+        setApart,
+      });
     });
   }
   return out;
@@ -255,7 +280,18 @@ export async function buildReport(redis: Redis | Cluster, opts: ReportOptions): 
     const country = cell.split('|')[0] || '(unknown)';
     countries.set(country, (countries.get(country) ?? 0) + n);
   }
-  const geoLabels = new Map([...geo].map(([cell, n]) => [cell.split('|').map((p) => p || '?').join(' / '), n] as const));
+  const geoLabels = new Map(
+    [...geo].map(
+      ([cell, n]) =>
+        [
+          cell
+            .split('|')
+            .map((p) => p || '?')
+            .join(' / '),
+          n,
+        ] as const,
+    ),
+  );
   const countryTable = suppress(countries, k);
   const countryOf = (place: string) => {
     const c = place.split(' / ')[0]!;
@@ -268,8 +304,16 @@ export async function buildReport(redis: Redis | Cluster, opts: ReportOptions): 
     to: opts.to,
     minCount: k,
     totals: {
-      pageviews: totalShown(sum.pageviews, days.map((d) => d.pageviews), k),
-      visits: totalShown(sum.visits, days.map((d) => d.visits), k),
+      pageviews: totalShown(
+        sum.pageviews,
+        days.map((d) => d.pageviews),
+        k,
+      ),
+      visits: totalShown(
+        sum.visits,
+        days.map((d) => d.visits),
+        k,
+      ),
     },
     days,
     pages: suppress(pages, k),
@@ -284,15 +328,31 @@ export async function buildReport(redis: Redis | Cluster, opts: ReportOptions): 
     optout: {
       days: optoutDays,
       totals: {
-        measured: totalShown(sum.measured, optoutDays.map((d) => d.measured), k),
-        optedOut: totalShown(sum.optedOut, optoutDays.map((d) => d.optedOut), k),
+        measured: totalShown(
+          sum.measured,
+          optoutDays.map((d) => d.measured),
+          k,
+        ),
+        optedOut: totalShown(
+          sum.optedOut,
+          optoutDays.map((d) => d.optedOut),
+          k,
+        ),
       },
     },
     setApart: {
       days: setApartDays,
       totals: {
-        robots: totalShown(sum.robots, setApartDays.map((d) => d.robots), k),
-        spam: totalShown(sum.spam, setApartDays.map((d) => d.spam), k),
+        robots: totalShown(
+          sum.robots,
+          setApartDays.map((d) => d.robots),
+          k,
+        ),
+        spam: totalShown(
+          sum.spam,
+          setApartDays.map((d) => d.spam),
+          k,
+        ),
       },
     },
   };

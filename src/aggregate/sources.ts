@@ -76,8 +76,14 @@ const KNOWN: readonly Known[] = [
     kind: 'social',
     pattern: /^(mastodon|mstdn)\./,
     hosts: [
-      'mastodon.social', 'mastodon.online', 'mas.to', 'fosstodon.org',
-      'infosec.exchange', 'piaille.fr', 'mamot.fr', 'framapiaf.org',
+      'mastodon.social',
+      'mastodon.online',
+      'mas.to',
+      'fosstodon.org',
+      'infosec.exchange',
+      'piaille.fr',
+      'mamot.fr',
+      'framapiaf.org',
     ],
   },
 ];

@@ -130,7 +130,15 @@ export class AggregateStore {
    */
   async applyTombstone(t: { site: string; visitor: string; ts: number }): Promise<number> {
     const days: string[] = [];
-    for (let d = t.ts; d >= t.ts - this.retentionMs - DAY_MS; d -= DAY_MS) days.push(this.keys.day(t.site, 'visitors', utcDay(d)));
-    return this.#redis.aggApplyTombstone(days.length + 1, this.keys.erased(t.site, t.visitor), ...days, t.visitor, t.ts, this.retentionMs);
+    for (let d = t.ts; d >= t.ts - this.retentionMs - DAY_MS; d -= DAY_MS)
+      days.push(this.keys.day(t.site, 'visitors', utcDay(d)));
+    return this.#redis.aggApplyTombstone(
+      days.length + 1,
+      this.keys.erased(t.site, t.visitor),
+      ...days,
+      t.visitor,
+      t.ts,
+      this.retentionMs,
+    );
   }
 }

@@ -38,7 +38,9 @@ const byCount = (a: Row, b: Row) => b.count - a.count || a.label.localeCompare(b
 export function suppress(cells: ReadonlyMap<string, number> | Record<string, number>, k: number): SuppressedTable {
   // (a ReadonlyMap is no class: instanceof cannot narrow the union either way)
   const pairs: [string, number][] =
-    cells instanceof Map ? [...(cells as ReadonlyMap<string, number>)] : Object.entries(cells as Record<string, number>);
+    cells instanceof Map
+      ? [...(cells as ReadonlyMap<string, number>)]
+      : Object.entries(cells as Record<string, number>);
   const entries = pairs.filter(([, n]) => n > 0);
   const all = entries.map(([label, count]) => ({ label, count })).sort(byCount);
   const rows = all.filter((r) => r.count >= k);

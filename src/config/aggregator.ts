@@ -25,25 +25,23 @@ const aggregatorEnv = environment.pick({
   LOG_LEVEL: true,
 });
 
-const aggregatorSchema = aggregatorEnv.transform(
-  (env, ctx) => ({
-    consumer: consumerName(env, ctx),
-    redis: redisTarget(env, ctx),
-    streamKey: env.STREAM_KEY,
-    streamShards: env.STREAM_SHARDS,
-    erasureStream: env.ERASURE_STREAM,
-    /** Aggregates are kept no longer than the records they come from. */
-    retentionMs: env.STREAM_RETENTION,
-    group: env.AGG_GROUP,
-    prefix: env.AGG_PREFIX,
-    batch: env.AGG_BATCH,
-    blockMs: env.AGG_BLOCK_MS,
-    claimIdleMs: env.AGG_CLAIM_IDLE_MS,
-    dedupeWindowMs: env.AGG_DEDUPE_WINDOW,
-    minCount: env.REPORT_MIN_COUNT,
-    logLevel: env.LOG_LEVEL,
-  }),
-);
+const aggregatorSchema = aggregatorEnv.transform((env, ctx) => ({
+  consumer: consumerName(env, ctx),
+  redis: redisTarget(env, ctx),
+  streamKey: env.STREAM_KEY,
+  streamShards: env.STREAM_SHARDS,
+  erasureStream: env.ERASURE_STREAM,
+  /** Aggregates are kept no longer than the records they come from. */
+  retentionMs: env.STREAM_RETENTION,
+  group: env.AGG_GROUP,
+  prefix: env.AGG_PREFIX,
+  batch: env.AGG_BATCH,
+  blockMs: env.AGG_BLOCK_MS,
+  claimIdleMs: env.AGG_CLAIM_IDLE_MS,
+  dedupeWindowMs: env.AGG_DEDUPE_WINDOW,
+  minCount: env.REPORT_MIN_COUNT,
+  logLevel: env.LOG_LEVEL,
+}));
 
 /** Configuration of the reference aggregator and its report (deep-frozen by loadEnv). */
 export type AggregateConfig = DeepReadonly<z.output<typeof aggregatorSchema>>;

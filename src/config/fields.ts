@@ -72,7 +72,9 @@ export const environment = z.object({
     // a second of slack, so that "25 months" itself passes whatever its rounding
     max: MAX_RETENTION_MS + 1000,
     refusal: (value, ms) =>
-      ms === undefined || ms < 1 ? `"${value}" is not a duration such as 30d or 13 months` : 'the CNIL exemption allows at most 25 months',
+      ms === undefined || ms < 1
+        ? `"${value}" is not a duration such as 30d or 13 months`
+        : 'the CNIL exemption allows at most 25 months',
   }),
   /** The stream of erasure tombstones `{site, visitor, ts}` for downstream aggregates. */
   ERASURE_STREAM: keyName('erasures'),
@@ -80,7 +82,9 @@ export const environment = z.object({
   AGG_PREFIX: keyName('agg'),
   /** Report cells below this count are suppressed. */
   REPORT_MIN_COUNT: integer({ default: 5, min: 1, max: 1_000_000 }),
-  LOG_LEVEL: trimmed(z.enum(LOG_LEVELS, { error: (iss) => `unknown pino level "${String(iss.input)}"` }).default('info')),
+  LOG_LEVEL: trimmed(
+    z.enum(LOG_LEVELS, { error: (iss) => `unknown pino level "${String(iss.input)}"` }).default('info'),
+  ),
 
   // ── The collector ─────────────────────────────────────────────────────────────
   PORT: integer({ default: 8080, min: 0, max: 65535 }),
@@ -100,7 +104,8 @@ export const environment = z.object({
       const i = part.indexOf(':');
       const id = i > 0 ? part.slice(0, i).trim() : '';
       const secret = i > 0 ? part.slice(i + 1).trim() : '';
-      if (!/^[A-Za-z0-9_-]{1,16}$/.test(id)) return refuse(ctx, 'each entry is keyId:secret, keyId of 1-16 letters, digits, "_" or "-"');
+      if (!/^[A-Za-z0-9_-]{1,16}$/.test(id))
+        return refuse(ctx, 'each entry is keyId:secret, keyId of 1-16 letters, digits, "_" or "-"');
       if (secret.length < 32) return refuse(ctx, `the secret of key "${id}" is shorter than 32 characters`);
       if (keys.some((k) => k.id === id)) return refuse(ctx, `key id "${id}" appears twice`);
       keys.push({ id, secret: Buffer.from(secret, 'utf8') });
@@ -257,7 +262,11 @@ function readSecretFiles(env: RawEnv, ctx: Ctx): RawEnv {
     try {
       out[name] = readFileSync(file, 'utf8').trim();
     } catch (err) {
-      return refuse(ctx, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, variable);
+      return refuse(
+        ctx,
+        `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        variable,
+      );
     }
   }
   return out;

@@ -39,7 +39,10 @@ export const optionalText = () => trimmed(z.string().optional());
  * are refused, as they always were.
  */
 export function integer(opts: { default: number; min: number; max: number }) {
-  return z.string().optional().transform((raw, ctx) => readInteger(raw, opts, ctx));
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => readInteger(raw, opts, ctx));
 }
 
 /** A TCP port, or `off`: undefined, for a listener that is not started. */
@@ -47,7 +50,9 @@ export function portOrOff(opts: { default: number }) {
   return z
     .string()
     .optional()
-    .transform((raw, ctx) => (raw?.trim().toLowerCase() === 'off' ? undefined : readInteger(raw, { ...opts, min: 0, max: 65535 }, ctx)));
+    .transform((raw, ctx) =>
+      raw?.trim().toLowerCase() === 'off' ? undefined : readInteger(raw, { ...opts, min: 0, max: 65535 }, ctx),
+    );
 }
 
 function readInteger(raw: string | undefined, opts: { default: number; min: number; max: number }, ctx: Ctx): number {
@@ -79,7 +84,9 @@ const MONTH_MS = 30.44 * 24 * 3600 * 1000; // average Gregorian month
 
 /** Parses `30d`, `12h`, `13 months`, `2 weeks`, `90m` (minutes), or plain milliseconds. */
 export function parseDuration(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|minutes?|h|hours?|d|days?|w|weeks?|mo|months?|y|years?)?\s*$/i.exec(text);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|minutes?|h|hours?|d|days?|w|weeks?|mo|months?|y|years?)?\s*$/i.exec(
+    text,
+  );
   if (!m) return undefined;
   const n = Number(m[1]);
   const unit = (m[2] ?? 'ms').toLowerCase();
@@ -136,7 +143,12 @@ export function duration(opts: {
  * Redis Cluster hashes the first `{...}`, which must be the shard's.
  */
 export const keyName = (fallback: string) =>
-  trimmed(z.string().regex(/^[^\s{}]{1,200}$/, 'must be 1-200 characters without spaces or braces').default(fallback));
+  trimmed(
+    z
+      .string()
+      .regex(/^[^\s{}]{1,200}$/, 'must be 1-200 characters without spaces or braces')
+      .default(fallback),
+  );
 
 /** The characters Redis consumer group and consumer names are kept to. */
 export const MEMBER_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;

@@ -20,7 +20,6 @@ export interface RecordGeo {
   city?: string;
 }
 
-
 export interface HitRecord {
   /** Unique per event: the downstream dedupe key (delivery is at-least-once). */
   id: string;
@@ -81,7 +80,13 @@ function decodeJson(raw: string | undefined): unknown {
 /** The record of a stream entry, or undefined when the entry holds none (or not the JSON of one). */
 export function decodeRecord(fields: readonly string[] | null | undefined): HitRecord | undefined {
   const r = decodeJson(entryField(fields, 'hit')) as HitRecord | undefined;
-  return r && typeof r === 'object' && typeof r.id === 'string' && typeof r.site === 'string' && typeof r.ts === 'number' ? r : undefined;
+  return r &&
+    typeof r === 'object' &&
+    typeof r.id === 'string' &&
+    typeof r.site === 'string' &&
+    typeof r.ts === 'number'
+    ? r
+    : undefined;
 }
 
 /**
@@ -96,10 +101,21 @@ export interface Tombstone {
 }
 
 /** The fields of a tombstone's stream entry. */
-export const tombstoneFields = (t: Tombstone): string[] => ['v', String(RECORD_VERSION), 'tombstone', JSON.stringify(t)];
+export const tombstoneFields = (t: Tombstone): string[] => [
+  'v',
+  String(RECORD_VERSION),
+  'tombstone',
+  JSON.stringify(t),
+];
 
 /** The tombstone of an erasures stream entry, or undefined. */
 export function decodeTombstone(fields: readonly string[] | null | undefined): Tombstone | undefined {
   const t = decodeJson(entryField(fields, 'tombstone')) as Tombstone | undefined;
-  return t && typeof t === 'object' && typeof t.site === 'string' && typeof t.visitor === 'string' && typeof t.ts === 'number' ? t : undefined;
+  return t &&
+    typeof t === 'object' &&
+    typeof t.site === 'string' &&
+    typeof t.visitor === 'string' &&
+    typeof t.ts === 'number'
+    ? t
+    : undefined;
 }

@@ -22,7 +22,6 @@ export const LIMITS = Object.freeze({
   eventNameLength: 128,
 });
 
-
 const KEY_RE = /^[A-Za-z0-9_:.$-]+$/;
 
 /**
@@ -38,7 +37,9 @@ export interface PropertyProblem {
 export function valueProblem(value: unknown, depth: number, path: (string | number)[]): PropertyProblem | undefined {
   switch (typeof value) {
     case 'string':
-      return value.length > LIMITS.stringLength ? { path, message: `string longer than ${LIMITS.stringLength} characters` } : undefined;
+      return value.length > LIMITS.stringLength
+        ? { path, message: `string longer than ${LIMITS.stringLength} characters` }
+        : undefined;
     case 'number':
       return Number.isFinite(value) ? undefined : { path, message: 'number out of range' };
     case 'boolean':
@@ -64,12 +65,18 @@ export function valueProblem(value: unknown, depth: number, path: (string | numb
 /** Why the n-th name `k` of an object is refused, or undefined. */
 export function nameProblem(k: string, n: number, path: (string | number)[]): PropertyProblem | undefined {
   if (n > LIMITS.propertiesPerEvent) return { path, message: `more than ${LIMITS.propertiesPerEvent} properties` };
-  if (k.length === 0 || k.length > LIMITS.keyLength) return { path: [...path, k], message: `property name must be 1-${LIMITS.keyLength} characters` };
-  if (!KEY_RE.test(k)) return { path: [...path, k], message: 'property name may only hold letters, digits and _ : . $ -' };
+  if (k.length === 0 || k.length > LIMITS.keyLength)
+    return { path: [...path, k], message: `property name must be 1-${LIMITS.keyLength} characters` };
+  if (!KEY_RE.test(k))
+    return { path: [...path, k], message: 'property name may only hold letters, digits and _ : . $ -' };
   return undefined;
 }
 
-function objectProblem(obj: Record<string, unknown>, depth: number, path: (string | number)[]): PropertyProblem | undefined {
+function objectProblem(
+  obj: Record<string, unknown>,
+  depth: number,
+  path: (string | number)[],
+): PropertyProblem | undefined {
   let n = 0;
   for (const k in obj) {
     const p = nameProblem(k, ++n, path) ?? valueProblem(obj[k], depth, [...path, k]);
@@ -111,7 +118,9 @@ export const bodySchema = eventsOf(eventSchema);
  * with the same problems. When the envelope is refused, bodySchema says which problem
  * comes first, as it always did.
  */
-export const envelopeSchema = eventsOf(z.object({ name: eventName, data: z.custom<Properties>(isObject, 'data must be an object').optional() }));
+export const envelopeSchema = eventsOf(
+  z.object({ name: eventName, data: z.custom<Properties>(isObject, 'data must be an object').optional() }),
+);
 
 export const querySchema = z.object({
   s: z
@@ -120,7 +129,7 @@ export const querySchema = z.object({
   idclient: z
     .string('idclient is repeated')
     .max(LIMITS.visitorIdLength, `idclient longer than ${LIMITS.visitorIdLength} characters`)
-     
+
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'idclient holds control characters')
     .optional(),
 });

@@ -10,12 +10,19 @@ import type { HitEvent } from '../contract/wire.js';
  * the site has a consent banner (`maxMode: "optin"`) and the request shows consent
  * (Matomo `consent=1`); exempt otherwise. Plausible shows no consent: always exempt.
  */
-export function privacyClaim(hit: { consent: boolean; optout: boolean }, maxMode: RecordMode, objection: boolean): Mode {
+export function privacyClaim(
+  hit: { consent: boolean; optout: boolean },
+  maxMode: RecordMode,
+  objection: boolean,
+): Mode {
   if (hit.optout || objection) return 'optout';
   return hit.consent && maxMode === 'optin' ? 'optin' : 'exempt';
 }
 
 /** The events with the claim set as the SDK sets it (consent true only with opt-in). */
 export function withClaim(events: readonly HitEvent[], claim: Mode): HitEvent[] {
-  return events.map((e) => ({ name: e.name, data: { ...e.data, visitor_privacy_mode: claim, visitor_privacy_consent: claim === 'optin' } }));
+  return events.map((e) => ({
+    name: e.name,
+    data: { ...e.data, visitor_privacy_mode: claim, visitor_privacy_consent: claim === 'optin' },
+  }));
 }

@@ -63,10 +63,16 @@ const trimmed: Reader<string> = (raw, path) => {
 };
 
 /** A string matching `re` as a whole, as sent. */
-const matching = (re: RegExp): Reader<string> => (raw) => (re.test(raw) ? raw : undefined);
+const matching =
+  (re: RegExp): Reader<string> =>
+  (raw) =>
+    re.test(raw) ? raw : undefined;
 
 /** A whole number matching `re` (digits only: no sign, no decimals). */
-const integer = (re: RegExp): Reader<number> => (raw) => (re.test(raw) ? Number(raw) : undefined);
+const integer =
+  (re: RegExp): Reader<number> =>
+  (raw) =>
+    re.test(raw) ? Number(raw) : undefined;
 
 /** A finite decimal number as Matomo's float parameters take it (`e_v`, `revenue`). */
 const decimal: Reader<number> = (raw) => {

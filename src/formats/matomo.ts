@@ -41,7 +41,10 @@ export interface MatomoParseResult {
 export const MATOMO_MAX_BULK_REQUESTS = 50;
 
 /** Matomo's default answer to a request without `send_image=0`: its 1×1 transparent GIF (core/Tracker/Response.php). */
-export const MATOMO_TRANSPARENT_GIF: Buffer = Buffer.from('R0lGODlhAQABAIAAAAAAAAAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
+export const MATOMO_TRANSPARENT_GIF: Buffer = Buffer.from(
+  'R0lGODlhAQABAIAAAAAAAAAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==',
+  'base64',
+);
 
 /** The bulk answer Matomo gives when it sends one (plugins/BulkTracking/Tracker/Response.php). */
 export function matomoBulkSummary(tracked: number): { status: 'success'; tracked: number; invalid: number } {
@@ -60,7 +63,8 @@ function parseForm(text: string): Params {
 
 export function parseMatomoRequest(req: MatomoRequest): MatomoParseResult {
   const method = req.method.toUpperCase();
-  if (method !== 'GET' && method !== 'POST') throw new FormatError(400, `method ${req.method.slice(0, 16)} is not a tracking request (GET or POST)`);
+  if (method !== 'GET' && method !== 'POST')
+    throw new FormatError(400, `method ${req.method.slice(0, 16)} is not a tracking request (GET or POST)`);
   refuseOversized(req.query, 'query string', 'query');
   const query = parseForm(req.query);
   const body = method === 'POST' ? (req.body ?? '') : '';
@@ -69,13 +73,18 @@ export function parseMatomoRequest(req: MatomoRequest): MatomoParseResult {
     refuseOversized(body, 'body', 'body');
     const type = mediaType(req.contentType);
     if (type !== undefined && !POST_TYPES.has(type)) {
-      throw new FormatError(415, `content type ${type.slice(0, 64)} is not accepted (application/x-www-form-urlencoded, text/plain or application/json)`, 'body');
+      throw new FormatError(
+        415,
+        `content type ${type.slice(0, 64)} is not accepted (application/x-www-form-urlencoded, text/plain or application/json)`,
+        'body',
+      );
     }
     // Matomo's BulkTracking plugin takes any body holding "requests" as a bulk, whatever
     // its content type (matomo.js sends its bulk JSON as form-urlencoded): here a body
     // whose first non-blank character is `{` is a bulk, anything else is a form body.
     if (body.trimStart().startsWith('{')) return parseBulk(body);
-    if (type === 'application/json') throw new FormatError(400, 'a JSON body must be a bulk request {"requests": [...]}', 'body');
+    if (type === 'application/json')
+      throw new FormatError(400, 'a JSON body must be a bulk request {"requests": [...]}', 'body');
   }
 
   // $_GET + $_POST: a name present in both keeps the query string's value
@@ -88,7 +97,8 @@ function parseBulk(body: string): MatomoParseResult {
   const json = parseJson(body, 'body');
   if (!isPlainObject(json)) throw new FormatError(400, 'a bulk body is a JSON object {"requests": [...]}', 'body');
   const requests = Object.hasOwn(json, 'requests') ? json.requests : undefined;
-  if (!Array.isArray(requests)) throw new FormatError(400, 'requests must be an array of query strings', 'body.requests');
+  if (!Array.isArray(requests))
+    throw new FormatError(400, 'requests must be an array of query strings', 'body.requests');
   if (requests.length === 0) throw new FormatError(400, 'no request in the bulk', 'body.requests');
   if (requests.length > MATOMO_MAX_BULK_REQUESTS) {
     throw new FormatError(400, `more than ${MATOMO_MAX_BULK_REQUESTS} requests in one bulk`, 'body.requests');
@@ -151,7 +161,11 @@ function canonical(params: Params): string {
 
 function adaptOne(params: Params, where: string): AdaptedHit {
   if (params.size === 0) {
-    throw new FormatError(400, 'empty request: this endpoint takes Matomo tracking requests (idsite, rec=1, url, ...)', where);
+    throw new FormatError(
+      400,
+      'empty request: this endpoint takes Matomo tracking requests (idsite, rec=1, url, ...)',
+      where,
+    );
   }
   const site = siteOf(params.get('idsite'), where);
   if (params.get('rec') !== '1') {
@@ -185,9 +199,14 @@ function adaptOne(params: Params, where: string): AdaptedHit {
 const nonEmpty = (v: string | undefined): boolean => v !== undefined && v !== '';
 
 function siteOf(raw: string | undefined, where: string): string {
-  if (raw === undefined || raw === '') throw new FormatError(400, 'Invalid idSite: idsite is missing', `${where}.idsite`);
+  if (raw === undefined || raw === '')
+    throw new FormatError(400, 'Invalid idSite: idsite is missing', `${where}.idsite`);
   if (!/^[0-9]{1,10}$/.test(raw) || Number(raw) < 1 || Number(raw) > 2_147_483_647) {
-    throw new FormatError(400, `Invalid idSite: ${JSON.stringify(raw.slice(0, 32))} (a positive integer)`, `${where}.idsite`);
+    throw new FormatError(
+      400,
+      `Invalid idSite: ${JSON.stringify(raw.slice(0, 32))} (a positive integer)`,
+      `${where}.idsite`,
+    );
   }
   return String(Number(raw)); // Matomo reads "007" as 7
 }
@@ -223,7 +242,10 @@ export function matomoSiteOfQuery(query: string): string | undefined {
  * `X-Do-Not-Track: 1`. (Matomo ignores it from MSIE/Trident user agents, which sent it
  * by default; those browsers are gone, and no User-Agent is read here.)
  */
-export function doNotTrackRequested(dnt: string | string[] | undefined, xDoNotTrack: string | string[] | undefined): boolean {
+export function doNotTrackRequested(
+  dnt: string | string[] | undefined,
+  xDoNotTrack: string | string[] | undefined,
+): boolean {
   const first = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h)?.trim();
   return first(dnt)?.startsWith('1') === true || first(xDoNotTrack) === '1';
 }

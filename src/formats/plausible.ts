@@ -53,7 +53,8 @@ function field(body: Record<string, unknown>, short: string, long: string): unkn
 
 function boundedString(v: unknown, path: string): string | undefined {
   if (typeof v !== 'string') return undefined;
-  if (v.length > LIMITS.stringLength) throw new FormatError(400, `string longer than ${LIMITS.stringLength} characters`, path);
+  if (v.length > LIMITS.stringLength)
+    throw new FormatError(400, `string longer than ${LIMITS.stringLength} characters`, path);
   return v;
 }
 
@@ -65,7 +66,8 @@ export function parsePlausibleRequest(req: PlausibleRequest): PlausibleParseResu
 
   const rawName = field(body, 'n', 'name');
   const name = typeof rawName === 'number' && Number.isInteger(rawName) ? String(rawName) : rawName;
-  if (typeof name !== 'string' || name.trim() === '') throw new FormatError(400, 'the event name (n) is required', 'body.n');
+  if (typeof name !== 'string' || name.trim() === '')
+    throw new FormatError(400, 'the event name (n) is required', 'body.n');
   if (name.length > PLAUSIBLE_MAX_NAME_LENGTH) {
     throw new FormatError(400, `the event name (n) is longer than ${PLAUSIBLE_MAX_NAME_LENGTH} characters`, 'body.n');
   }
@@ -78,7 +80,8 @@ export function parsePlausibleRequest(req: PlausibleRequest): PlausibleParseResu
   } catch {
     throw new FormatError(400, 'the page URL (u) is not a URL', 'body.u');
   }
-  if (parsed.protocol === 'data:' || parsed.protocol === 'javascript:') throw new FormatError(400, 'the page URL (u) scheme is not allowed', 'body.u');
+  if (parsed.protocol === 'data:' || parsed.protocol === 'javascript:')
+    throw new FormatError(400, 'the page URL (u) scheme is not allowed', 'body.u');
 
   const domains = domainsOf(field(body, 'd', 'domain'));
   const referrer = boundedString(field(body, 'r', 'referrer'), 'body.r');
@@ -87,9 +90,13 @@ export function parsePlausibleRequest(req: PlausibleRequest): PlausibleParseResu
   const interactive = typeof body.i === 'boolean' ? body.i : body.interactive;
   const width = body.w;
 
-  const common: Properties = { page_url: url, page: pageOf(parsed, hashMode === 1 || hashMode === '1' || hashMode === true) };
+  const common: Properties = {
+    page_url: url,
+    page: pageOf(parsed, hashMode === 1 || hashMode === '1' || hashMode === true),
+  };
   if (referrer !== undefined && referrer !== '') common.previous_url = referrer;
-  if (typeof width === 'number' && Number.isInteger(width) && width > 0 && width <= 100_000) common.device_display_width = width;
+  if (typeof width === 'number' && Number.isInteger(width) && width > 0 && width <= 100_000)
+    common.device_display_width = width;
   // Plausible reads only a boolean here (false: the event does not count against bounce)
   if (interactive === true || interactive === false) common.plausible_interactive = interactive;
   const props = propsOf(field(body, 'm', 'meta') ?? field(body, 'p', 'props'));
@@ -97,7 +104,15 @@ export function parsePlausibleRequest(req: PlausibleRequest): PlausibleParseResu
   const events = checkEvents(eventsOf(name, common, props), 'body');
   return {
     domains,
-    event: { tracker: 'plausible', pageUrl: url, events, consent: false, optout: false, rawBody: req.body, replayable: false },
+    event: {
+      tracker: 'plausible',
+      pageUrl: url,
+      events,
+      consent: false,
+      optout: false,
+      rawBody: req.body,
+      replayable: false,
+    },
   };
 }
 
@@ -121,7 +136,12 @@ function eventsOf(name: string, common: Properties, props: Map<string, string>):
       return [{ name: name === 'File Download' ? 'click.download' : 'click.exit', data }];
     }
     default:
-      return [{ name: sanitiseName('plausible.', name, LIMITS.eventNameLength).replace(/[$]/g, '_'), data: { ...common, ...propData, plausible_event_name: name } }];
+      return [
+        {
+          name: sanitiseName('plausible.', name, LIMITS.eventNameLength).replace(/[$]/g, '_'),
+          data: { ...common, ...propData, plausible_event_name: name },
+        },
+      ];
   }
 }
 
@@ -143,18 +163,24 @@ function pageOf(url: URL, hashMode: boolean): string {
 }
 
 function domainsOf(raw: unknown): string[] {
-  if (typeof raw !== 'string' || raw.trim() === '') throw new FormatError(400, 'the site domain (d) is required', 'body.d');
+  if (typeof raw !== 'string' || raw.trim() === '')
+    throw new FormatError(400, 'the site domain (d) is required', 'body.d');
   if (raw.length > 4096) throw new FormatError(400, 'the site domain (d) is too long', 'body.d');
   const out: string[] = [];
   for (const part of raw.split(',')) {
     let d = part.trim().toLowerCase();
     if (d.startsWith('www.')) d = d.slice(4);
     if (d.length === 0 || d.length > 253 || !HOST_RE.test(d)) {
-      throw new FormatError(400, `the site domain (d) ${JSON.stringify(part.trim().slice(0, 64))} is not a host name`, 'body.d');
+      throw new FormatError(
+        400,
+        `the site domain (d) ${JSON.stringify(part.trim().slice(0, 64))} is not a host name`,
+        'body.d',
+      );
     }
     if (!out.includes(d)) out.push(d);
   }
-  if (out.length > PLAUSIBLE_MAX_DOMAINS) throw new FormatError(400, `more than ${PLAUSIBLE_MAX_DOMAINS} site domains (d)`, 'body.d');
+  if (out.length > PLAUSIBLE_MAX_DOMAINS)
+    throw new FormatError(400, `more than ${PLAUSIBLE_MAX_DOMAINS} site domains (d)`, 'body.d');
   return out;
 }
 
@@ -181,8 +207,15 @@ function propsOf(raw: unknown): Map<string, string> {
     if (v === null || v === undefined || typeof v === 'object') continue;
     const value = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
     if (value === undefined || value.trimStart() === '' || k.trimStart() === '') continue;
-    if (Buffer.byteLength(k) > PLAUSIBLE_MAX_PROP_KEY_BYTES || Buffer.byteLength(value) > PLAUSIBLE_MAX_PROP_VALUE_BYTES) {
-      throw new FormatError(400, `props keys hold at most ${PLAUSIBLE_MAX_PROP_KEY_BYTES} bytes and values ${PLAUSIBLE_MAX_PROP_VALUE_BYTES}`, 'body.p');
+    if (
+      Buffer.byteLength(k) > PLAUSIBLE_MAX_PROP_KEY_BYTES ||
+      Buffer.byteLength(value) > PLAUSIBLE_MAX_PROP_VALUE_BYTES
+    ) {
+      throw new FormatError(
+        400,
+        `props keys hold at most ${PLAUSIBLE_MAX_PROP_KEY_BYTES} bytes and values ${PLAUSIBLE_MAX_PROP_VALUE_BYTES}`,
+        'body.p',
+      );
     }
     out.set(k, value);
   }

@@ -35,7 +35,9 @@ function truncateIPv4(n: number, bits: number): string {
 
 /** The first `bits` of an IPv6 address (eight 16-bit groups), the rest zeroed, as text. */
 function truncateIPv6(parts: readonly number[], bits: number): string {
-  return formatIPv6(parts.map((p, i) => (i * 16 >= bits ? 0 : i * 16 + 16 <= bits ? p : p & (0xffff << (i * 16 + 16 - bits)))));
+  return formatIPv6(
+    parts.map((p, i) => (i * 16 >= bits ? 0 : i * 16 + 16 <= bits ? p : p & (0xffff << (i * 16 + 16 - bits)))),
+  );
 }
 
 const octetsToNumber = (o: readonly number[]) => ((o[0]! * 256 + o[1]!) * 256 + o[2]!) * 256 + o[3]!;

@@ -72,7 +72,7 @@ export function plainIPv6Groups(a: string): number[] | undefined {
 export function formatIPv6(groups: readonly number[]): string {
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -33,7 +33,10 @@ export interface PropertyWalk {
  * Checks an event's properties and returns the JSON text of those kept (`{...}`), or
  * the first problem (its path relative to `data`).
  */
-export function walkProperties(data: Record<string, PropertyValue> | undefined, w: PropertyWalk): string | PropertyProblem {
+export function walkProperties(
+  data: Record<string, PropertyValue> | undefined,
+  w: PropertyWalk,
+): string | PropertyProblem {
   if (data === undefined) return '{}';
   let json = '';
   let n = 0;

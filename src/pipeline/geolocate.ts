@@ -54,7 +54,13 @@ async function openDb(path: string): Promise<OpenDb> {
   const reader = await maxmind.open<Record<string, unknown>>(path, { cache: { max: 1 } });
   const type = String(reader.metadata.databaseType);
   if (!/city/i.test(type)) throw new Error(`${path} is a "${type}" database, not a City database`);
-  return { path, reader, ipVersion: reader.metadata.ipVersion, buildEpoch: reader.metadata.buildEpoch, fingerprint: fp };
+  return {
+    path,
+    reader,
+    ipVersion: reader.metadata.ipVersion,
+    buildEpoch: reader.metadata.buildEpoch,
+    fingerprint: fp,
+  };
 }
 
 const CACHE_MAX = 65_536;
@@ -132,7 +138,10 @@ export class Geolocator {
         next[i] = await openDb(db.path);
         reloaded++;
       } catch (err) {
-        this.#log?.warn({ path: db.path, err: (err as Error).message }, 'geolocation database not reloaded; keeping the previous one');
+        this.#log?.warn(
+          { path: db.path, err: (err as Error).message },
+          'geolocation database not reloaded; keeping the previous one',
+        );
       }
     }
     if (reloaded > 0) {

@@ -96,7 +96,8 @@ export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutpu
     for (let i = 0; i < input.events.length; i++) {
       walk.keep = !verdict.kept[i] ? 'none' : verdict.mode === 'optin' ? 'all' : 'exempt';
       const out = walkProperties(input.events[i]!.data, walk);
-      if (typeof out !== 'string') return { problem: { path: ['events', i, 'data', ...out.path], message: out.message } };
+      if (typeof out !== 'string')
+        return { problem: { path: ['events', i, 'data', ...out.path], message: out.message } };
       props.push(verdict.kept[i] ? out : undefined);
     }
 
@@ -114,7 +115,16 @@ export function createHitProcessor(deps: HitDeps): (input: HitInput) => HitOutpu
       const propsJson = props[i];
       if (propsJson === undefined) continue;
       const id = idOf!(i);
-      const record = { id, site: input.site, event: input.events[i]!.name, mode: verdict.mode, ...(input.tracker ? { tracker: input.tracker } : {}), ts: now, visitor, geo };
+      const record = {
+        id,
+        site: input.site,
+        event: input.events[i]!.name,
+        mode: verdict.mode,
+        ...(input.tracker ? { tracker: input.tracker } : {}),
+        ts: now,
+        visitor,
+        geo,
+      };
       entries.push({ key: shardKey(deps.streamKeys, visitor, id), hit: encodeRecord(record, propsJson) });
     }
     return { entries, counters: [], mode: verdict.mode, dropped, rules };

@@ -19,7 +19,6 @@ import type { Mode } from '../contract/modes.js';
 import type { Properties } from '../contract/record.js';
 import type { HitEvent } from '../contract/wire.js';
 
-
 /** Why a hit's visitor has no pseudonym (for tests and the /privacy statement). */
 type NoVisitorReason = 'optout' | 'no-storage' | 'shared-id' | 'no-id' | 'tracker-expired' | 'tracker-age-unknown';
 
@@ -79,7 +78,8 @@ export function gpcRequested(header: string | string[] | undefined): boolean {
 /** The mode one event claims; opt-in counts only with visitor_privacy_consent true. */
 function claimedMode(data: Properties | undefined): { mode: Mode; consentMissing: boolean } {
   const wire = data?.visitor_privacy_mode;
-  const mode = (typeof wire === 'string' && Object.hasOwn(MODE_OF_WIRE, wire) ? MODE_OF_WIRE[wire] : undefined) ?? 'exempt';
+  const mode =
+    (typeof wire === 'string' && Object.hasOwn(MODE_OF_WIRE, wire) ? MODE_OF_WIRE[wire] : undefined) ?? 'exempt';
   if (mode === 'optin' && data?.visitor_privacy_consent !== true) return { mode: 'exempt', consentMissing: true };
   return { mode, consentMissing: false };
 }
@@ -129,7 +129,16 @@ export function decidePrivacy(input: PrivacyInput): PrivacyVerdict {
   const visitor = visitorFor(input, mode);
   if (mode === 'optout') {
     const optoutEvents = input.events.map((e) => (input.policy.exemptEvents.has(e.name) ? e.name : OTHER_EVENT));
-    return { mode, cause, ...visitor, visitorId: undefined, keepGeo: false, kept: input.events.map(() => false), droppedEvents: 0, optoutEvents };
+    return {
+      mode,
+      cause,
+      ...visitor,
+      visitorId: undefined,
+      keepGeo: false,
+      kept: input.events.map(() => false),
+      droppedEvents: 0,
+      optoutEvents,
+    };
   }
   const kept = input.events.map((e) => mode === 'optin' || input.policy.exemptEvents.has(e.name));
   return {

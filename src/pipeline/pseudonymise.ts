@@ -122,7 +122,8 @@ function replaceAnyCase(text: string, needle: string): string {
   if (at === -1) return text;
   if (needle.length < MIN_SCANNED_ID_LENGTH) return replaceWord(text, needle);
   // (a few characters change length when lower-cased: then a case-insensitive expression)
-  if (lower.length !== text.length) return text.replace(new RegExp(needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), REDACTION_MARKERS.visitorId);
+  if (lower.length !== text.length)
+    return text.replace(new RegExp(needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), REDACTION_MARKERS.visitorId);
   let out = '';
   let from = 0;
   while (at !== -1) {
@@ -136,7 +137,10 @@ function replaceAnyCase(text: string, needle: string): string {
 /** A short id only as a whole word (no letter or digit either side). */
 function replaceWord(text: string, needle: string): string {
   const escaped = needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return text.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'giu'), REDACTION_MARKERS.visitorId);
+  return text.replace(
+    new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'giu'),
+    REDACTION_MARKERS.visitorId,
+  );
 }
 
 function withoutNeedlesIn(text: string, needles: readonly string[]): string {
@@ -158,7 +162,8 @@ function withoutNeedles(v: PropertyValue, needles: readonly string[]): PropertyV
     return r === reading ? v : r;
   }
   // an id sent as a number
-  if (typeof v === 'number') return withoutNeedlesIn(String(v), needles) === String(v) ? v : REDACTION_MARKERS.visitorId;
+  if (typeof v === 'number')
+    return withoutNeedlesIn(String(v), needles) === String(v) ? v : REDACTION_MARKERS.visitorId;
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) {
     const a = v.map((x) => withoutNeedles(x, needles));

@@ -11,10 +11,14 @@ import { createHmacSha256 } from './hmac.js';
  * can drop the duplicates. Two real page views differ by the SDK's millisecond
  * `device_timestamp_utc` and `pageview_id`, so they never share an id.
  */
-export function createRecordIds(secret: Buffer): (site: string, idclient: string | undefined, rawBody: string) => (index: number) => string {
+export function createRecordIds(
+  secret: Buffer,
+): (site: string, idclient: string | undefined, rawBody: string) => (index: number) => string {
   const hmac = createHmacSha256(createHmac('sha256', secret).update('record-id/v1').digest());
   return (site, idclient, rawBody) => {
-    const base = hmac(`${Buffer.byteLength(site)}:${site}:${idclient === undefined ? '-' : `${Buffer.byteLength(idclient)}:${idclient}`}:${rawBody}`)
+    const base = hmac(
+      `${Buffer.byteLength(site)}:${site}:${idclient === undefined ? '-' : `${Buffer.byteLength(idclient)}:${idclient}`}:${rawBody}`,
+    )
       .subarray(0, 16)
       .toString('base64url');
     return (index) => `${base}.${index}`;

@@ -14,7 +14,10 @@ export default fp(
     const geolocator =
       opts.config.geoipDbs.length === 0
         ? Geolocator.disabled()
-        : await Geolocator.open(opts.config.geoipDbs, { log: app.log.child({ component: 'geo' }), watchMs: opts.config.geoipWatchMs });
+        : await Geolocator.open(opts.config.geoipDbs, {
+            log: app.log.child({ component: 'geo' }),
+            watchMs: opts.config.geoipWatchMs,
+          });
     if (!geolocator.enabled) app.log.info('geolocation disabled (GEOIP_DB=off)');
     app.decorate('geolocator', geolocator);
     app.addHook('onClose', async () => geolocator.close());

@@ -49,7 +49,8 @@ export default fp(
         return inFlight;
       },
       overloaded() {
-        if (maxEventLoopDelayMs > 0 && delayMs > maxEventLoopDelayMs) return `event loop delayed ${Math.round(delayMs)} ms`;
+        if (maxEventLoopDelayMs > 0 && delayMs > maxEventLoopDelayMs)
+          return `event loop delayed ${Math.round(delayMs)} ms`;
         if (inFlight >= maxInFlightRequests) return `${inFlight} requests in flight`;
         return undefined;
       },

@@ -49,7 +49,10 @@ export default fp(
           })
           .catch((err: Error) => {
             durability.problem = err.message;
-            app.log.error({ err: err.message }, 'SINK_WAIT_AOF is on but Redis refuses WAITAOF (needs Redis >= 7.2 and appendonly yes)');
+            app.log.error(
+              { err: err.message },
+              'SINK_WAIT_AOF is on but Redis refuses WAITAOF (needs Redis >= 7.2 and appendonly yes)',
+            );
           });
       };
       app.redis.on('ready', probe);

@@ -58,8 +58,22 @@ export function isServerOwned(name: string): boolean {
 
 /** Names that are a person's identifier under another word than `user`. */
 const USER_ID_NAMES = new Set([
-  'uid', 'userid', 'username', 'userlogin', 'login', 'customerid', 'memberid', 'accountid', 'personid',
-  'subscriberid', 'contactid', 'visitorid', 'clientid', 'idclient', 'cid', 'pcid',
+  'uid',
+  'userid',
+  'username',
+  'userlogin',
+  'login',
+  'customerid',
+  'memberid',
+  'accountid',
+  'personid',
+  'subscriberid',
+  'contactid',
+  'visitorid',
+  'clientid',
+  'idclient',
+  'cid',
+  'pcid',
 ]);
 const EMAIL_WORDS = new Set(['email', 'mail', 'courriel', 'emailaddress']);
 const CAMPAIGN_EXACT = new Set(CAMPAIGN_PARAMETERS.map((n) => collapse(nameWords(n))));

@@ -31,7 +31,7 @@ export function parseReferrerSpamList(text: string): ReferrerSpamList {
   }
   const isSpamHost = (host: string): boolean => {
     // the host, then each parent domain down to two labels (no list entry is a bare TLD)
-    for (let h = host; ; ) {
+    for (let h = host; ;) {
       if (hosts.has(h)) return true;
       const dot = h.indexOf('.');
       if (dot === -1 || h.indexOf('.', dot + 1) === -1) return false;

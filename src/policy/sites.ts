@@ -44,9 +44,14 @@ export interface SitePolicies {
 const hostPattern = z
   .string()
   .transform((s) => s.trim().toLowerCase())
-  .refine((s) => /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(s) || /^\[?[0-9a-f:.]+\]?$/.test(s), {
-    message: 'a domain is a host name (example.org or *.example.org), without scheme, port or path',
-  });
+  .refine(
+    (s) =>
+      /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(s) ||
+      /^\[?[0-9a-f:.]+\]?$/.test(s),
+    {
+      message: 'a domain is a host name (example.org or *.example.org), without scheme, port or path',
+    },
+  );
 
 // (what a name may not read as is checked in compilePolicy, which can name the site)
 const propertyName = z.string().regex(/^[A-Za-z0-9_:.$-]{1,128}$/, 'not a property name');
@@ -65,7 +70,10 @@ const siteSchema = z
     gpc: z.enum(['optout', 'ignore']).default('optout'),
     rateLimit: z.number().int('rateLimit is a whole number of events per second').min(0).max(10_000_000).optional(),
     bots: z.enum(['set-apart', 'keep']).default('set-apart'),
-    maskPaths: z.array(z.string().regex(/^\/[^?#;\s]{0,256}$/, 'a path pattern starts with / (/users/:id), no query')).max(64).default([]),
+    maskPaths: z
+      .array(z.string().regex(/^\/[^?#;\s]{0,256}$/, 'a path pattern starts with / (/users/:id), no query'))
+      .max(64)
+      .default([]),
   })
   .strict();
 
@@ -135,7 +143,9 @@ export function parseSites(json: unknown): SitePolicies {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError('SITES_FILE', `${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`);
   }
-  const policies = new Map(Object.entries(parsed.data.sites).map(([site, settings]) => [site, compilePolicy(site, settings)]));
+  const policies = new Map(
+    Object.entries(parsed.data.sites).map(([site, settings]) => [site, compilePolicy(site, settings)]),
+  );
   const all = Object.freeze([...policies.values()]);
   return { configured: true, get: (site) => policies.get(site), list: () => all };
 }

@@ -34,7 +34,10 @@ export function canonicalId(id: string): string {
     if (decoded === s) break;
     s = decoded;
   }
-  return s.normalize('NFKC').replace(/[\s\p{Cc}\p{Cf}]/gu, '').toLowerCase();
+  return s
+    .normalize('NFKC')
+    .replace(/[\s\p{Cc}\p{Cf}]/gu, '')
+    .toLowerCase();
 }
 
 /** Percent-decoding that never throws: a malformed or partial sequence decodes what it can. */

@@ -44,7 +44,7 @@ const GENERATED_ID = /^([0-9a-z]{16})(-no)?$/i;
 const MATOMO_COOKIE = /^([0-9a-f]{16})\.[0-9]{1,11}(?:\.[0-9.]*)?$/i;
 /** A whole cookie pasted as `name=value` (from a Cookie header or devtools): the value is read. */
 const NAMED_COOKIE = /^(?:_pk_id(?:\.[^=;\s]*)?|_pcid|pa_vid)\s*=(.*)$/is;
- 
+
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** The id the collector saw for `value` as its holder has it, or why it cannot be one. */

@@ -79,8 +79,10 @@ export function bearerMatches(header: string | undefined, expected: Buffer): boo
   return timingSafeEqual(given, expected) && m !== null;
 }
 
-
-export default async function adminRoutes(app: FastifyInstance, opts: { config: Config; pseudonymiser: Pseudonymiser }) {
+export default async function adminRoutes(
+  app: FastifyInstance,
+  opts: { config: Config; pseudonymiser: Pseudonymiser },
+) {
   const { config, pseudonymiser } = opts;
   const expected = digest(config.adminToken ?? '');
   const bounds = { maxEntries: config.admin.scanMaxEntries, timeMs: config.admin.scanTimeMs };
@@ -89,7 +91,11 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
   app.addHook('onRequest', async (req, reply) => {
     if (!config.adminToken || !bearerMatches(req.headers.authorization, expected)) {
       reply.header('www-authenticate', 'Bearer');
-      throw new HttpError({ statusCode: 401, code: ERROR_CODES.UNAUTHORIZED, message: 'a valid bearer token is required' });
+      throw new HttpError({
+        statusCode: 401,
+        code: ERROR_CODES.UNAUTHORIZED,
+        message: 'a valid bearer token is required',
+      });
     }
   });
 
@@ -118,7 +124,10 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
       // every form the id may have had at ingestion, under every key
       const visitors = [...new Set(held.ids.flatMap((id) => pseudonymiser.allPseudonyms(site, id)))];
       try {
-        result = await scanVisitor(app.redis, app.streamKeys, site, visitors, bounds, { erase: action === 'erase', cursor });
+        result = await scanVisitor(app.redis, app.streamKeys, site, visitors, bounds, {
+          erase: action === 'erase',
+          cursor,
+        });
       } catch (err) {
         if (err instanceof InvalidCursorError) throw invalidRequest('invalid cursor', 'body.cursor');
         throw err;
@@ -149,7 +158,11 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
       return { ...result, ...outcomeOf(action, site, held, result, cursor !== undefined) };
     } finally {
       busy = false;
-      app.metrics.adminRequest(action, !done ? 'failed' : result!.complete ? 'complete' : 'partial', result?.scanned ?? 0);
+      app.metrics.adminRequest(
+        action,
+        !done ? 'failed' : result!.complete ? 'complete' : 'partial',
+        result?.scanned ?? 0,
+      );
     }
   }
 
@@ -178,7 +191,13 @@ export default async function adminRoutes(app: FastifyInstance, opts: { config: 
     const q = req.query as Record<string, unknown>;
     let html: string;
     try {
-      html = await reportHtml(app.redis, { prefix: config.report.prefix, minCount: config.report.minCount, site: q.site, from: q.from, to: q.to } as Parameters<typeof reportHtml>[1]);
+      html = await reportHtml(app.redis, {
+        prefix: config.report.prefix,
+        minCount: config.report.minCount,
+        site: q.site,
+        from: q.from,
+        to: q.to,
+      } as Parameters<typeof reportHtml>[1]);
     } catch (err) {
       if (err instanceof ReportQueryError) throw invalidRequest(err.message, `query.${err.field}`);
       throw err;

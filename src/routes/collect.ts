@@ -3,7 +3,15 @@ import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../errors.js';
 import { pageUrlsOfEvents } from '../pipeline/origin.js';
 import { gpcRequested } from '../pipeline/privacy.js';
-import { bodySchema, envelopeSchema, firstProblem, LIMITS, querySchema, rawQueryParams, readJson } from '../contract/wire.js';
+import {
+  bodySchema,
+  envelopeSchema,
+  firstProblem,
+  LIMITS,
+  querySchema,
+  rawQueryParams,
+  readJson,
+} from '../contract/wire.js';
 import { siteQuotaGuard } from '../plugins/rate-limit.js';
 import { answerCors } from './cors.js';
 import { createIntake, type IntakeOptions } from './intake.js';
@@ -19,7 +27,9 @@ export function parseJsonBody(text: string): unknown {
 /** The privacy mode the hit claims, read before validation (only a metrics label). */
 function claimedMode(json: unknown): string | undefined {
   const events = (json as { events?: unknown } | null)?.events;
-  const mode = Array.isArray(events) ? (events[0] as { data?: { visitor_privacy_mode?: unknown } } | null)?.data?.visitor_privacy_mode : undefined;
+  const mode = Array.isArray(events)
+    ? (events[0] as { data?: { visitor_privacy_mode?: unknown } } | null)?.data?.visitor_privacy_mode
+    : undefined;
   return typeof mode === 'string' ? mode : undefined;
 }
 
@@ -34,13 +44,17 @@ export default async function collectRoutes(app: FastifyInstance, opts: IntakeOp
 
   // The SDK sends text/plain;charset=UTF-8 (sendBeacon, fetch and XHR alike).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['text/plain', 'application/json'], { parseAs: 'string', bodyLimit: LIMITS.bodyBytes }, (_req, body, done) => {
-    try {
-      done(null, { raw: body as string, json: parseJsonBody(body as string) } satisfies ReceivedBody);
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    ['text/plain', 'application/json'],
+    { parseAs: 'string', bodyLimit: LIMITS.bodyBytes },
+    (_req, body, done) => {
+      try {
+        done(null, { raw: body as string, json: parseJsonBody(body as string) } satisfies ReceivedBody);
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
 
   answerCors(app, { paths: ['/event'], methods: 'POST, OPTIONS' });
 

@@ -38,7 +38,12 @@ export default async function healthRoutes(app: FastifyInstance, opts: { maxPend
       // Redis answers PING but refuses writes (out of memory, read-only): not ready
       writes: (await app.sink.isHealthy()) ? 'ok' : 'failing',
     };
-    const ready = checks.redis === 'ok' && checks.shutdown === 'ok' && checks.load === 'ok' && checks.durability !== 'failing' && checks.writes === 'ok';
+    const ready =
+      checks.redis === 'ok' &&
+      checks.shutdown === 'ok' &&
+      checks.load === 'ok' &&
+      checks.durability !== 'failing' &&
+      checks.writes === 'ok';
     reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   });
 }

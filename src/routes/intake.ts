@@ -118,7 +118,8 @@ export function createIntake(app: FastifyInstance, opts: IntakeOptions): Intake 
 
     checkOrigin(policy, req, pageUrls, path) {
       const refusal = originRefusal(policy, req.headers.origin, req.headers.referer, pageUrls);
-      if (refusal) throw new HttpError({ statusCode: 403, code: ERROR_CODES.ORIGIN_NOT_ALLOWED, message: refusal, path });
+      if (refusal)
+        throw new HttpError({ statusCode: 403, code: ERROR_CODES.ORIGIN_NOT_ALLOWED, message: refusal, path });
     },
 
     async store(req, hits, gpc) {

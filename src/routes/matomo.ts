@@ -38,7 +38,12 @@ export default async function matomoRoutes(app: FastifyInstance, opts: IntakeOpt
 
   // matomo.js's XHR is sent withCredentials: the answer must name the page's origin and
   // allow credentials, or the browser hides it and the tracker resends the hit as an image.
-  answerCors(app, { paths: MATOMO_PATHS, methods: 'GET, POST, OPTIONS', credentials: true, echoRequestedHeaders: true });
+  answerCors(app, {
+    paths: MATOMO_PATHS,
+    methods: 'GET, POST, OPTIONS',
+    credentials: true,
+    echoRequestedHeaders: true,
+  });
 
   const onRequest = [app.pressure.guard, siteQuotaGuard(app.rateLimit, (req) => matomoSiteOfQuery(queryOf(req.url)))];
   for (const path of MATOMO_PATHS) {
@@ -50,7 +55,12 @@ export default async function matomoRoutes(app: FastifyInstance, opts: IntakeOpt
       config: { tracker: 'matomo' },
       handler: async (req, reply) => {
         const parsed = adapt(() =>
-          parseMatomoRequest({ method: req.method, query: queryOf(req.url), contentType: req.headers['content-type'], body: req.body }),
+          parseMatomoRequest({
+            method: req.method,
+            query: queryOf(req.url),
+            contentType: req.headers['content-type'],
+            body: req.body,
+          }),
         );
         // Matomo's own opt-out cookie is the visitor's objection on this very tracker:
         // honoured whatever the site's `gpc` setting. DNT is a browser-wide signal, like GPC.
@@ -61,7 +71,8 @@ export default async function matomoRoutes(app: FastifyInstance, opts: IntakeOpt
           intake.checkOrigin(policy, req, () => [h.pageUrl], parsed.bulk ? `body.requests.${i}.url` : undefined);
           return intakeHitOf(h, policy, optedOut);
         });
-        const objection = gpcRequested(req.headers['sec-gpc']) || doNotTrackRequested(req.headers.dnt, req.headers['x-do-not-track']);
+        const objection =
+          gpcRequested(req.headers['sec-gpc']) || doNotTrackRequested(req.headers.dnt, req.headers['x-do-not-track']);
         await intake.store(req, hits, objection);
 
         if (parsed.bulk) {
@@ -69,7 +80,11 @@ export default async function matomoRoutes(app: FastifyInstance, opts: IntakeOpt
           return reply.code(204).send();
         }
         if (parsed.wantsImage) {
-          return reply.code(200).header('content-type', 'image/gif').header('cache-control', 'no-store').send(MATOMO_TRANSPARENT_GIF);
+          return reply
+            .code(200)
+            .header('content-type', 'image/gif')
+            .header('cache-control', 'no-store')
+            .send(MATOMO_TRANSPARENT_GIF);
         }
         return reply.code(204).send();
       },

@@ -30,7 +30,9 @@ export default async function plausibleRoutes(app: FastifyInstance, opts: Intake
 
   // The body is JSON whatever its type says (plausible-tracker sends text/plain).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: LIMITS.bodyBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: LIMITS.bodyBytes }, (_req, body, done) =>
+    done(null, body),
+  );
 
   answerCors(app, { paths: [PLAUSIBLE_PATH], methods: 'POST, OPTIONS' });
 
@@ -45,7 +47,9 @@ export default async function plausibleRoutes(app: FastifyInstance, opts: Intake
           'Plausible hits name their site by domain (d), not by site id: this collector needs a sites file (SITES_FILE) with a site whose domains list it',
         );
       }
-      const parsed = adapt(() => parsePlausibleRequest({ contentType: req.headers['content-type'], body: req.body ?? '' }));
+      const parsed = adapt(() =>
+        parsePlausibleRequest({ contentType: req.headers['content-type'], body: req.body ?? '' }),
+      );
       const policy = siteOf(parsed.domains);
       intake.checkOrigin(policy, req, () => [parsed.event.pageUrl]);
       const hit = intakeHitOf(parsed.event, policy, false);

@@ -43,7 +43,8 @@ function privacyStatement(
   return {
     site: policy.site,
     statementVersion: 3,
-    framework: 'CNIL consent exemption for audience measurement (deliberation 2020-091, guidelines of 17 September 2020); Piano Analytics CNIL configuration guide',
+    framework:
+      'CNIL consent exemption for audience measurement (deliberation 2020-091, guidelines of 17 September 2020); Piano Analytics CNIL configuration guide',
     siteConfigured,
     conditions: {
       ipTruncation: {
@@ -51,9 +52,16 @@ function privacyStatement(
         rule: 'the IP address is truncated before any processing and never stored',
         ipv4PrefixBits: IPV4_PREFIX_BITS,
         ipv6PrefixBits: IPV6_PREFIX_BITS,
-        ipv6CarryingIpv4: 'IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses are truncated as the IPv4 address they carry',
+        ipv6CarryingIpv4:
+          'IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses are truncated as the IPv4 address they carry',
       },
-      geolocation: { guide: '4.3', level: 'city', fields: ['country', 'region', 'city'], enabled: config.geoipDbs.length > 0, neverKept: ['latitude', 'longitude', 'postal code', 'accuracy radius', 'metro code', 'ASN'] },
+      geolocation: {
+        guide: '4.3',
+        level: 'city',
+        fields: ['country', 'region', 'city'],
+        enabled: config.geoipDbs.length > 0,
+        neverKept: ['latitude', 'longitude', 'postal code', 'accuracy radius', 'metro code', 'ASN'],
+      },
       visitorPseudonym: {
         guide: '4.2, 4.7',
         scheme: `HMAC-SHA256(secret key, site ‖ visitor id), truncated to ${PSEUDONYM_BYTES * 8} bits`,
@@ -62,14 +70,22 @@ function privacyStatement(
         sharedIdsNeverPseudonymised: SHARED_VISITOR_IDS,
         rawIdNeverStored: `in every mode: ids the SDK makes from the visitor id's creation time (${SDK_ID_PROPERTIES.join(', ')}) are stored keyed, never as sent, and the raw visitor id (or either 8-character half of an SDK-made id: its creation time, its random part) inside any stored string becomes "${REDACTION_MARKERS.visitorId}", in any letter case, also partly percent-encoded or sent as a number; an id of 4 to 7 characters only as a whole word, a shorter one is not searched for`,
       },
-      userId: { guide: '4.2, 4.7', rule: 'user_* properties, in any letter case, are dropped in every mode but explicit opt-in' },
+      userId: {
+        guide: '4.2, 4.7',
+        rule: 'user_* properties, in any letter case, are dropped in every mode but explicit opt-in',
+      },
       modes: {
         guide: '4.8, 4.9',
         maxMode: policy.maxMode,
-        optin: policy.maxMode === 'optin' ? 'every property (within size limits), user_* kept, pseudonym, city-level geolocation' : 'treated as exempt (this site caps its mode at exempt)',
-        exempt: 'exempt allowlists only, no user_*, every kept value checked by the exempt value rules, pseudonym (none for no-storage), city-level geolocation',
+        optin:
+          policy.maxMode === 'optin'
+            ? 'every property (within size limits), user_* kept, pseudonym, city-level geolocation'
+            : 'treated as exempt (this site caps its mode at exempt)',
+        exempt:
+          'exempt allowlists only, no user_*, every kept value checked by the exempt value rules, pseudonym (none for no-storage), city-level geolocation',
         optout: 'no record: anonymous counters per site, UTC hour and event only',
-        untrustedClaims: 'a mode claimed by the client never widens what the site allows; missing or unknown modes are exempt; of several events in one request, the most restrictive claim applies to all',
+        untrustedClaims:
+          'a mode claimed by the client never widens what the site allows; missing or unknown modes are exempt; of several events in one request, the most restrictive claim applies to all',
       },
       exemptAllowlists: {
         guide: '4.8',
@@ -109,10 +125,16 @@ function privacyStatement(
         dayPrecisionProperties: DAY_PRECISION_PROPERTIES,
         campaignParameters: { prefixes: CAMPAIGN_PARAMETER_PREFIXES, names: CAMPAIGN_PARAMETERS },
         markers: REDACTION_MARKERS,
-        built: 'each kept string is read once (the reading rule) and the stored value is rebuilt from that reading: a URL from its scheme, host and path, a text without what the rules remove; it is never searched in the form the client sent',
-        maskedPaths: policy.masks.length > 0 ? policy.masks.map((m) => `/${m.map((s) => s ?? ':id').join('/')}`) : 'none declared by this site',
-        notCaught: 'personal data written as plain words (a name, a phone number, a postal address); identifiers that look like words or short codes in a path (a site declares them in maskPaths); an IPv4 address as one number outside a URL host; identifiers reversed, split over array items or in an encoding of their own; tokens shorter than the lengths the url rule gives',
-        optin: 'opt-in records keep what the visitor consented to: the value rules do not apply (the raw visitor id rule does)',
+        built:
+          'each kept string is read once (the reading rule) and the stored value is rebuilt from that reading: a URL from its scheme, host and path, a text without what the rules remove; it is never searched in the form the client sent',
+        maskedPaths:
+          policy.masks.length > 0
+            ? policy.masks.map((m) => `/${m.map((s) => s ?? ':id').join('/')}`)
+            : 'none declared by this site',
+        notCaught:
+          'personal data written as plain words (a name, a phone number, a postal address); identifiers that look like words or short codes in a path (a site declares them in maskPaths); an IPv4 address as one number outside a URL host; identifiers reversed, split over array items or in an encoding of their own; tokens shorter than the lengths the url rule gives',
+        optin:
+          'opt-in records keep what the visitor consented to: the value rules do not apply (the raw visitor id rule does)',
       },
       optoutCounters: {
         guide: '4.9',
@@ -140,16 +162,23 @@ function privacyStatement(
         allowedDomains: policy.domains.length > 0 ? policy.domains : 'any (no domains listed for this site)',
         check: "Origin, or Referer without Origin, or without either every hit's own page URL, compared by host name",
       },
-      globalPrivacyControl: policy.gpcIsObjection ? 'Sec-GPC: 1 is an objection: the hit is counted as opt-out' : 'ignored',
+      globalPrivacyControl: policy.gpcIsObjection
+        ? 'Sec-GPC: 1 is an objection: the hit is counted as opt-out'
+        : 'ignored',
       trackers: {
         rule: 'Matomo and Plausible requests become the same events and go through the same steps; their records say which tracker sent them',
         matomo: {
           endpoints: ['/matomo.php', '/piwik.php'],
           site: 'idsite',
-          visitorId: '_id (else cid), pseudonymised as above; never uid, never derived from the IP address or User-Agent',
-          optin: policy.maxMode === 'optin' ? 'consent=1 claims opt-in' : 'never: consent=1 is ignored (this site caps its mode at exempt)',
+          visitorId:
+            '_id (else cid), pseudonymised as above; never uid, never derived from the IP address or User-Agent',
+          optin:
+            policy.maxMode === 'optin'
+              ? 'consent=1 claims opt-in'
+              : 'never: consent=1 is ignored (this site caps its mode at exempt)',
           optout: `${policy.gpcIsObjection ? 'Sec-GPC: 1 and DNT: 1 (X-Do-Not-Track: 1)' : 'neither Sec-GPC nor DNT (this site ignores them)'}; Matomo's opt-out cookie (matomo_ignore, piwik_ignore) always`,
-          neverRead: 'token_auth and what it unlocks (cip, cdt, country, region, city, lat, long), campaign parameters, ecommerce',
+          neverRead:
+            'token_auth and what it unlocks (cip, cdt, country, region, city, lat, long), campaign parameters, ecommerce',
           bulk:
             'a bulk request names one site: a bulk naming several is refused (400), ' +
             "so that two sites' records are never written side by side",
@@ -168,11 +197,23 @@ function privacyStatement(
           "(in any letter case or encoding) and from Matomo's _idts (whole unix seconds); " +
           'older than this, an age that cannot be read, or one in the future, and the hit is kept without visitor',
       },
-      retention: { days: Math.round(config.streamRetentionMs / DAY_MS), maximumMonths: 25, optoutCountersDays: Math.round(config.streamRetentionMs / DAY_MS) },
-      rateLimit: { eventsPerSecondPerProcess: policy.rateLimit ?? config.siteRateLimit, over: '429 with Retry-After; nothing of the refused hit is stored' },
+      retention: {
+        days: Math.round(config.streamRetentionMs / DAY_MS),
+        maximumMonths: 25,
+        optoutCountersDays: Math.round(config.streamRetentionMs / DAY_MS),
+      },
+      rateLimit: {
+        eventsPerSecondPerProcess: policy.rateLimit ?? config.siteRateLimit,
+        over: '429 with Retry-After; nothing of the refused hit is stored',
+      },
       noImport: { guide: '4.4', rule: 'the collector has no data import path' },
       noExport: { guide: '4.5', rule: 'records carry only the pseudonym; reports are aggregated downstream' },
-      dataSubjectRights: { access: 'POST /admin/access', erasure: 'POST /admin/erase', enabled: config.adminToken !== undefined, listener: "the operator's (ADMIN_PORT), never the public one" },
+      dataSubjectRights: {
+        access: 'POST /admin/access',
+        erasure: 'POST /admin/erase',
+        enabled: config.adminToken !== undefined,
+        listener: "the operator's (ADMIN_PORT), never the public one",
+      },
     },
   };
 }
@@ -188,7 +229,8 @@ export default async function privacyRoutes(
       throw badRequest(`a site id is ${SITE_ID_SHAPE_TEXT}`, 'query.s');
     }
     const policy = opts.sites.get(q.data.s);
-    if (!policy) throw new HttpError({
+    if (!policy)
+      throw new HttpError({
         statusCode: 404,
         code: ERROR_CODES.UNKNOWN_SITE,
         message: `site ${q.data.s} is not configured on this collector`,

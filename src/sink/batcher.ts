@@ -208,7 +208,10 @@ export class Batcher<T> {
   async #send(batch: Job<T>[]): Promise<void> {
     let deadline = Infinity;
     for (const j of batch) deadline = Math.min(deadline, j.deadline);
-    const groups = this.#writer.write(batch.map((j) => j.item), deadline);
+    const groups = this.#writer.write(
+      batch.map((j) => j.item),
+      deadline,
+    );
     // how many of its groups each job still waits for
     const waiting = new Array<number>(batch.length).fill(0);
     for (const g of groups) for (const i of g.jobs) waiting[i]!++;

@@ -168,7 +168,8 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
         g.keys.push(e.key);
         g.hits.push(e.hit);
       }
-      for (const c of w.counters) group(job, c.key).cmds.push(['hincrby', c.key, c.field, 1], ['expire', c.key, c.ttlSeconds]);
+      for (const c of w.counters)
+        group(job, c.key).cmds.push(['hincrby', c.key, c.field, 1], ['expire', c.key, c.ttlSeconds]);
     });
     // the XADDs first (in job order), then the counters, then WAITAOF
     const maxLen = String(this.#opts.maxLen);
@@ -229,7 +230,8 @@ export class RedisStreamWriter implements BatchWriter<StreamWrite> {
       const replicas = this.#opts.waitReplicas ?? 0;
       if (this.#opts.waitAof === true) {
         const synced = results[results.length - (replicas > 0 ? 2 : 1)]![1] as [number, number];
-        if (!Array.isArray(synced) || !(synced[0] >= 1)) throw new SinkError('SINK_TIMEOUT', 'redis did not fsync in time');
+        if (!Array.isArray(synced) || !(synced[0] >= 1))
+          throw new SinkError('SINK_TIMEOUT', 'redis did not fsync in time');
       }
       if (replicas > 0) this.#checkReplicas(results[results.length - 1]![1], replicas);
     } catch (err) {

@@ -44,12 +44,7 @@ export interface Sink {
 }
 
 export type SinkErrorCode =
-  | 'SINK_UNAVAILABLE'
-  | 'SINK_OVERLOADED'
-  | 'SINK_TIMEOUT'
-  | 'SINK_NOT_REPLICATED'
-  | 'SINK_FAILED'
-  | 'SINK_CLOSED';
+  'SINK_UNAVAILABLE' | 'SINK_OVERLOADED' | 'SINK_TIMEOUT' | 'SINK_NOT_REPLICATED' | 'SINK_FAILED' | 'SINK_CLOSED';
 
 /** `message` may hold Redis's own words: it goes to logs, never to a client (see publicMessage). */
 export class SinkError extends Error {
@@ -78,5 +73,7 @@ const PUBLIC_MESSAGES: Record<SinkErrorCode, string> = {
 
 /** Any rejection as a SinkError: one that is not already is the store refusing the write (SINK_FAILED). */
 export function asSinkError(err: unknown): SinkError {
-  return err instanceof SinkError ? err : new SinkError('SINK_FAILED', err instanceof Error ? err.message : String(err));
+  return err instanceof SinkError
+    ? err
+    : new SinkError('SINK_FAILED', err instanceof Error ? err.message : String(err));
 }

@@ -48,8 +48,11 @@ describe('erasure tombstones, duplicates and the report', () => {
     // 7 visitors see home, 6 of them news, visitor 0 also contact
     let n = 0;
     for (let v = 0; v < 7; v++) {
-      await add(record(n++, { site: 'sB', visitor: `k1.v${v}`, ts: at(1) + v, props: { page: 'home', ch_ua_mobile: v < 5 } }));
-      if (v > 0) await add(record(n++, { site: 'sB', visitor: `k1.v${v}`, ts: at(1) + 100 + v, props: { page: 'news' } }));
+      await add(
+        record(n++, { site: 'sB', visitor: `k1.v${v}`, ts: at(1) + v, props: { page: 'home', ch_ua_mobile: v < 5 } }),
+      );
+      if (v > 0)
+        await add(record(n++, { site: 'sB', visitor: `k1.v${v}`, ts: at(1) + 100 + v, props: { page: 'news' } }));
     }
     await add(record(n, { site: 'sB', visitor: 'k1.v0', ts: at(1) + 200, props: { page: 'contact' } }));
     await drain();
@@ -63,7 +66,14 @@ describe('erasure tombstones, duplicates and the report', () => {
 
     // erasure of v0 (under two keys, as the collector publishes it)
     for (const visitor of ['k1.v0', 'k0.v0']) {
-      await redis.xadd(`${base}:erasures`, '*', 'v', '1', 'tombstone', JSON.stringify({ site: 'sB', visitor, ts: at(2) }));
+      await redis.xadd(
+        `${base}:erasures`,
+        '*',
+        'v',
+        '1',
+        'tombstone',
+        JSON.stringify({ site: 'sB', visitor, ts: at(2) }),
+      );
     }
     await drain();
     expect(agg.stats.tombstones).toBe(2);
@@ -87,7 +97,10 @@ describe('erasure tombstones, duplicates and the report', () => {
     const report = await buildReport(redis, { prefix: `${base}:agg`, site: 'sB', from: day, to: day, minCount: 5 });
     // home 8, news 6, contact 1: contact is folded without its name; news, at or above the
     // minimum, stays shown (the 1 can be had as 15 − 8 − 6, but not which page it was)
-    expect(report.pages.rows).toEqual([{ label: 'home', count: 8 }, { label: 'news', count: 6 }]);
+    expect(report.pages.rows).toEqual([
+      { label: 'home', count: 8 },
+      { label: 'news', count: 6 },
+    ]);
     expect(report.pages).toMatchObject({ other: null, suppressed: 1 });
     expect(report.totals.pageviews).toBe(15);
     expect(report.days).toEqual([{ day, pageviews: 15, visits: 8, visitors: 7 }]);
@@ -110,17 +123,47 @@ describe('erasure tombstones, duplicates and the report', () => {
 
 describe('suppress', () => {
   it('folds the cells below the minimum without their names, and never a cell at or above it', () => {
-    expect(suppress({ a: 10, b: 6, c: 2, d: 1 }, 5)).toEqual({ rows: [{ label: 'a', count: 10 }, { label: 'b', count: 6 }], other: null, suppressed: 2 });
-    expect(suppress({ a: 10, b: 6, c: 3, d: 2 }, 5)).toEqual({ rows: [{ label: 'a', count: 10 }, { label: 'b', count: 6 }], other: 5, suppressed: 2 });
+    expect(suppress({ a: 10, b: 6, c: 2, d: 1 }, 5)).toEqual({
+      rows: [
+        { label: 'a', count: 10 },
+        { label: 'b', count: 6 },
+      ],
+      other: null,
+      suppressed: 2,
+    });
+    expect(suppress({ a: 10, b: 6, c: 3, d: 2 }, 5)).toEqual({
+      rows: [
+        { label: 'a', count: 10 },
+        { label: 'b', count: 6 },
+      ],
+      other: 5,
+      suppressed: 2,
+    });
     expect(suppress({ a: 3 }, 5)).toEqual({ rows: [], other: null, suppressed: 1 });
     expect(suppress({ a: 5, z: 0 }, 5)).toEqual({ rows: [{ label: 'a', count: 5 }], other: 0, suppressed: 0 });
     // just above and just below the minimum: 18 beside 2 (issue 20), 5 beside 4
-    expect(suppress({ second: 18, rare: 2 }, 5)).toEqual({ rows: [{ label: 'second', count: 18 }], other: null, suppressed: 1 });
-    expect(suppress({ at: 5, below: 4, above: 6 }, 5)).toEqual({ rows: [{ label: 'above', count: 6 }, { label: 'at', count: 5 }], other: null, suppressed: 1 });
+    expect(suppress({ second: 18, rare: 2 }, 5)).toEqual({
+      rows: [{ label: 'second', count: 18 }],
+      other: null,
+      suppressed: 1,
+    });
+    expect(suppress({ at: 5, below: 4, above: 6 }, 5)).toEqual({
+      rows: [
+        { label: 'above', count: 6 },
+        { label: 'at', count: 5 },
+      ],
+      other: null,
+      suppressed: 1,
+    });
     // whatever the cells, every shown row is at or above the minimum, every cell at or above it is shown
     const cells = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`p${i}`, (i * 7) % 11]));
     const t = suppress(cells, 5);
-    expect(t.rows.map((r) => r.label).sort()).toEqual(Object.entries(cells).filter(([, n]) => n >= 5).map(([l]) => l).sort());
+    expect(t.rows.map((r) => r.label).sort()).toEqual(
+      Object.entries(cells)
+        .filter(([, n]) => n >= 5)
+        .map(([l]) => l)
+        .sort(),
+    );
   });
   it('classes devices from allowlisted properties', () => {
     expect(deviceClass({ ch_ua_mobile: true, device_screen_width: 1920 })).toBe('mobile');

@@ -47,7 +47,11 @@ describe('two aggregator processes, one killed mid-way', () => {
     const a = startAggregator({ ...env, AGG_CONSUMER: 'A' }, 150);
     const b = startAggregator({ ...env, AGG_CONSUMER: 'B' });
     procs.push(a, b);
-    await until('both aggregators to start', () => [a, b].every((p) => p.output.some((l) => l.includes('aggregator started'))), 30_000);
+    await until(
+      'both aggregators to start',
+      () => [a, b].every((p) => p.output.some((l) => l.includes('aggregator started'))),
+      30_000,
+    );
 
     // 1200 records over two days, plus 60 duplicates: 30 identical entries written
     // twice, 30 resends of the same request a little later (same id, later ts).
@@ -59,7 +63,8 @@ describe('two aggregator processes, one killed mid-way', () => {
     for (let i = 0; i < 30; i++) written.push({ ...unique[i * 11 + 1]!, ts: unique[i * 11 + 1]!.ts + 2000 });
     for (let off = 0; off < written.length; off += 100) {
       const pipe = redis.pipeline();
-      for (const r of written.slice(off, off + 100)) pipe.xadd(shardKey(keys, r.visitor, r.id), '*', 'v', '1', 'hit', JSON.stringify(r));
+      for (const r of written.slice(off, off + 100))
+        pipe.xadd(shardKey(keys, r.visitor, r.id), '*', 'v', '1', 'hit', JSON.stringify(r));
       await pipe.exec();
     }
 
@@ -77,7 +82,11 @@ describe('two aggregator processes, one killed mid-way', () => {
     };
     // An entry is counted before it is acknowledged: once nothing is pending, a double
     // count has already happened; the graceful stop below finishes any step under way.
-    await until('the survivor to count everything', async () => (await counted()) >= 1200 && (await pending()) === 0, 30_000);
+    await until(
+      'the survivor to count everything',
+      async () => (await counted()) >= 1200 && (await pending()) === 0,
+      30_000,
+    );
     b.proc.kill('SIGTERM');
     expect((await b.exit).code).toBe(0);
 

@@ -29,7 +29,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const report = (args: string[], aggPrefix = prefix) => runScript('src/aggregate/report-cli.ts', args, { REDIS_URL: inject('redisUrl'), AGG_PREFIX: aggPrefix });
+const report = (args: string[], aggPrefix = prefix) =>
+  runScript('src/aggregate/report-cli.ts', args, { REDIS_URL: inject('redisUrl'), AGG_PREFIX: aggPrefix });
 
 describe('npm run report -- --format html', () => {
   const day = utcDay(todayStart);
@@ -37,7 +38,8 @@ describe('npm run report -- --format html', () => {
 
   it('writes the page to stdout, or whole to --out', async () => {
     const store = new AggregateStore(redis, prefix, 30 * DAY_MS, 3_600_000);
-    for (let i = 0; i < 12; i++) await store.applyRecord(record(i, { site, visitor: `k1.v${i}`, props: { page: i < 7 ? 'home' : 'news' } }));
+    for (let i = 0; i < 12; i++)
+      await store.applyRecord(record(i, { site, visitor: `k1.v${i}`, props: { page: i < 7 ? 'home' : 'news' } }));
     await redis.hincrby(optoutCounterKey(site, todayStart + 5 * 3_600_000), 'page.display', 6);
 
     const out = await report(['--site', site, '--from', yesterday, '--to', day, '--format', 'html']);
@@ -85,16 +87,44 @@ describe('npm run report', () => {
   const day = utcDay(todayStart);
 
   it('counts a few records in-process first', async () => {
-    const cfg = loadAggregateConfig({ REDIS_URL: inject('redisUrl'), STREAM_KEY: base, ERASURE_STREAM: `${base}:erasures`, AGG_PREFIX: `${base}:agg`, AGG_CONSUMER: 'solo' });
+    const cfg = loadAggregateConfig({
+      REDIS_URL: inject('redisUrl'),
+      STREAM_KEY: base,
+      ERASURE_STREAM: `${base}:erasures`,
+      AGG_PREFIX: `${base}:agg`,
+      AGG_CONSUMER: 'solo',
+    });
     const agg = new Aggregator(redis, cfg, pino({ level: 'silent' }));
     await agg.ensureGroups();
     // home 8, news 6, contact 1 (visitors v0..v7)
     let n = 0;
     for (let v = 0; v < 8; v++) {
-      await redis.xadd(base, '*', 'v', '1', 'hit', JSON.stringify(record(n++, { site: 'sB', visitor: `k1.v${v}`, props: { page: 'home' } })));
-      if (v < 6) await redis.xadd(base, '*', 'v', '1', 'hit', JSON.stringify(record(n++, { site: 'sB', visitor: `k1.v${v}`, props: { page: 'news' } })));
+      await redis.xadd(
+        base,
+        '*',
+        'v',
+        '1',
+        'hit',
+        JSON.stringify(record(n++, { site: 'sB', visitor: `k1.v${v}`, props: { page: 'home' } })),
+      );
+      if (v < 6)
+        await redis.xadd(
+          base,
+          '*',
+          'v',
+          '1',
+          'hit',
+          JSON.stringify(record(n++, { site: 'sB', visitor: `k1.v${v}`, props: { page: 'news' } })),
+        );
     }
-    await redis.xadd(base, '*', 'v', '1', 'hit', JSON.stringify(record(n, { site: 'sB', visitor: 'k1.v0', props: { page: 'contact' } })));
+    await redis.xadd(
+      base,
+      '*',
+      'v',
+      '1',
+      'hit',
+      JSON.stringify(record(n, { site: 'sB', visitor: 'k1.v0', props: { page: 'contact' } })),
+    );
     while ((await agg.step(false)) > 0);
     expect(agg.stats.applied).toBe(15);
   });
@@ -107,7 +137,10 @@ describe('npm run report', () => {
     };
     const json = JSON.parse(await run('json'));
     // news (6) is at or above the minimum: shown, though contact (1) alone is then withheld
-    expect(json.pages.rows).toEqual([{ label: 'home', count: 8 }, { label: 'news', count: 6 }]);
+    expect(json.pages.rows).toEqual([
+      { label: 'home', count: 8 },
+      { label: 'news', count: 6 },
+    ]);
     expect(json.pages).toMatchObject({ other: null, suppressed: 1 });
     expect(json.minCount).toBe(5);
     const text = await run('table');
@@ -123,7 +156,12 @@ describe('npm run report', () => {
   it('npm run -s report -- --format json | node -e JSON.parse(…): stdout is the report alone', async () => {
     const parse = `const t=require('fs').readFileSync(0,'utf8');process.stdout.write(JSON.stringify(JSON.parse(t).pages.rows))`;
     const cmd = `npm run -s report -- --site sB --from ${day} --to ${day} --format json | node -e "${parse}"`;
-    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REDIS_URL: inject('redisUrl'), AGG_PREFIX: `${base}:agg` };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      REDIS_URL: inject('redisUrl'),
+      AGG_PREFIX: `${base}:agg`,
+    };
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       // bash -o pipefail: a failing report fails the pipeline, not only a failing parser
       execFile('bash', ['-o', 'pipefail', '-c', cmd], { cwd: root, env, timeout: 150_000 }, (err, stdout, stderr) =>
@@ -131,7 +169,10 @@ describe('npm run report', () => {
       );
     });
     expect(out.code, out.stderr).toBe(0);
-    expect(JSON.parse(out.stdout)).toEqual([{ label: 'home', count: 8 }, { label: 'news', count: 6 }]);
+    expect(JSON.parse(out.stdout)).toEqual([
+      { label: 'home', count: 8 },
+      { label: 'news', count: 6 },
+    ]);
     // the build's own report went to stderr
     expect(out.stderr).toContain('copy-assets:');
   }, 180_000);

@@ -6,7 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { esc, renderReportHtml } from '../../src/aggregate/report-html.js';
 import { formatReport, OTHER } from '../../src/aggregate/report.js';
-import { ADMIN_TOKEN, EXPECTED, MIN_COUNT, type PipelineRun, reportThroughPipeline } from '../helpers/report-pipeline.js';
+import {
+  ADMIN_TOKEN,
+  EXPECTED,
+  MIN_COUNT,
+  type PipelineRun,
+  reportThroughPipeline,
+} from '../helpers/report-pipeline.js';
 
 describe('HTML report through the real pipeline', () => {
   let run: PipelineRun;
@@ -32,7 +38,7 @@ describe('HTML report through the real pipeline', () => {
     // sources: the referrers of the visits' first pages; 3 and 1 folded without their names
     expect(r.sources.rows).toEqual(EXPECTED.sources);
     expect(r.sources).toMatchObject({ other: null, suppressed: 2 });
-    expect(r.sources.days.at(-1)).toMatchObject({ search: 17, social: 5, website: null, direct: 5, internal: 0 }) // Bing (1) among the 17;
+    expect(r.sources.days.at(-1)).toMatchObject({ search: 17, social: 5, website: null, direct: 5, internal: 0 }); // Bing (1) among the 17;
     expect(r.setApart.days.at(-1)).toMatchObject({ robots: EXPECTED.setApart.robot, spam: null });
   });
 
@@ -45,7 +51,11 @@ describe('HTML report through the real pipeline', () => {
       ['devices', r.devices],
     ] as const) {
       const section = new RegExp(`<section id="${id}"[\\s\\S]*?</section>`).exec(html)![0];
-      const rows = [...section.matchAll(/<tr (?:class="other" )?data-label="([^"]*)">[\s\S]*?<td class="num[^"]*">([\s\S]*?)<\/td><\/tr>/g)].map((m) => ({
+      const rows = [
+        ...section.matchAll(
+          /<tr (?:class="other" )?data-label="([^"]*)">[\s\S]*?<td class="num[^"]*">([\s\S]*?)<\/td><\/tr>/g,
+        ),
+      ].map((m) => ({
         label: m[1],
         value: /<data value="(\d+)">/.exec(m[2]!)?.[1] ?? 'suppressed',
       }));
@@ -53,11 +63,17 @@ describe('HTML report through the real pipeline', () => {
       if (t.suppressed) expected.push({ label: OTHER, value: t.other === null ? 'suppressed' : String(t.other) });
       expect(rows, id).toEqual(expected);
       // the chart's bars: the same rows (at most 15), "(other)" last
-      const bars = [...section.matchAll(/<g class="bar(?: other)?" data-label="([^"]*)" data-value="([^"]*)">/g)].map((m) => ({ label: m[1], value: m[2] }));
+      const bars = [...section.matchAll(/<g class="bar(?: other)?" data-label="([^"]*)" data-value="([^"]*)">/g)].map(
+        (m) => ({ label: m[1], value: m[2] }),
+      );
       expect(bars, id).toEqual(expected);
     }
     const sources = /<section id="sources"[\s\S]*?<\/section>/.exec(html)![0];
-    const sourceRows = [...sources.matchAll(/<tr (?:class="other" )?data-label="([^"]*)"(?: data-kind="([a-z]+)")?>[\s\S]*?<td class="num[^"]*">([\s\S]*?)<\/td><\/tr>/g)].map((m) => ({
+    const sourceRows = [
+      ...sources.matchAll(
+        /<tr (?:class="other" )?data-label="([^"]*)"(?: data-kind="([a-z]+)")?>[\s\S]*?<td class="num[^"]*">([\s\S]*?)<\/td><\/tr>/g,
+      ),
+    ].map((m) => ({
       label: m[1],
       kind: m[2] ?? '',
       value: /<data value="(\d+)">/.exec(m[3]!)?.[1] ?? 'suppressed',
@@ -66,12 +82,17 @@ describe('HTML report through the real pipeline', () => {
       ...r.sources.rows.map((row) => ({ label: esc(row.label), kind: row.kind, value: String(row.count) })),
       { label: OTHER, kind: '', value: 'suppressed' },
     ]);
-    for (const hidden of EXPECTED.hiddenSources) expect(html + JSON.stringify(r) + formatReport(r)).not.toContain(hidden);
+    for (const hidden of EXPECTED.hiddenSources)
+      expect(html + JSON.stringify(r) + formatReport(r)).not.toContain(hidden);
     for (const d of r.setApart.days) {
-      expect(html).toContain(`<g class="day" data-day="${d.day}" data-robots="${d.robots ?? 'suppressed'}" data-spam="${d.spam ?? 'suppressed'}">`);
+      expect(html).toContain(
+        `<g class="day" data-day="${d.day}" data-robots="${d.robots ?? 'suppressed'}" data-spam="${d.spam ?? 'suppressed'}">`,
+      );
     }
     for (const d of r.days) {
-      expect(html).toContain(`data-day="${d.day}" data-pageviews="${d.pageviews ?? 'suppressed'}" data-visits="${d.visits ?? 'suppressed'}" data-visitors="${d.visitors ?? 'suppressed'}"`);
+      expect(html).toContain(
+        `data-day="${d.day}" data-pageviews="${d.pageviews ?? 'suppressed'}" data-visits="${d.visits ?? 'suppressed'}" data-visitors="${d.visitors ?? 'suppressed'}"`,
+      );
     }
     for (const d of r.optout.days) {
       expect(html).toContain(`<g class="day" data-day="${d.day}" data-measured="${d.measured ?? 'suppressed'}">`);
@@ -84,17 +105,28 @@ describe('HTML report through the real pipeline', () => {
     const denied = await run.app.operator.inject({ url });
     expect(denied.statusCode).toBe(401);
     expect(denied.body).not.toContain('<html');
-    expect((await run.app.operator.inject({ url, headers: { authorization: 'Bearer wrong-token-0123456789' } })).statusCode).toBe(401);
+    expect(
+      (await run.app.operator.inject({ url, headers: { authorization: 'Bearer wrong-token-0123456789' } })).statusCode,
+    ).toBe(401);
     const res = await run.app.operator.inject({ url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(res.headers['content-security-policy']).toMatch(/script-src 'none'/);
     expect(res.body).toBe(renderReportHtml(run.report));
     // a bad request is a clear 400, and the public listener has no such route
-    const bad = await run.app.operator.inject({ url: `/admin/report?site=${run.site}&from=2026-02-30`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const bad = await run.app.operator.inject({
+      url: `/admin/report?site=${run.site}&from=2026-02-30`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toMatchObject({ error: 'invalid_request', path: 'query.from', message: expect.stringMatching(/calendar day/) });
-    expect((await run.app.app.inject({ url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).statusCode).toBe(404);
+    expect(bad.json()).toMatchObject({
+      error: 'invalid_request',
+      path: 'query.from',
+      message: expect.stringMatching(/calendar day/),
+    });
+    expect((await run.app.app.inject({ url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).statusCode).toBe(
+      404,
+    );
   });
 
   it('holds no pseudonym, no hidden cell and no count below the minimum, in any format', () => {
@@ -127,7 +159,9 @@ describe('HTML report through the real pipeline', () => {
     expect(numbers.length).toBeGreaterThan(20);
     expect(numbers.filter((n) => n > 0 && n < MIN_COUNT)).toEqual([]);
     // and so is every number written as text in a table cell or on a chart (values, axes)
-    const written = [...html.matchAll(/<(?:td class="num"|text class="(?:value|tick)"[^>]*)>(?:<data value="\d+">)?([\d\u202F]+)</g)].map((m) => Number(m[1]!.replace(/\u202F/g, '')));
+    const written = [
+      ...html.matchAll(/<(?:td class="num"|text class="(?:value|tick)"[^>]*)>(?:<data value="\d+">)?([\d\u202F]+)</g),
+    ].map((m) => Number(m[1]!.replace(/\u202F/g, '')));
     expect(written.length).toBeGreaterThan(20);
     expect(written.filter((n) => n > 0 && n < MIN_COUNT)).toEqual([]);
   });

@@ -4,7 +4,15 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY, esc, formatCount, MAX_BARS, MAX_COLUMN_DAYS, renderReportHtml, reportHtml } from '../../src/aggregate/report-html.js';
+import {
+  CONTENT_SECURITY_POLICY,
+  esc,
+  formatCount,
+  MAX_BARS,
+  MAX_COLUMN_DAYS,
+  renderReportHtml,
+  reportHtml,
+} from '../../src/aggregate/report-html.js';
 import { type Report, ReportQueryError, suppress } from '../../src/aggregate/report.js';
 import { classifySource, type SourceKind } from '../../src/aggregate/sources.js';
 import { DAY_MS, utcDay } from '../../src/aggregate/store.js';
@@ -31,7 +39,16 @@ function makeReport(
     site?: string;
   } = {},
 ): Report {
-  const per = days.map((_, i) => opts.perDay?.(i) ?? { pageviews: 100 + i, visits: 40 + (i % 7), visitors: 30 + (i % 5), measured: 120 + i, optedOut: 10 + (i % 3) });
+  const per = days.map(
+    (_, i) =>
+      opts.perDay?.(i) ?? {
+        pageviews: 100 + i,
+        visits: 40 + (i % 7),
+        visitors: 30 + (i % 5),
+        measured: 120 + i,
+        optedOut: 10 + (i % 3),
+      },
+  );
   const sum = (f: (d: (typeof per)[number]) => number) => per.reduce((a, d) => a + f(d), 0);
   return {
     site: opts.site ?? '123456',
@@ -39,12 +56,20 @@ function makeReport(
     to: days[days.length - 1]!,
     minCount: K,
     totals: { pageviews: shown(sum((d) => d.pageviews)), visits: shown(sum((d) => d.visits)) },
-    days: days.map((day, i) => ({ day, pageviews: shown(per[i]!.pageviews), visits: shown(per[i]!.visits), visitors: shown(per[i]!.visitors) })),
+    days: days.map((day, i) => ({
+      day,
+      pageviews: shown(per[i]!.pageviews),
+      visits: shown(per[i]!.visits),
+      visitors: shown(per[i]!.visitors),
+    })),
     pages: suppress(opts.pages ?? { home: 60, news: 29, sport: 2 }, K),
     geo: suppress(opts.geo ?? { 'GB / England / Bracknell': 19, 'FR / Pays de la Loire / Ahuille': 10 }, K),
     countries: suppress(opts.countries ?? { GB: 19, FR: 10 }, K),
     devices: suppress(opts.devices ?? { mobile: 15, desktop: 14 }, K),
-    sources: sourcesOf(days, opts.sources ?? { '(direct)': 16, 'www.google.fr': 6, 'www.google.com': 3, 'news.example.org': 4 }),
+    sources: sourcesOf(
+      days,
+      opts.sources ?? { '(direct)': 16, 'www.google.fr': 6, 'www.google.com': 3, 'news.example.org': 4 },
+    ),
     optout: {
       days: days.map((day, i) => ({ day, measured: shown(per[i]!.measured), optedOut: shown(per[i]!.optedOut) })),
       totals: { measured: shown(sum((d) => d.measured)), optedOut: shown(sum((d) => d.optedOut)) },
@@ -72,17 +97,28 @@ function sourcesOf(days: string[], stored: Record<string, number>): Report['sour
   return {
     ...t,
     rows: t.rows.map((r) => ({ ...r, kind: kindOf.get(r.label)! })),
-    days: days.map((day, i) => ({ day, search: onDay(i, 'search'), social: onDay(i, 'social'), website: onDay(i, 'website'), direct: onDay(i, 'direct'), internal: onDay(i, 'internal') })),
+    days: days.map((day, i) => ({
+      day,
+      search: onDay(i, 'search'),
+      social: onDay(i, 'social'),
+      website: onDay(i, 'website'),
+      direct: onDay(i, 'direct'),
+      internal: onDay(i, 'internal'),
+    })),
   };
 }
 
 // Everything the renderer may write: a hostile label that got through would show up
 // as another tag or attribute.
 const TAGS = new Set(
-  'html head meta title style body header h1 h2 p main section dl div dt dd span data figure figcaption svg g rect line path circle text defs pattern table caption thead tbody tr th td bdi strong footer'.split(' '),
+  'html head meta title style body header h1 h2 p main section dl div dt dd span data figure figcaption svg g rect line path circle text defs pattern table caption thead tbody tr th td bdi strong footer'.split(
+    ' ',
+  ),
 );
 const ATTRS = new Set(
-  'lang charset http-equiv content name id class aria-labelledby aria-label role xmlns viewbox width height x y x1 x2 y1 y2 cx cy r d fill stroke-dasharray text-anchor patternunits patterntransform value title scope colspan'.split(' '),
+  'lang charset http-equiv content name id class aria-labelledby aria-label role xmlns viewbox width height x y x1 x2 y1 y2 cx cy r d fill stroke-dasharray text-anchor patternunits patterntransform value title scope colspan'.split(
+    ' ',
+  ),
 );
 
 /** Every opening tag of the page, with its attribute names, and what the scan could not read. */
@@ -95,7 +131,10 @@ function tags(html: string): { tags: { name: string; attrs: string[] }[]; unread
     const rest = m[3]!.replace(/\/$/, '');
     // once every name="value" and bare name is taken out, nothing may be left
     if (rest.replace(/\s[^\s=>"'/]+(?:="[^"]*")?/g, '').trim() !== '') unreadable.push(m[0]);
-    out.push({ name: m[2]!.toLowerCase(), attrs: [...rest.matchAll(/\s([^\s=>"'/]+)(?:="[^"]*")?/g)].map((a) => a[1]!.toLowerCase()) });
+    out.push({
+      name: m[2]!.toLowerCase(),
+      attrs: [...rest.matchAll(/\s([^\s=>"'/]+)(?:="[^"]*")?/g)].map((a) => a[1]!.toLowerCase()),
+    });
   }
   return { tags: out, unreadable };
 }
@@ -167,7 +206,9 @@ describe('renderReportHtml', () => {
     const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!;
     expect(CONTENT_SECURITY_POLICY).toContain(`'sha256-${createHash('sha256').update(style).digest('base64')}'`);
     // nothing fetched: no URL anywhere but the SVG namespace
-    expect(html.match(/https?:\/\/[^\s"]*/g)).toEqual(Array(html.match(/<svg /g)!.length).fill('http://www.w3.org/2000/svg'));
+    expect(html.match(/https?:\/\/[^\s"]*/g)).toEqual(
+      Array(html.match(/<svg /g)!.length).fill('http://www.w3.org/2000/svg'),
+    );
   });
 
   it('writes withheld numbers as "suppressed", never as a number, and leaves folded labels out', () => {
@@ -177,7 +218,12 @@ describe('renderReportHtml', () => {
       { pageviews: 2, visits: 1, visitors: 1, measured: 2, optedOut: 12 },
       { pageviews: 40, visits: 20, visitors: 19, measured: 41, optedOut: 1 },
     ];
-    const r = makeReport(days, { perDay: (i) => small[i]!, pages: { home: 60, news: 29, sport: 2, 'secret-page': 1 }, devices: { mobile: 3 }, sources: { '(direct)': 20 } });
+    const r = makeReport(days, {
+      perDay: (i) => small[i]!,
+      pages: { home: 60, news: 29, sport: 2, 'secret-page': 1 },
+      devices: { mobile: 3 },
+      sources: { '(direct)': 20 },
+    });
     // nothing withheld among the set-apart counts here: the cells counted below are the others
     r.setApart = { days: days.map((day) => ({ day, robots: 0, spam: 0 })), totals: { robots: 0, spam: 0 } };
     // as buildReport would: the opt-out total would give the hidden days away
@@ -186,45 +232,83 @@ describe('renderReportHtml', () => {
     // sport (2) and secret-page (1) are folded without their names; news (29) stays shown,
     // and "(other)", 3, is withheld
     for (const folded of ['sport', 'secret-page']) expect(html).not.toContain(folded);
-    expect(html).toContain('<tr data-label="news"><th scope="row"><bdi>news</bdi></th><td class="num"><data value="29">29</data></td>');
-    expect(html).toContain('<tr class="other" data-label="(other)"><th scope="row">(other): 2 cells suppressed</th><td class="num sup">');
+    expect(html).toContain(
+      '<tr data-label="news"><th scope="row"><bdi>news</bdi></th><td class="num"><data value="29">29</data></td>',
+    );
+    expect(html).toContain(
+      '<tr class="other" data-label="(other)"><th scope="row">(other): 2 cells suppressed</th><td class="num sup">',
+    );
     // devices: the only cell is below the minimum, and so is "(other)"
     expect(html).toMatch(/\(other\): 1 cell suppressed<\/th><td class="num sup">/);
-    expect(html).toContain('data-day="2026-11-29" data-pageviews="suppressed" data-visits="suppressed" data-visitors="suppressed"');
+    expect(html).toContain(
+      'data-day="2026-11-29" data-pageviews="suppressed" data-visits="suppressed" data-visitors="suppressed"',
+    );
     expect(html).toMatch(/<dt>Events of visitors who opted out<\/dt><dd class="sup">suppressed/);
     for (const n of dataNumbers(html)) expect(n === 0 || n >= K, `a number below ${K}: ${n}`).toBe(true);
     // the hidden numbers in no tooltip or label either
-    for (const hidden of ['Visitors 3', 'Page views 2', 'Visits 1', 'Events opted out 4', 'Events measured 2', '>3<', '>2<', '>1<', '>4<']) {
+    for (const hidden of [
+      'Visitors 3',
+      'Page views 2',
+      'Visits 1',
+      'Events opted out 4',
+      'Events measured 2',
+      '>3<',
+      '>2<',
+      '>1<',
+      '>4<',
+    ]) {
       expect(html).not.toContain(hidden);
     }
     expect(html).toContain('<title>(other): 1 cell suppressed, together below 5: not shown</title>');
     const cells = html.match(/<td class="num sup">/g) ?? [];
     expect(cells.length).toBe(
-      3 /* day 2 */ + 1 /* visitors day 1 */ + 2 /* opt-out day 2 measured, days 1 and 3 opted out */ + 1 + 1 /* opt-out total */ + 1 /* devices other */ +
+      3 /* day 2 */ +
+        1 /* visitors day 1 */ +
+        2 /* opt-out day 2 measured, days 1 and 3 opted out */ +
+        1 +
+        1 /* opt-out total */ +
+        1 /* devices other */ +
         1 /* pages other */,
     );
   });
 
   it('shows sources named by kind, folds the small ones without their names, and the set-apart counts', () => {
     const days = dayList('2026-11-29', 2);
-    const r = makeReport(days, { sources: { '(direct)': 16, 'www.google.fr': 6, 'www.google.com': 3, 't.co': 5, 'news.example.org': 4, '(internal)': 2 } });
+    const r = makeReport(days, {
+      sources: {
+        '(direct)': 16,
+        'www.google.fr': 6,
+        'www.google.com': 3,
+        't.co': 5,
+        'news.example.org': 4,
+        '(internal)': 2,
+      },
+    });
     const html = renderReportHtml(r);
     expectOnlyOwnMarkup(html);
-    expect(html).toContain('<tr data-label="Google" data-kind="search"><th scope="row"><bdi>Google</bdi></th><td class="kind">search engine</td><td class="num"><data value="9">9</data></td>');
+    expect(html).toContain(
+      '<tr data-label="Google" data-kind="search"><th scope="row"><bdi>Google</bdi></th><td class="kind">search engine</td><td class="num"><data value="9">9</data></td>',
+    );
     expect(html).toContain('<tr data-label="X (Twitter)" data-kind="social">');
     expect(html).toContain('<tr data-label="(direct)" data-kind="direct"><th scope="row"><bdi>Direct</bdi></th>');
     expect(html).toContain('<title>Google · search engine: 9</title>');
     // news.example.org (4) and (internal) (2): folded, unnamed, withheld together (6 ≥ 5: shown)
     expect(html).not.toContain('news.example.org');
-    expect(html).toContain('<tr class="other" data-label="(other)"><th scope="row">(other): 2 sources suppressed</th><td></td><td class="num"><data value="6">6</data></td>');
+    expect(html).toContain(
+      '<tr class="other" data-label="(other)"><th scope="row">(other): 2 sources suppressed</th><td></td><td class="num"><data value="6">6</data></td>',
+    );
     // per day by kind: the first day holds them all (makeReport), "Other websites" 4 withheld
     const perDay = /<svg[^>]*id="chart-source-days"[\s\S]*?<\/svg>/.exec(html)![0];
-    expect(perDay).toContain('data-day="2026-11-29" data-search="9" data-social="5" data-website="suppressed" data-direct="16" data-internal="suppressed"');
+    expect(perDay).toContain(
+      'data-day="2026-11-29" data-search="9" data-social="5" data-website="suppressed" data-direct="16" data-internal="suppressed"',
+    );
     expect(perDay.match(/<g class="legend s\d">/g)).toHaveLength(5);
     // set apart, beside the audience: the cards and the per-day table
     expect(html).toMatch(/<dt>Hits set apart as robots<\/dt><dd><data value="\d+">/);
     expect(html).toContain('id="chart-set-apart"');
-    expect(html).toMatch(/<tr class="total" data-day="total"><th scope="row">Total<\/th><td class="num"><data value="\d+">[^<]+<\/data><\/td><td class="num sup">/);
+    expect(html).toMatch(
+      /<tr class="total" data-day="total"><th scope="row">Total<\/th><td class="num"><data value="\d+">[^<]+<\/data><\/td><td class="num sup">/,
+    );
     // over MAX_SOURCE_DAYS days, sources per day are left to the JSON
     const long = renderReportHtml(makeReport(dayList('2026-01-01', 100)));
     expect(long).not.toContain('chart-source-days');
@@ -232,7 +316,13 @@ describe('renderReportHtml', () => {
   });
 
   it('renders an empty period without NaN, with "no data"', () => {
-    const r = makeReport(dayList('2026-11-29', 1), { perDay: () => ({ pageviews: 0, visits: 0, visitors: 0, measured: 0, optedOut: 0 }), pages: {}, geo: {}, countries: {}, devices: {} });
+    const r = makeReport(dayList('2026-11-29', 1), {
+      perDay: () => ({ pageviews: 0, visits: 0, visitors: 0, measured: 0, optedOut: 0 }),
+      pages: {},
+      geo: {},
+      countries: {},
+      devices: {},
+    });
     const html = renderReportHtml(r);
     expectOnlyOwnMarkup(html);
     expect(html).not.toMatch(/NaN|Infinity|undefined|null/);
@@ -256,7 +346,9 @@ describe('renderReportHtml', () => {
   });
 
   it('shows the largest rows in the chart and every row in the table', () => {
-    const pages = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`page-${String(i).padStart(2, '0')}`, 1000 - i]));
+    const pages = Object.fromEntries(
+      Array.from({ length: 40 }, (_, i) => [`page-${String(i).padStart(2, '0')}`, 1000 - i]),
+    );
     const html = renderReportHtml(makeReport(dayList('2026-11-29', 1), { pages }));
     const chart = /<svg[^>]*id="chart-pages"[\s\S]*?<\/svg>/.exec(html)![0];
     expect(chart.match(/<g class="bar"/g)).toHaveLength(MAX_BARS);
@@ -274,12 +366,15 @@ describe('renderReportHtml', () => {
       expect(chart.match(/<g class="day" /g)).toHaveLength(n);
       expect(chart.includes('<path class="line"')).toBe(n > MAX_COLUMN_DAYS);
       expect(chart.match(/<rect class="col"/g)?.length ?? 0).toBe(n <= MAX_COLUMN_DAYS ? 3 * n + 3 /* legend */ : 0);
-      const ticks = [...chart.matchAll(/<text class="tick" x="[\d.]+" y="[\d.]+" text-anchor="middle">([^<]+)</g)].map((m) => m[1]);
+      const ticks = [...chart.matchAll(/<text class="tick" x="[\d.]+" y="[\d.]+" text-anchor="middle">([^<]+)</g)].map(
+        (m) => m[1],
+      );
       expect(ticks.length).toBeGreaterThanOrEqual(1);
       expect(ticks.length).toBeLessThanOrEqual(10);
       if (n === 1) expect(ticks).toEqual(['3 Sep']);
       if (n === 90) expect(ticks).toEqual(['9 Sep', '23 Sep', '7 Oct', '21 Oct', '4 Nov', '18 Nov']);
-      if (n === 800) expect(ticks).toEqual(['Oct 2024', 'Jan 2025', 'Apr', 'Jul', 'Oct', 'Jan 2026', 'Apr', 'Jul', 'Oct']);
+      if (n === 800)
+        expect(ticks).toEqual(['Oct 2024', 'Jan 2025', 'Apr', 'Jul', 'Oct', 'Jan 2026', 'Apr', 'Jul', 'Oct']);
       expect(html).toContain(`data-day="${days[n - 1]}"`);
       expect(Buffer.byteLength(html)).toBeLessThan(1_500_000);
     }
@@ -293,7 +388,9 @@ describe('renderReportHtml', () => {
     const r = makeReport(dayList('2026-11-01', 30));
     expect(renderReportHtml(r)).toBe(renderReportHtml(structuredClone(r)));
     expect(renderReportHtml(r)).toContain('digits grouped by three with a narrow space');
-    expect(renderReportHtml(r, { generatedAt: new Date('2026-12-01T08:30:00Z') })).toContain('Generated 2026-12-01 08:30 UTC.');
+    expect(renderReportHtml(r, { generatedAt: new Date('2026-12-01T08:30:00Z') })).toContain(
+      'Generated 2026-12-01 08:30 UTC.',
+    );
   });
 
   it('gives every chart an accessible name and a title, and a table beside it', () => {
@@ -306,7 +403,9 @@ describe('renderReportHtml', () => {
     }
     expect(html.match(/<svg [^>]*><title>[^<]+<\/title>/g)).toHaveLength(10);
     expect(html.match(/<table>/g)).toHaveLength(9);
-    expect(html).toMatch(/aria-label="Column chart, Page views, visits and visitors per day, 2026-11-01 to 2026-11-30\. Page views from 100 to 129; Visits from 40 to 46; Visitors from 30 to 34\./);
+    expect(html).toMatch(
+      /aria-label="Column chart, Page views, visits and visitors per day, 2026-11-01 to 2026-11-30\. Page views from 100 to 129; Visits from 40 to 46; Visitors from 30 to 34\./,
+    );
   });
 });
 
@@ -316,8 +415,12 @@ describe('reportHtml (what a route calls)', () => {
 
   it('validates the request and renders the aggregates', async () => {
     const prefix = uniquePrefix('rephtml');
-    await expect(reportHtml(redis, { prefix, site: 'bad site', from: '2026-11-01', to: '2026-11-02', minCount: 5 })).rejects.toBeInstanceOf(ReportQueryError);
-    await expect(reportHtml(redis, { prefix, site: 's', from: '2026-11-31', to: '2026-12-01', minCount: 5 })).rejects.toThrow('from is not a calendar day: 2026-11-31');
+    await expect(
+      reportHtml(redis, { prefix, site: 'bad site', from: '2026-11-01', to: '2026-11-02', minCount: 5 }),
+    ).rejects.toBeInstanceOf(ReportQueryError);
+    await expect(
+      reportHtml(redis, { prefix, site: 's', from: '2026-11-31', to: '2026-12-01', minCount: 5 }),
+    ).rejects.toThrow('from is not a calendar day: 2026-11-31');
     const html = await reportHtml(redis, { prefix, site: 's', from: '2026-11-01', to: '2026-11-02', minCount: 5 });
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('<h1>Audience of site s</h1>');

@@ -4,7 +4,14 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { buildReport, formatReport, parseReportQuery, ReportQueryError, suppress, suppressWithin } from '../../src/aggregate/report.js';
+import {
+  buildReport,
+  formatReport,
+  parseReportQuery,
+  ReportQueryError,
+  suppress,
+  suppressWithin,
+} from '../../src/aggregate/report.js';
 import { AggregateStore, DAY_MS, utcDay } from '../../src/aggregate/store.js';
 import { optoutCounterKey, setApartCounterKey } from '../../src/contract/keys.js';
 import { uniquePrefix } from '../helpers/app.js';
@@ -33,22 +40,49 @@ describe('parseReportQuery', () => {
   };
 
   it('accepts a site and a period, and defaults to today', () => {
-    expect(parseReportQuery({ site: '123456', from: '2026-11-01', to: '2026-11-30' }, now)).toEqual({ site: '123456', from: '2026-11-01', to: '2026-11-30' });
-    expect(parseReportQuery({ site: 'a.b-c_d' }, now)).toEqual({ site: 'a.b-c_d', from: '2026-11-29', to: '2026-11-29' });
-    expect(parseReportQuery({ site: 's', from: '2026-11-01' }, now)).toEqual({ site: 's', from: '2026-11-01', to: '2026-11-01' });
+    expect(parseReportQuery({ site: '123456', from: '2026-11-01', to: '2026-11-30' }, now)).toEqual({
+      site: '123456',
+      from: '2026-11-01',
+      to: '2026-11-30',
+    });
+    expect(parseReportQuery({ site: 'a.b-c_d' }, now)).toEqual({
+      site: 'a.b-c_d',
+      from: '2026-11-29',
+      to: '2026-11-29',
+    });
+    expect(parseReportQuery({ site: 's', from: '2026-11-01' }, now)).toEqual({
+      site: 's',
+      from: '2026-11-01',
+      to: '2026-11-01',
+    });
     expect(parseReportQuery({ site: 's', from: '2024-02-29', to: '2026-05-09' }, now).to).toBe('2026-05-09'); // 800 days
   });
 
   it('refuses what is not a site or a calendar day, with a message saying what is wrong', () => {
-    expect(error({})).toEqual({ field: 'site', message: 'site is missing: give the site id (1-64 letters, digits, _ . -)' });
+    expect(error({})).toEqual({
+      field: 'site',
+      message: 'site is missing: give the site id (1-64 letters, digits, _ . -)',
+    });
     expect(error({ site: 'a b' })).toEqual({ field: 'site', message: 'site must be 1-64 letters, digits, _ . -' });
     expect(error({ site: 'x'.repeat(65) }).field).toBe('site');
     expect(error({ site: ['1', '2'] })).toEqual({ field: 'site', message: 'site must be given once, as text' });
-    expect(error({ site: '1', from: '29/11/2026' })).toEqual({ field: 'from', message: 'from must be a UTC day written YYYY-MM-DD, e.g. 2026-11-29' });
+    expect(error({ site: '1', from: '29/11/2026' })).toEqual({
+      field: 'from',
+      message: 'from must be a UTC day written YYYY-MM-DD, e.g. 2026-11-29',
+    });
     expect(error({ site: '1', from: '2026-11-29T00:00:00Z' }).field).toBe('from');
-    expect(error({ site: '1', from: '2026-02-30' })).toEqual({ field: 'from', message: 'from is not a calendar day: 2026-02-30' });
-    expect(error({ site: '1', from: '2026-11-01', to: '2026-13-01' })).toEqual({ field: 'to', message: 'to is not a calendar day: 2026-13-01' });
-    expect(error({ site: '1', from: '2026-11-02', to: '2026-11-01' })).toEqual({ field: 'to', message: 'to (2026-11-01) is before from (2026-11-02)' });
+    expect(error({ site: '1', from: '2026-02-30' })).toEqual({
+      field: 'from',
+      message: 'from is not a calendar day: 2026-02-30',
+    });
+    expect(error({ site: '1', from: '2026-11-01', to: '2026-13-01' })).toEqual({
+      field: 'to',
+      message: 'to is not a calendar day: 2026-13-01',
+    });
+    expect(error({ site: '1', from: '2026-11-02', to: '2026-11-01' })).toEqual({
+      field: 'to',
+      message: 'to (2026-11-01) is before from (2026-11-02)',
+    });
     expect(error({ site: '1', from: '2024-02-29', to: '2026-05-10' })).toEqual({
       field: 'to',
       message: 'to may be at most 800 days after from (2024-02-29 to 2026-05-10 is 801 days)',
@@ -69,7 +103,8 @@ describe('opt-out counters in the report', () => {
 
   it('sums the 24 hours of each day, beside the events measured, suppressing what is below the minimum', async () => {
     // measured: 12 events today (10 page views, 2 clicks), 6 yesterday, none the day before
-    for (let i = 0; i < 12; i++) await store.applyRecord(record(i, { site, event: i < 10 ? 'page.display' : 'click.action' }));
+    for (let i = 0; i < 12; i++)
+      await store.applyRecord(record(i, { site, event: i < 10 ? 'page.display' : 'click.action' }));
     for (let i = 0; i < 6; i++) await store.applyRecord(record(100 + i, { site, ts: todayStart - DAY_MS + 5_000 + i }));
     // opt-outs: today 4 + 3 over two hours and both field forms (7); yesterday 3; the day before 9
     await redis.hincrby(hour(todayStart, 0), 'page.display', 4);
@@ -120,7 +155,9 @@ describe('opt-out counters in the report', () => {
   });
 
   it('refuses a minimum count below 1', async () => {
-    await expect(buildReport(redis, { prefix, site, from: today, to: today, minCount: 0 })).rejects.toThrow(/minimum count/);
+    await expect(buildReport(redis, { prefix, site, from: today, to: today, minCount: 0 })).rejects.toThrow(
+      /minimum count/,
+    );
   });
 });
 
@@ -136,9 +173,18 @@ describe('suppressWithin (places within countries)', () => {
       ['GB / London', 12],
       ['GB / Leeds', 6],
     ]);
-    const countries = suppress(new Map([['FR', 8], ['GB', 18]]), K);
+    const countries = suppress(
+      new Map([
+        ['FR', 8],
+        ['GB', 18],
+      ]),
+      K,
+    );
     const t = suppressWithin(places, countryOf, countries, K);
-    expect(t.rows).toEqual([{ label: 'GB / London', count: 12 }, { label: 'GB / Leeds', count: 6 }]);
+    expect(t.rows).toEqual([
+      { label: 'GB / London', count: 12 },
+      { label: 'GB / Leeds', count: 6 },
+    ]);
     expect(t).toMatchObject({ other: 8, suppressed: 2 });
     // whatever a reader subtracts, each country's hidden places add up to 0 or at least K
     for (const c of countries.rows) {
@@ -149,16 +195,45 @@ describe('suppressWithin (places within countries)', () => {
 
   it('folds every place of a country the country table folded, and shows a country at the minimum with its place', () => {
     // US 3 is folded; DE 6 is at or above the minimum, shown, and so is DE / Berlin
-    const countries = suppress(new Map([['FR', 20], ['DE', 6], ['US', 3]]), K);
+    const countries = suppress(
+      new Map([
+        ['FR', 20],
+        ['DE', 6],
+        ['US', 3],
+      ]),
+      K,
+    );
     expect(countries.rows.map((r) => r.label)).toEqual(['FR', 'DE']);
-    const t = suppressWithin(new Map([['FR / Paris', 20], ['DE / Berlin', 6], ['US / Austin', 3]]), countryOf, countries, K);
-    expect(t.rows).toEqual([{ label: 'FR / Paris', count: 20 }, { label: 'DE / Berlin', count: 6 }]);
+    const t = suppressWithin(
+      new Map([
+        ['FR / Paris', 20],
+        ['DE / Berlin', 6],
+        ['US / Austin', 3],
+      ]),
+      countryOf,
+      countries,
+      K,
+    );
+    expect(t.rows).toEqual([
+      { label: 'FR / Paris', count: 20 },
+      { label: 'DE / Berlin', count: 6 },
+    ]);
     expect(t).toMatchObject({ other: null, suppressed: 1 });
   });
 
   it('leaves a table alone when nothing can be subtracted', () => {
-    const countries = suppress(new Map([['FR', 13], ['GB', 12]]), K);
-    const places = new Map([['GB / Bracknell', 12], ['FR / Paris', 8], ['FR / Ahuille', 5]]);
+    const countries = suppress(
+      new Map([
+        ['FR', 13],
+        ['GB', 12],
+      ]),
+      K,
+    );
+    const places = new Map([
+      ['GB / Bracknell', 12],
+      ['FR / Paris', 8],
+      ['FR / Ahuille', 5],
+    ]);
     expect(suppressWithin(places, countryOf, countries, K)).toEqual(suppress(places, K));
   });
 });
@@ -178,16 +253,30 @@ describe('places within countries, from Redis to buildReport', () => {
       { geo: { country: 'GB', region: 'England', city: 'Leeds' }, visits: 6 },
     ];
     let n = 0;
-    for (const p of places) for (let v = 0; v < p.visits; v++) await store.applyRecord(record(n, { site: 'geo', visitor: `k1.geo${n++}`, geo: p.geo }));
+    for (const p of places)
+      for (let v = 0; v < p.visits; v++)
+        await store.applyRecord(record(n, { site: 'geo', visitor: `k1.geo${n++}`, geo: p.geo }));
     const r = await buildReport(redis, { prefix, site: 'geo', from: day, to: day, minCount: 5 });
-    expect(r.countries.rows).toEqual([{ label: 'GB', count: 18 }, { label: 'FR', count: 8 }]);
+    expect(r.countries.rows).toEqual([
+      { label: 'GB', count: 18 },
+      { label: 'FR', count: 8 },
+    ]);
     // the plain suppression would show Paris (5), and FR 8 − 5 would give Nice's 3 a country
     const paris = 'FR / Île-de-France / Paris';
-    expect(suppress(new Map(r.geo.rows.map((row) => [row.label, row.count] as const).concat([[paris, 5]])), 5).rows.map((row) => row.label)).toContain(paris);
-    expect(r.geo.rows).toEqual([{ label: 'GB / England / London', count: 12 }, { label: 'GB / England / Leeds', count: 6 }]);
+    expect(
+      suppress(new Map(r.geo.rows.map((row) => [row.label, row.count] as const).concat([[paris, 5]])), 5).rows.map(
+        (row) => row.label,
+      ),
+    ).toContain(paris);
+    expect(r.geo.rows).toEqual([
+      { label: 'GB / England / London', count: 12 },
+      { label: 'GB / England / Leeds', count: 6 },
+    ]);
     expect(r.geo).toMatchObject({ other: 8, suppressed: 2 });
     for (const c of r.countries.rows) {
-      const hidden = c.count - r.geo.rows.filter((row) => row.label.split(' / ')[0] === c.label).reduce((a, row) => a + row.count, 0);
+      const hidden =
+        c.count -
+        r.geo.rows.filter((row) => row.label.split(' / ')[0] === c.label).reduce((a, row) => a + row.count, 0);
       expect(hidden === 0 || hidden >= 5, `${c.label}: ${hidden} hidden`).toBe(true);
     }
   });
@@ -213,11 +302,21 @@ describe('sources in the report', () => {
     ];
     let n = 0;
     for (const [props, times] of visits) {
-      for (let i = 0; i < times; i++) await store.applyRecord(record(n, { site: 'src', visitor: `k1.src${n++}`, props: { page: 'home', ...props } }));
+      for (let i = 0; i < times; i++)
+        await store.applyRecord(record(n, { site: 'src', visitor: `k1.src${n++}`, props: { page: 'home', ...props } }));
     }
     // what the aggregator stored: hosts and the two markers, nothing of a path, port or query
     expect(Object.keys(await redis.hgetall(store.keys.day('src', 'src', day))).sort()).toEqual(
-      ['(direct)', '(internal)', 'blog.example.net', 'm.facebook.com', 't.co', 'www.bing.com', 'www.google.com', 'www.google.fr'].sort(),
+      [
+        '(direct)',
+        '(internal)',
+        'blog.example.net',
+        'm.facebook.com',
+        't.co',
+        'www.bing.com',
+        'www.google.com',
+        'www.google.fr',
+      ].sort(),
     );
     const r = await buildReport(redis, { prefix, site: 'src', from: day, to: day, minCount: 5 });
     expect(r.sources.rows).toEqual([
@@ -233,7 +332,8 @@ describe('sources in the report', () => {
     expect(text).toMatch(/Google \(search engine\)\s+6/);
     expect(text).toMatch(/X \(Twitter\) \(social network\)\s+5/);
     expect(text).toMatch(new RegExp(`${day}\\s+10\\s+6\\s+<min\\s+7\\s+5`));
-    for (const hidden of ['Bing', 'bing', 'blog.example', 'Facebook', 'facebook']) expect(JSON.stringify(r) + text).not.toContain(hidden);
+    for (const hidden of ['Bing', 'bing', 'blog.example', 'Facebook', 'facebook'])
+      expect(JSON.stringify(r) + text).not.toContain(hidden);
   });
 });
 

@@ -19,7 +19,12 @@ describe('the aggregator counts tracker records without change', () => {
 
   beforeAll(async () => {
     const streamKey = uniquePrefix('trackers-agg');
-    t = await startTestApp({ STREAM_KEY: streamKey, STREAM_SHARDS: '2', LOG_LEVEL: 'warn', SITES_FILE: writeSitesFile({ '12': { domains: ['www.shop.test'] } }) });
+    t = await startTestApp({
+      STREAM_KEY: streamKey,
+      STREAM_SHARDS: '2',
+      LOG_LEVEL: 'warn',
+      SITES_FILE: writeSitesFile({ '12': { domains: ['www.shop.test'] } }),
+    });
     const [base] = await t.listen();
     const first = Date.now();
     // Matomo: three visitors (matomo.js sendBeacon shape), five page views, one outlink
@@ -33,16 +38,41 @@ describe('the aggregator counts tracker records without change', () => {
     ];
     let r = 100000;
     for (const [id, title, path, urlref] of views) {
-      const q = new URLSearchParams({ action_name: title, idsite: '12', rec: '1', r: String(r++), url: `${ORIGIN}${path}`, _id: id, send_image: '0', res: '390x844', ...(urlref ? { urlref } : {}) });
-      const res = await fetch(`${base}/matomo.php?${q}`, { method: 'POST', headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }, body: '' });
+      const q = new URLSearchParams({
+        action_name: title,
+        idsite: '12',
+        rec: '1',
+        r: String(r++),
+        url: `${ORIGIN}${path}`,
+        _id: id,
+        send_image: '0',
+        res: '390x844',
+        ...(urlref ? { urlref } : {}),
+      });
+      const res = await fetch(`${base}/matomo.php?${q}`, {
+        method: 'POST',
+        headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' },
+        body: '',
+      });
       expect(res.status).toBe(204);
     }
-    const link = new URLSearchParams({ link: 'https://partner.test/x', idsite: '12', rec: '1', r: String(r), url: `${ORIGIN}/`, _id: 'aaaaaaaaaaaaaaa1' });
+    const link = new URLSearchParams({
+      link: 'https://partner.test/x',
+      idsite: '12',
+      rec: '1',
+      r: String(r),
+      url: `${ORIGIN}/`,
+      _id: 'aaaaaaaaaaaaaaa1',
+    });
     expect((await fetch(`${base}/matomo.php?${link}`, { headers: { origin: ORIGIN } })).status).toBe(200);
     // Plausible: four page views (plausible-tracker's body), no visitor
     for (const path of ['/', '/', '/', '/pricing?plan=pro']) {
       const body = JSON.stringify({ n: 'pageview', u: `${ORIGIN}${path}`, d: 'shop.test', r: null, w: 1280, h: 0 });
-      const res = await fetch(`${base}/api/event`, { method: 'POST', headers: { origin: ORIGIN, 'content-type': 'text/plain' }, body });
+      const res = await fetch(`${base}/api/event`, {
+        method: 'POST',
+        headers: { origin: ORIGIN, 'content-type': 'text/plain' },
+        body,
+      });
       expect(res.status).toBe(202);
     }
     const last = Date.now();
@@ -61,7 +91,13 @@ describe('the aggregator counts tracker records without change', () => {
     await agg.ensureGroups();
     for (let i = 0; i < 100 && (await agg.step(false)) > 0; i++);
     applied = agg.stats.applied;
-    report = await buildReport(t.redis, { prefix: cfg.prefix, site: '12', from: utcDay(first), to: utcDay(last), minCount: 1 });
+    report = await buildReport(t.redis, {
+      prefix: cfg.prefix,
+      site: '12',
+      from: utcDay(first),
+      to: utcDay(last),
+      minCount: 1,
+    });
   });
   afterAll(async () => {
     const keys = await t.redis.keys(`${t.config.streamKey}:*`);

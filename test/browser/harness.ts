@@ -56,7 +56,15 @@ interface SeenRequest {
 /** Rewrites the collector's answer headers on the way back (fault injection for one case). */
 type AnswerRewrite = ((headers: http.IncomingHttpHeaders) => http.IncomingHttpHeaders) | undefined;
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 
 function listen(server: http.Server): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -174,7 +182,14 @@ export async function startHarness(opts: {
   let rewrite: AnswerRewrite;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   const proxy = http.createServer((req, res) => {
-    const entry: SeenRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: '', status: 0, responseHeaders: {} };
+    const entry: SeenRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body: '',
+      status: 0,
+      responseHeaders: {},
+    };
     seen.push(entry);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -230,9 +245,12 @@ export async function startHarness(opts: {
   } catch (err) {
     await Promise.all([close(proxy), close(pageServer), collector.close()]);
     if (sitesDir) rmSync(sitesDir, { recursive: true, force: true });
-    throw new Error(`cannot start Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium): ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new Error(
+      `cannot start Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium): ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
 
   const counters = async (): Promise<Record<string, Record<string, number>>> => {
@@ -273,16 +291,22 @@ export async function startHarness(opts: {
         page.on('pageerror', (e) => pageErrors.push(e.message));
         const url = `${pageOrigin}${PAGE_PATH}${caseOpts.pac ? `?pac=${encodeURIComponent(JSON.stringify(caseOpts.pac))}` : ''}`;
         await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
-        await page.waitForFunction(() => typeof (window as { pa?: { sendEvent?: unknown } }).pa?.sendEvent === 'function', null, {
-          timeout: 10_000,
-        });
+        await page.waitForFunction(
+          () => typeof (window as { pa?: { sendEvent?: unknown } }).pa?.sendEvent === 'function',
+          null,
+          {
+            timeout: 10_000,
+          },
+        );
         await page.evaluate(script, args);
         const answered = () => seen.filter((r) => r.status !== 0).length;
         await until(() => answered() >= caseOpts.requests, WAIT_MS);
         await sleep(SETTLE_MS); // a resend (non-2xx, CORS failure) would come now
         await until(() => seen.every((r) => r.status !== 0), WAIT_MS);
         await until(async () => (await collector.records()).length - recordsBefore >= caseOpts.records, WAIT_MS);
-        const transport = (await page.evaluate(() => (window as unknown as { __transport: CaseResult['transport'] }).__transport)) ?? [];
+        const transport =
+          (await page.evaluate(() => (window as unknown as { __transport: CaseResult['transport'] }).__transport)) ??
+          [];
         const cookies = Object.fromEntries((await context.cookies()).map((c) => [c.name, c.value]));
         const records = (await collector.records()).slice(recordsBefore);
         const countersAfter = await counters();

@@ -13,12 +13,17 @@ const [beacon] = matomoRequests('transports');
 const [bulk] = matomoRequests('bulk');
 /** The fixture's page view for a page on `origin`, with its own cache buster. */
 const query = (origin: string, r: number, sendImage: 0 | 1) =>
-  beacon!.rawQueryString.replaceAll('https%3A%2F%2Fwww.example.org', encodeURIComponent(origin)).replace('r=482913', `r=${r}`).replace('send_image=0', `send_image=${sendImage}`);
+  beacon!.rawQueryString
+    .replaceAll('https%3A%2F%2Fwww.example.org', encodeURIComponent(origin))
+    .replace('r=482913', `r=${r}`)
+    .replace('send_image=0', `send_image=${sendImage}`);
 
 describe('matomo.js transports made by Chromium against the collector', () => {
   let p: TrackerPage;
   beforeAll(async () => {
-    p = await startTrackerPage({ '3': { domains: ['127.0.0.1'] } }, (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>page</title><p>page</p>'));
+    p = await startTrackerPage({ '3': { domains: ['127.0.0.1'] } }, (_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>page</title><p>page</p>'),
+    );
   });
   afterAll(() => p?.close());
 
@@ -55,7 +60,8 @@ describe('matomo.js transports made by Chromium against the collector', () => {
               x.withCredentials = true;
               x.setRequestHeader('Content-Type', form);
               x.onreadystatechange = () => {
-                if (x.readyState === 4) resolve({ status: x.status, credentials: x.getResponseHeader('access-control-allow-credentials') });
+                if (x.readyState === 4)
+                  resolve({ status: x.status, credentials: x.getResponseHeader('access-control-allow-credentials') });
               };
               x.send(body);
             });
@@ -66,7 +72,9 @@ describe('matomo.js transports made by Chromium against the collector', () => {
           q1: query(p.pageOrigin, 700001, 0),
           q2: query(p.pageOrigin, 700002, 1),
           q3: query(p.pageOrigin, 700003, 0),
-          bulkBody: bulk!.body.replaceAll('https%3A%2F%2Fwww.example.org', encodeURIComponent(p.pageOrigin)).replace('r=482913', 'r=700004'),
+          bulkBody: bulk!.body
+            .replaceAll('https%3A%2F%2Fwww.example.org', encodeURIComponent(p.pageOrigin))
+            .replace('r=482913', 'r=700004'),
         },
       );
       expect(result.beaconQueued).toBe(true);
@@ -82,12 +90,23 @@ describe('matomo.js transports made by Chromium against the collector', () => {
       }
       expect(records).toHaveLength(4);
       for (const rec of records) {
-        expect(rec).toMatchObject({ site: '3', event: 'page.display', tracker: 'matomo', props: { page_url: `${p.pageOrigin}/blog/article.html` } });
+        expect(rec).toMatchObject({
+          site: '3',
+          event: 'page.display',
+          tracker: 'matomo',
+          props: { page_url: `${p.pageOrigin}/blog/article.html` },
+        });
       }
       // what Chromium put on the wire: the beacon carries the Blob's type (lower-cased by Blob) although it is empty
       const beaconSent = sent.find((s) => s.url.includes('r=700001'));
-      expect(beaconSent).toMatchObject({ method: 'POST', contentType: 'application/x-www-form-urlencoded; charset=utf-8', origin: p.pageOrigin });
-      console.info(`Chromium ${p.browser.version()}: ${JSON.stringify(sent.map((s) => [s.method, s.contentType ?? '-', s.origin ?? '-']))}`);
+      expect(beaconSent).toMatchObject({
+        method: 'POST',
+        contentType: 'application/x-www-form-urlencoded; charset=utf-8',
+        origin: p.pageOrigin,
+      });
+      console.info(
+        `Chromium ${p.browser.version()}: ${JSON.stringify(sent.map((s) => [s.method, s.contentType ?? '-', s.origin ?? '-']))}`,
+      );
     } finally {
       await context.close();
     }

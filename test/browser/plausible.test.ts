@@ -14,13 +14,18 @@ import { startTrackerPage, type TrackerPage } from './tracker-page.js';
 
 const require = createRequire(import.meta.url);
 const trackerDir = path.join(path.dirname(require.resolve('plausible-tracker/package.json')), 'build/module');
-const trackerVersion = (JSON.parse(readFileSync(require.resolve('plausible-tracker/package.json'), 'utf8')) as { version: string }).version;
+const trackerVersion = (
+  JSON.parse(readFileSync(require.resolve('plausible-tracker/package.json'), 'utf8')) as { version: string }
+).version;
 
 // The first site owns the page's host name; the second is named by the `domain` option
 // (both pages are on 127.0.0.1) and adds a goal and one prop.
 const SITES = {
   'pl-a': { domains: ['127.0.0.1'] },
-  'pl-b': { domains: ['b.example.test', '127.0.0.1'], allow: { events: ['plausible.Signup'], properties: ['plausible_prop_plan'] } },
+  'pl-b': {
+    domains: ['b.example.test', '127.0.0.1'],
+    allow: { events: ['plausible.Signup'], properties: ['plausible_prop_plan'] },
+  },
 };
 const PAGE = '/shop/article.html?utm_source=newsletter&email=jane.doe%40example.com#reviews';
 const REFERRER = 'https://search.example.test/results?q=shoes&email=jane.doe%40example.com';
@@ -47,10 +52,13 @@ describe(`plausible-tracker@${trackerVersion} in Chromium against the collector`
           return res.writeHead(404).end();
         }
       }
-      if (u.pathname === '/shop/article.html') return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+      if (u.pathname === '/shop/article.html')
+        return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
       res.writeHead(404).end();
     });
-    console.info(`plausible-tracker@${trackerVersion}, Chromium ${p.browser.version()}; page ${p.pageOrigin}, apiHost ${p.collectorUrl}`);
+    console.info(
+      `plausible-tracker@${trackerVersion}, Chromium ${p.browser.version()}; page ${p.pageOrigin}, apiHost ${p.collectorUrl}`,
+    );
   });
   afterAll(() => p?.close());
 
@@ -65,10 +73,17 @@ describe(`plausible-tracker@${trackerVersion} in Chromium against the collector`
       const answers: { status: number; body: string; request: string; contentType: string | undefined }[] = [];
       page.on('response', async (res) => {
         if (!res.url().endsWith('/api/event')) return;
-        answers.push({ status: res.status(), body: await res.text().catch(() => ''), request: res.request().postData() ?? '', contentType: res.request().headers()['content-type'] });
+        answers.push({
+          status: res.status(),
+          body: await res.text().catch(() => ''),
+          request: res.request().postData() ?? '',
+          contentType: res.request().headers()['content-type'],
+        });
       });
       await page.goto(`${p.pageOrigin}${PAGE}`, { waitUntil: 'load', referer: REFERRER, timeout: 15_000 });
-      await page.waitForFunction(() => typeof (window as { Plausible?: unknown }).Plausible === 'function', null, { timeout: 10_000 });
+      await page.waitForFunction(() => typeof (window as { Plausible?: unknown }).Plausible === 'function', null, {
+        timeout: 10_000,
+      });
       await page.evaluate(script, { apiHost: p.collectorUrl });
       const end = Date.now() + 8000;
       while (answers.length < requests && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
@@ -82,7 +97,11 @@ describe(`plausible-tracker@${trackerVersion} in Chromium against the collector`
 
   it('trackPageview() and a custom event: 202 "ok"; one page-view record, no visitor, no query string; the goal dropped', async () => {
     const r = await runCase(({ apiHost }) => {
-      const plausible = (window as unknown as { Plausible: (o: object) => { trackPageview(): void; trackEvent(n: string, o?: object): void } }).Plausible({ apiHost, trackLocalhost: true });
+      const plausible = (
+        window as unknown as {
+          Plausible: (o: object) => { trackPageview(): void; trackEvent(n: string, o?: object): void };
+        }
+      ).Plausible({ apiHost, trackLocalhost: true });
       plausible.trackPageview();
       plausible.trackEvent('Signup', { props: { plan: 'pro', email: 'jane.doe@example.com' } });
     }, 2);
@@ -100,14 +119,25 @@ describe(`plausible-tracker@${trackerVersion} in Chromium against the collector`
     const rec = r.records[0]!;
     expect(rec).toMatchObject({ site: 'pl-a', event: 'page.display', mode: 'exempt', tracker: 'plausible' });
     expect(rec).not.toHaveProperty('visitor');
-    expect(rec.props).toMatchObject({ page_url: `${p.pageOrigin}/shop/article.html`, page: '/shop/article.html', previous_url: 'https://search.example.test/results' });
+    expect(rec.props).toMatchObject({
+      page_url: `${p.pageOrigin}/shop/article.html`,
+      page: '/shop/article.html',
+      previous_url: 'https://search.example.test/results',
+    });
     expect(typeof rec.props.device_display_width).toBe('number');
     expect(JSON.stringify(r.records)).not.toMatch(/\?|#|utm_|newsletter|jane|shoes|plan/);
   });
 
   it('the site named by `domain` adds the Signup goal and the plan prop: those are kept, the other props dropped', async () => {
     const r = await runCase(({ apiHost }) => {
-      const plausible = (window as unknown as { Plausible: (o: object) => { trackPageview(d?: object, o?: object): void; trackEvent(n: string, o?: object): void } }).Plausible({
+      const plausible = (
+        window as unknown as {
+          Plausible: (o: object) => {
+            trackPageview(d?: object, o?: object): void;
+            trackEvent(n: string, o?: object): void;
+          };
+        }
+      ).Plausible({
         apiHost,
         trackLocalhost: true,
         domain: 'b.example.test',
@@ -131,14 +161,23 @@ describe(`plausible-tracker@${trackerVersion} in Chromium against the collector`
 
   it('enableAutoOutboundTracking(): the click is a click.exit record, the link without its query', async () => {
     const r = await runCase(({ apiHost }) => {
-      const plausible = (window as unknown as { Plausible: (o: object) => { enableAutoOutboundTracking(): void } }).Plausible({ apiHost, trackLocalhost: true });
+      const plausible = (
+        window as unknown as { Plausible: (o: object) => { enableAutoOutboundTracking(): void } }
+      ).Plausible({ apiHost, trackLocalhost: true });
       plausible.enableAutoOutboundTracking();
       const a = document.getElementById('out') as HTMLAnchorElement;
       a.addEventListener('click', (e) => e.preventDefault()); // stay on the page
       a.click();
     }, 1);
     expect(r.answers.map((a) => a.status)).toEqual([202]);
-    expect(r.records).toMatchObject([{ site: 'pl-a', event: 'click.exit', tracker: 'plausible', props: { click: 'https://partner.example.test/offer' } }]);
+    expect(r.records).toMatchObject([
+      {
+        site: 'pl-a',
+        event: 'click.exit',
+        tracker: 'plausible',
+        props: { click: 'https://partner.example.test/offer' },
+      },
+    ]);
     expect(JSON.stringify(r.records)).not.toMatch(/ref=shop|jane/);
   });
 });

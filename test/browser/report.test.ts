@@ -12,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { renderReportHtml } from '../../src/aggregate/report-html.js';
 import { buildReport, OTHER, type Report, type SuppressedTable } from '../../src/aggregate/report.js';
 import { uniquePrefix } from '../helpers/app.js';
-import { EXPECTED, longPeriod, MIN_COUNT, type PipelineRun, reportThroughPipeline } from '../helpers/report-pipeline.js';
+import {
+  EXPECTED,
+  longPeriod,
+  MIN_COUNT,
+  type PipelineRun,
+  reportThroughPipeline,
+} from '../helpers/report-pipeline.js';
 import { CHROMIUM, CHROMIUM_FLAGS } from './harness.js';
 
 const OUT = path.resolve(import.meta.dirname, '../../.tmp');
@@ -36,7 +42,10 @@ describe('the HTML report in Chromium', () => {
     };
     oneDay = write('report-1day.html', run.report);
     const period = await longPeriod(redis, prefix, site90, 90);
-    ninety = write('report-90days.html', await buildReport(redis, { prefix, site: site90, ...period, minCount: MIN_COUNT }));
+    ninety = write(
+      'report-90days.html',
+      await buildReport(redis, { prefix, site: site90, ...period, minCount: MIN_COUNT }),
+    );
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, timeout: 30_000 });
   }, 120_000);
 
@@ -51,8 +60,14 @@ describe('the HTML report in Chromium', () => {
   });
 
   /** Opens a report file with JavaScript off; fails on any request but the file itself. */
-  async function open(file: string, opts: { javaScript?: boolean } = {}): Promise<{ page: Page; requests: string[]; console: string[]; close(): Promise<void> }> {
-    const context = await browser.newContext({ javaScriptEnabled: opts.javaScript ?? false, viewport: { width: 1280, height: 900 } });
+  async function open(
+    file: string,
+    opts: { javaScript?: boolean } = {},
+  ): Promise<{ page: Page; requests: string[]; console: string[]; close(): Promise<void> }> {
+    const context = await browser.newContext({
+      javaScriptEnabled: opts.javaScript ?? false,
+      viewport: { width: 1280, height: 900 },
+    });
     const page = await context.newPage();
     const requests: string[] = [];
     const messages: string[] = [];
@@ -63,7 +78,15 @@ describe('the HTML report in Chromium', () => {
   }
 
   const dayData = (page: Page, chart: string) =>
-    page.locator(`#${chart} g.day`).evaluateAll((els) => els.map((e) => Object.fromEntries([...e.attributes].filter((a) => a.name.startsWith('data-')).map((a) => [a.name.slice(5), a.value]))));
+    page
+      .locator(`#${chart} g.day`)
+      .evaluateAll((els) =>
+        els.map((e) =>
+          Object.fromEntries(
+            [...e.attributes].filter((a) => a.name.startsWith('data-')).map((a) => [a.name.slice(5), a.value]),
+          ),
+        ),
+      );
 
   const asData = (n: number | null) => (n === null ? 'suppressed' : String(n));
 
@@ -80,26 +103,58 @@ describe('the HTML report in Chromium', () => {
       try {
         // per day: the chart's data and the table
         expect(await dayData(page, 'chart-days')).toEqual(
-          r.days.map((d) => ({ day: d.day, pageviews: asData(d.pageviews), visits: asData(d.visits), visitors: asData(d.visitors) })),
+          r.days.map((d) => ({
+            day: d.day,
+            pageviews: asData(d.pageviews),
+            visits: asData(d.visits),
+            visitors: asData(d.visitors),
+          })),
         );
-        const dayTable = await page.locator('#per-day tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.querySelector('data')?.getAttribute('value') ?? c.textContent)));
+        const dayTable = await page
+          .locator('#per-day tbody tr')
+          .evaluateAll((trs) =>
+            trs.map((tr) =>
+              [...tr.children].map((c) => c.querySelector('data')?.getAttribute('value') ?? c.textContent),
+            ),
+          );
         expect(dayTable).toEqual(r.days.map((d) => [d.day, asData(d.pageviews), asData(d.visits), asData(d.visitors)]));
-        expect(await dayData(page, 'chart-measured')).toEqual(r.optout.days.map((d) => ({ day: d.day, measured: asData(d.measured) })));
-        expect(await dayData(page, 'chart-optedout')).toEqual(r.optout.days.map((d) => ({ day: d.day, optedout: asData(d.optedOut) })));
-        expect(await dayData(page, 'chart-set-apart')).toEqual(r.setApart.days.map((d) => ({ day: d.day, robots: asData(d.robots), spam: asData(d.spam) })));
+        expect(await dayData(page, 'chart-measured')).toEqual(
+          r.optout.days.map((d) => ({ day: d.day, measured: asData(d.measured) })),
+        );
+        expect(await dayData(page, 'chart-optedout')).toEqual(
+          r.optout.days.map((d) => ({ day: d.day, optedout: asData(d.optedOut) })),
+        );
+        expect(await dayData(page, 'chart-set-apart')).toEqual(
+          r.setApart.days.map((d) => ({ day: d.day, robots: asData(d.robots), spam: asData(d.spam) })),
+        );
         expect(await dayData(page, 'chart-source-days')).toEqual(
-          r.sources.days.map((d) => ({ day: d.day, search: asData(d.search), social: asData(d.social), website: asData(d.website), direct: asData(d.direct), internal: asData(d.internal) })),
+          r.sources.days.map((d) => ({
+            day: d.day,
+            search: asData(d.search),
+            social: asData(d.social),
+            website: asData(d.website),
+            direct: asData(d.direct),
+            internal: asData(d.internal),
+          })),
         );
         // sources: named rows with their kind, then "(other)"; the bars the same
-        const sources = await page
-          .locator('#sources tbody tr[data-label]')
-          .evaluateAll((trs) => trs.map((tr) => ({ label: tr.getAttribute('data-label'), kind: tr.getAttribute('data-kind'), value: tr.querySelector('data')?.getAttribute('value') ?? 'suppressed' })));
+        const sources = await page.locator('#sources tbody tr[data-label]').evaluateAll((trs) =>
+          trs.map((tr) => ({
+            label: tr.getAttribute('data-label'),
+            kind: tr.getAttribute('data-kind'),
+            value: tr.querySelector('data')?.getAttribute('value') ?? 'suppressed',
+          })),
+        );
         expect(sources).toEqual([
           ...r.sources.rows.map((row) => ({ label: row.label, kind: row.kind, value: String(row.count) })),
           ...(r.sources.suppressed > 0 ? [{ label: OTHER, kind: null, value: asData(r.sources.other) }] : []),
         ]);
         expect(r.sources.rows.some((row) => row.kind === 'search')).toBe(true);
-        const sourceBars = await page.locator('#sources g.bar').evaluateAll((gs) => gs.map((g) => ({ label: g.getAttribute('data-label'), value: g.getAttribute('data-value') })));
+        const sourceBars = await page
+          .locator('#sources g.bar')
+          .evaluateAll((gs) =>
+            gs.map((g) => ({ label: g.getAttribute('data-label'), value: g.getAttribute('data-value') })),
+          );
         expect(sourceBars).toEqual(expectedRows({ ...r.sources, rows: r.sources.rows.slice(0, 15) }));
         // tables by page, country, place, device, and the bars of their charts
         for (const [id, t] of [
@@ -108,20 +163,45 @@ describe('the HTML report in Chromium', () => {
           ['places', r.geo],
           ['devices', r.devices],
         ] as const) {
-          const rows = await page
-            .locator(`#${id} tbody tr[data-label]`)
-            .evaluateAll((trs) => trs.map((tr) => ({ label: tr.getAttribute('data-label'), value: tr.querySelector('data')?.getAttribute('value') ?? tr.querySelector('td')!.textContent })));
+          const rows = await page.locator(`#${id} tbody tr[data-label]`).evaluateAll((trs) =>
+            trs.map((tr) => ({
+              label: tr.getAttribute('data-label'),
+              value: tr.querySelector('data')?.getAttribute('value') ?? tr.querySelector('td')!.textContent,
+            })),
+          );
           expect(rows, id).toEqual(expectedRows(t));
-          const bars = await page.locator(`#${id} g.bar`).evaluateAll((gs) => gs.map((g) => ({ label: g.getAttribute('data-label'), value: g.getAttribute('data-value') })));
+          const bars = await page
+            .locator(`#${id} g.bar`)
+            .evaluateAll((gs) =>
+              gs.map((g) => ({ label: g.getAttribute('data-label'), value: g.getAttribute('data-value') })),
+            );
           expect(bars, id).toEqual(expectedRows({ ...t, rows: t.rows.slice(0, 15) }));
         }
         // totals
-        const cards = await page.locator('#totals dd').evaluateAll((dds) => dds.map((dd) => dd.querySelector('data')?.getAttribute('value') ?? 'suppressed'));
-        expect(cards).toEqual([r.totals.pageviews, r.totals.visits, r.optout.totals.measured, r.optout.totals.optedOut, r.setApart.totals.robots, r.setApart.totals.spam].map(asData));
+        const cards = await page
+          .locator('#totals dd')
+          .evaluateAll((dds) => dds.map((dd) => dd.querySelector('data')?.getAttribute('value') ?? 'suppressed'));
+        expect(cards).toEqual(
+          [
+            r.totals.pageviews,
+            r.totals.visits,
+            r.optout.totals.measured,
+            r.optout.totals.optedOut,
+            r.setApart.totals.robots,
+            r.setApart.totals.spam,
+          ].map(asData),
+        );
         // accessible charts: every one an image with a name
-        const charts = await page.locator('svg.chart').evaluateAll((svgs) => svgs.map((s) => ({ role: s.getAttribute('role'), label: s.getAttribute('aria-label'), title: s.querySelector(':scope > title')?.textContent })));
+        const charts = await page.locator('svg.chart').evaluateAll((svgs) =>
+          svgs.map((s) => ({
+            role: s.getAttribute('role'),
+            label: s.getAttribute('aria-label'),
+            title: s.querySelector(':scope > title')?.textContent,
+          })),
+        );
         expect(charts).toHaveLength(10);
-        for (const c of charts) expect(c.role === 'img' && (c.label ?? '').length > 20 && (c.title ?? '').length > 5).toBe(true);
+        for (const c of charts)
+          expect(c.role === 'img' && (c.label ?? '').length > 20 && (c.title ?? '').length > 5).toBe(true);
         // the style sheet applied despite the policy: chart and table side by side
         const figure = (await page.locator('#per-day figure').boundingBox())!;
         const table = (await page.locator('#per-day .table-wrap').boundingBox())!;
@@ -140,13 +220,19 @@ describe('the HTML report in Chromium', () => {
       const pageNames = await page.locator('#pages tbody th bdi').allTextContents();
       expect(pageNames).toEqual(EXPECTED.pages.map((p) => p.label));
       expect(await page.locator('script, img, iframe, object, embed, link, base, form').count()).toBe(0);
-      const handlers = await page.locator('*').evaluateAll((els) => els.flatMap((e) => [...e.attributes].filter((a) => a.name.startsWith('on')).map((a) => a.name)));
+      const handlers = await page
+        .locator('*')
+        .evaluateAll((els) =>
+          els.flatMap((e) => [...e.attributes].filter((a) => a.name.startsWith('on')).map((a) => a.name)),
+        );
       expect(handlers).toEqual([]);
       expect(await page.locator('style').count()).toBe(1);
 
       const file = readFileSync(oneDay.file, 'utf8');
       const text = await page.locator('body').innerText();
-      const attributes = (await page.locator('*').evaluateAll((els) => els.flatMap((e) => [...e.attributes].map((a) => a.value)))).join('\n');
+      const attributes = (
+        await page.locator('*').evaluateAll((els) => els.flatMap((e) => [...e.attributes].map((a) => a.value)))
+      ).join('\n');
       const titles = (await page.locator('title').allTextContents()).join('\n');
       for (const where of [file, text, attributes, titles]) {
         for (const p of run.pseudonyms) expect(where).not.toContain(p.split('.')[1]);
@@ -159,15 +245,31 @@ describe('the HTML report in Chromium', () => {
         ...(await page.locator('tbody th').allTextContents()),
         ...(await page.locator('svg text.label').allTextContents()),
       ];
-      for (const hidden of [...EXPECTED.hiddenDevices, ...EXPECTED.hiddenPlaces, ...EXPECTED.hiddenSources, 'United States', 'Sweden']) {
+      for (const hidden of [
+        ...EXPECTED.hiddenDevices,
+        ...EXPECTED.hiddenPlaces,
+        ...EXPECTED.hiddenSources,
+        'United States',
+        'Sweden',
+      ]) {
         expect(labels.filter((l) => l.includes(hidden))).toEqual([]);
       }
       for (const hidden of EXPECTED.hiddenSources) expect(file).not.toContain(hidden);
       // every number shown or given as data is 0 or at least the minimum
       const numbers = [
-        ...(await page.locator('td.num, svg text.value, svg text.tick, #totals dd data').allTextContents()).filter((s) => /^[\d\u202F]+$/.test(s)),
+        ...(await page.locator('td.num, svg text.value, svg text.tick, #totals dd data').allTextContents()).filter(
+          (s) => /^[\d\u202F]+$/.test(s),
+        ),
         ...(await page.locator('data').evaluateAll((els) => els.map((e) => e.getAttribute('value')!))),
-        ...(await page.locator('[data-value], g.day').evaluateAll((els) => els.flatMap((e) => [...e.attributes].filter((a) => a.name.startsWith('data-') && a.name !== 'data-day' && a.name !== 'data-label').map((a) => a.value)))),
+        ...(await page
+          .locator('[data-value], g.day')
+          .evaluateAll((els) =>
+            els.flatMap((e) =>
+              [...e.attributes]
+                .filter((a) => a.name.startsWith('data-') && a.name !== 'data-day' && a.name !== 'data-label')
+                .map((a) => a.value),
+            ),
+          )),
       ]
         .filter((s) => s !== 'suppressed')
         .map((s) => Number(s.replace(/\u202F/g, '')));
@@ -183,7 +285,10 @@ describe('the HTML report in Chromium', () => {
     const tampered = path.join(OUT, 'report-tampered.html');
     writeFileSync(
       tampered,
-      readFileSync(oneDay.file, 'utf8').replace('<main>', `<main><script>document.title = 'pwned'</script><p id="x" onclick="document.title='pwned'"></p>`),
+      readFileSync(oneDay.file, 'utf8').replace(
+        '<main>',
+        `<main><script>document.title = 'pwned'</script><p id="x" onclick="document.title='pwned'"></p>`,
+      ),
     );
     const { page, console: messages, close } = await open(tampered, { javaScript: true });
     try {
@@ -195,7 +300,10 @@ describe('the HTML report in Chromium', () => {
     }
     // control: the same file without the policy does run them
     const unprotected = path.join(OUT, 'report-tampered-no-csp.html');
-    writeFileSync(unprotected, readFileSync(tampered, 'utf8').replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, ''));
+    writeFileSync(
+      unprotected,
+      readFileSync(tampered, 'utf8').replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, ''),
+    );
     const control = await open(unprotected, { javaScript: true });
     try {
       expect(await control.page.title()).toBe('pwned');
@@ -212,11 +320,17 @@ describe('the HTML report in Chromium', () => {
       const sources = (await page.locator('#sources').boundingBox())!;
       expect(sources.height).toBeGreaterThan(300);
       // the header, the totals and the first chart, then the sources section
-      await page.screenshot({ path: path.join(OUT, 'report-docs-top.png'), clip: { x: 0, y: top.y - 10, width: 1280, height: 880 } });
+      await page.screenshot({
+        path: path.join(OUT, 'report-docs-top.png'),
+        clip: { x: 0, y: top.y - 10, width: 1280, height: 880 },
+      });
       await page.setViewportSize({ width: 1280, height: Math.ceil(sources.y + sources.height + 40) });
       // the sources: the period's bars and table, and the chart per day (its table below left out)
       const chart = (await page.locator('#sources .pair.stack figure').boundingBox())!;
-      await page.screenshot({ path: path.join(OUT, 'report-docs-sources.png'), clip: { x: 0, y: sources.y - 10, width: 1280, height: chart.y + chart.height - sources.y + 20 } });
+      await page.screenshot({
+        path: path.join(OUT, 'report-docs-sources.png'),
+        clip: { x: 0, y: sources.y - 10, width: 1280, height: chart.y + chart.height - sources.y + 20 },
+      });
     } finally {
       await close();
     }
@@ -237,8 +351,12 @@ describe('the HTML report in Chromium', () => {
         }
         await page.emulateMedia({ colorScheme: 'dark', media: 'print' });
         // print is always light, with every table row (no scrolling boxes)
-        expect(await page.locator('html').evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(255, 255, 255)');
-        expect(await page.locator('#per-day .table-wrap').evaluate((e) => getComputedStyle(e).overflow)).toBe('visible');
+        expect(await page.locator('html').evaluate((e) => getComputedStyle(e).backgroundColor)).toBe(
+          'rgb(255, 255, 255)',
+        );
+        expect(await page.locator('#per-day .table-wrap').evaluate((e) => getComputedStyle(e).overflow)).toBe(
+          'visible',
+        );
         // the width of an A4 page inside its margins, as the print style sheet sets them
         await page.setViewportSize({ width: 690, height: 900 });
         await page.screenshot({ path: path.join(OUT, `report-${name}-print.png`), fullPage: true });

@@ -35,7 +35,15 @@ const SITES = {
 /** The opt-out counter hash of a site for the current UTC hour (docs/privacy.md, "Opt-out counters"). */
 const optoutKeyPattern = (site: string) => new RegExp(`^optout:\\{${site}\\}:\\d{4}-\\d{2}-\\d{2}T\\d{2}$`);
 
-type Rec = { id: string; site: string; event: string; mode: string; visitor?: string; geo?: Record<string, string>; props: Record<string, unknown> };
+type Rec = {
+  id: string;
+  site: string;
+  event: string;
+  mode: string;
+  visitor?: string;
+  geo?: Record<string, string>;
+  props: Record<string, unknown>;
+};
 const recs = (r: CaseResult) => r.records as Rec[];
 const query = (url: string) => Object.fromEntries(new URL(url, 'http://x').searchParams);
 /** The SDK's visitor id, from its `_pcid` cookie (URL-encoded JSON `{"browserId": ..., "_t": ...}`). */
@@ -54,7 +62,9 @@ describe('the real Piano Analytics SDK in Chromium', () => {
   beforeAll(async () => {
     h = await startHarness({ clientIp: CLIENT_IP, sites: SITES });
     pseudonymiser = new Pseudonymiser(h.collector.config.pseudonymKeys);
-    console.info(`piano-analytics-js@${h.sdkVersion}, Chromium ${h.browserVersion}; page ${h.pageOrigin}, collectDomain ${h.collectDomain}`);
+    console.info(
+      `piano-analytics-js@${h.sdkVersion}, Chromium ${h.browserVersion}; page ${h.pageOrigin}, collectDomain ${h.collectDomain}`,
+    );
   });
   afterAll(async () => {
     await h?.close();
@@ -109,8 +119,18 @@ describe('the real Piano Analytics SDK in Chromium', () => {
     ]);
     const [page, click] = recs(r);
     expect(recs(r)).toHaveLength(2);
-    expect(page).toMatchObject({ site: SITE, event: 'page.display', mode: 'optin', props: { page: 'home', page_chapter1: 'news', user_id: 'user-123' } });
-    expect(click).toMatchObject({ site: SITE, event: 'click.action', mode: 'optin', props: { click: 'cta', click_chapter1: 'header' } });
+    expect(page).toMatchObject({
+      site: SITE,
+      event: 'page.display',
+      mode: 'optin',
+      props: { page: 'home', page_chapter1: 'news', user_id: 'user-123' },
+    });
+    expect(click).toMatchObject({
+      site: SITE,
+      event: 'click.action',
+      mode: 'optin',
+      props: { click: 'cta', click_chapter1: 'header' },
+    });
     for (const rec of [page!, click!]) {
       expect(rec.visitor).toBe(pseudonymiser.pseudonymise(SITE, pcid));
       expectCityGeo(rec);
@@ -133,7 +153,11 @@ describe('the real Piano Analytics SDK in Chromium', () => {
     expect(r.requests[0]!.headers['sec-fetch-mode']).toBe('no-cors');
     expectCleanAnswers(r, 1);
     expect(recs(r)).toHaveLength(1);
-    expect(recs(r)[0]).toMatchObject({ event: 'page.display', props: { page: 'beacon' }, visitor: pseudonymiser.pseudonymise(SITE, browserId(r)) });
+    expect(recs(r)[0]).toMatchObject({
+      event: 'page.display',
+      props: { page: 'beacon' },
+      visitor: pseudonymiser.pseudonymise(SITE, browserId(r)),
+    });
   });
 
   it('transport fetch (useSendBeacon: false): the CORS answer is accepted, one request, one record, no duplicate', async () => {
@@ -152,7 +176,11 @@ describe('the real Piano Analytics SDK in Chromium', () => {
     expect(r.requests[0]!.headers.cookie).toBeUndefined(); // fetch carries no cookie; the id is in the query
     expectCleanAnswers(r, 1);
     expect(recs(r)).toHaveLength(1);
-    expect(recs(r)[0]).toMatchObject({ event: 'page.display', props: { page: 'fetch' }, visitor: pseudonymiser.pseudonymise(SITE, browserId(r)) });
+    expect(recs(r)[0]).toMatchObject({
+      event: 'page.display',
+      props: { page: 'fetch' },
+      visitor: pseudonymiser.pseudonymise(SITE, browserId(r)),
+    });
   });
 
   it('control: without Access-Control-Allow-Origin the fetch transport resends, so the duplicate check can fail', async () => {
@@ -256,7 +284,9 @@ describe('the real Piano Analytics SDK in Chromium', () => {
     for (const rec of recs(r)) {
       expect(rec.visitor).toBe(visitor);
       expectCityGeo(rec);
-      expect(Object.keys(rec.props).filter((k) => k.startsWith('user_') || k === 'custom_prop' || k === 'site_level2')).toEqual([]);
+      expect(
+        Object.keys(rec.props).filter((k) => k.startsWith('user_') || k === 'custom_prop' || k === 'site_level2'),
+      ).toEqual([]);
     }
     expect(recs(r)[0]!.props).toMatchObject({ page: 'home', page_chapter1: 'news' });
     expect(r.counterDeltas).toEqual({});
@@ -282,7 +312,12 @@ describe('the real Piano Analytics SDK in Chromium', () => {
     expectCleanAnswers(r, 3);
     // what the SDK let through thanks to include: user_id, the custom properties, the extra event
     expect(r.sentEvents.map((e) => e.name)).toEqual(['page.display', 'click.action', 'product.display']);
-    expect(r.sentEvents[0]!.data).toMatchObject({ user_id: 'user-123', custom_allowed: 'kept', custom_extra: 'x', article_id: 'a-1' });
+    expect(r.sentEvents[0]!.data).toMatchObject({
+      user_id: 'user-123',
+      custom_allowed: 'kept',
+      custom_extra: 'x',
+      article_id: 'a-1',
+    });
     // what the server kept: the site's own addition (custom_allowed) only
     expect(recs(r).map((x) => x.event)).toEqual(['page.display', 'click.action']);
     for (const [i, rec] of recs(r).entries()) {
@@ -335,7 +370,11 @@ describe('the real Piano Analytics SDK in Chromium', () => {
     );
     noteIds(r);
     expectCleanAnswers(r, 1);
-    expect(r.sentEvents[0]!.data).toMatchObject({ visitor_privacy_mode: 'optin', user_id: 'user-123', custom_prop: 'x' });
+    expect(r.sentEvents[0]!.data).toMatchObject({
+      visitor_privacy_mode: 'optin',
+      user_id: 'user-123',
+      custom_prop: 'x',
+    });
     const [rec] = recs(r);
     expect(rec).toMatchObject({ site: CAPPED_SITE, event: 'page.display', mode: 'exempt', props: { page: 'home' } });
     expect(Object.keys(rec!.props).some((k) => k.startsWith('user_') || k === 'custom_prop')).toBe(false);
@@ -363,7 +402,11 @@ describe('the real Piano Analytics SDK in Chromium', () => {
     ],
   ] as const) {
     it(`${label}: no record, the site's opt-out counter moves by one`, async () => {
-      const r = await h.runCase(script, { collectDomain: h.collectDomain, site: SITE }, { requests: 1, records: 0, pac });
+      const r = await h.runCase(
+        script,
+        { collectDomain: h.collectDomain, site: SITE },
+        { requests: 1, records: 0, pac },
+      );
       noteIds(r);
       expectCleanAnswers(r, 1);
       expect(query(r.requests[0]!.url)).toEqual({ s: SITE, idclient: 'OPT-OUT' });
@@ -380,7 +423,7 @@ describe('the real Piano Analytics SDK in Chromium', () => {
     });
   }
 
-  it("headless Chromium as it comes (HeadlessChrome in its User-Agent) is a robot: the same 204, no record, the robot counter moves", async () => {
+  it('headless Chromium as it comes (HeadlessChrome in its User-Agent) is a robot: the same 204, no record, the robot counter moves', async () => {
     const r = await h.runCase(
       ({ collectDomain, site }) => {
         pa.setConfigurations({ site, collectDomain });
@@ -413,7 +456,11 @@ describe('the real Piano Analytics SDK in Chromium', () => {
             };
       // the fetch transport resends a refused hit once; the beacon never reads the answer
       const requests = transport === 'fetch' ? 2 : 1;
-      const r = await h.runCase(script, { collectDomain: h.collectDomain, site: OTHER_DOMAIN_SITE }, { requests, records: 0 });
+      const r = await h.runCase(
+        script,
+        { collectDomain: h.collectDomain, site: OTHER_DOMAIN_SITE },
+        { requests, records: 0 },
+      );
       noteIds(r);
       expect(r.requests).toHaveLength(requests);
       for (const q of r.requests) {
@@ -432,10 +479,15 @@ describe('the real Piano Analytics SDK in Chromium', () => {
     const stream = await h.collector.rawStream();
     expect(stream.length).toBeGreaterThan(0);
     const keys = await h.collector.redis.keys('*');
-    const counters = (await Promise.all(keys.filter((k) => k.startsWith('optout:')).map((k) => h.collector.redis.hgetall(k)))).map((x) =>
-      JSON.stringify(x),
-    );
-    const haystacks = { stream, keys: keys.join('\n'), counters: counters.join('\n'), logs: h.collector.logs.join('\n') };
+    const counters = (
+      await Promise.all(keys.filter((k) => k.startsWith('optout:')).map((k) => h.collector.redis.hgetall(k)))
+    ).map((x) => JSON.stringify(x));
+    const haystacks = {
+      stream,
+      keys: keys.join('\n'),
+      counters: counters.join('\n'),
+      logs: h.collector.logs.join('\n'),
+    };
     expect(h.collector.logs.length).toBeGreaterThan(0);
     for (const [where, text] of Object.entries(haystacks)) {
       for (const id of rawIds) expect(text.includes(id), `raw id in ${where}`).toBe(false);

@@ -15,7 +15,10 @@ export interface TrackerPage {
   close(): Promise<void>;
 }
 
-export async function startTrackerPage(sites: Record<string, unknown>, serve: http.RequestListener): Promise<TrackerPage> {
+export async function startTrackerPage(
+  sites: Record<string, unknown>,
+  serve: http.RequestListener,
+): Promise<TrackerPage> {
   const collector = await startTestApp({ SITES_FILE: writeSitesFile(sites) });
   const collectorUrl = await collector.app.listen({ port: 0, host: '127.0.0.1' });
   const pageServer = http.createServer(serve);

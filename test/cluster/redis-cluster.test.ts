@@ -73,11 +73,17 @@ describe('Redis Cluster', () => {
     const hour = new Date().toISOString().slice(0, 13);
     const key = `optout:{${req.query.s}}:${hour}`;
     const counts = await t.redis.hgetall(key);
-    expect(Object.values(counts).map(Number).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
+    expect(
+      Object.values(counts)
+        .map(Number)
+        .reduce((a, b) => a + b, 0),
+    ).toBeGreaterThanOrEqual(1);
     expect(await t.redis.ttl(key)).toBeGreaterThan(0);
     const admin = cluster.admin(cluster.nodes[0]!.port);
     // every hour's hash of one site hashes like the bare site tag: one slot per site
-    expect(await admin.call('CLUSTER', 'KEYSLOT', key)).toBe(await admin.call('CLUSTER', 'KEYSLOT', `{${req.query.s}}`));
+    expect(await admin.call('CLUSTER', 'KEYSLOT', key)).toBe(
+      await admin.call('CLUSTER', 'KEYSLOT', `{${req.query.s}}`),
+    );
     await t.redis.del(key);
   });
 

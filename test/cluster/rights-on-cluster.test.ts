@@ -22,7 +22,12 @@ describe('data-subject rights and aggregation on Redis Cluster', () => {
 
   beforeAll(async () => {
     cluster = await startCluster(3, 0);
-    t = await startTestApp({ REDIS_CLUSTER_NODES: cluster.seeds, STREAM_SHARDS: '4', ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn' });
+    t = await startTestApp({
+      REDIS_CLUSTER_NODES: cluster.seeds,
+      STREAM_SHARDS: '4',
+      ADMIN_TOKEN: TOKEN,
+      LOG_LEVEL: 'warn',
+    });
     erasures = t.config.erasureStream;
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     const req = sdkRequest('exempt');
@@ -39,7 +44,12 @@ describe('data-subject rights and aggregation on Redis Cluster', () => {
   });
 
   const admin = (path: string, body: unknown) =>
-    t.operator.inject({ method: 'POST', url: path, headers: { authorization: `Bearer ${TOKEN}` }, payload: body as object });
+    t.operator.inject({
+      method: 'POST',
+      url: path,
+      headers: { authorization: `Bearer ${TOKEN}` },
+      payload: body as object,
+    });
 
   it('finds and erases one visitor across the shards', async () => {
     const access = await admin('/admin/access', { site: '123456', idclient: 'visitor3' });

@@ -97,8 +97,7 @@ describe('SINK_WAIT_REPLICAS on a Redis Cluster failover', () => {
       if (waitReplicas > 0) {
         await cluster.startNode(master);
         mark(`old master ${master} restarted`);
-        const online = async () =>
-          /slave0:.*state=online/.test((await cluster.admin(replica).info('replication')));
+        const online = async () => /slave0:.*state=online/.test(await cluster.admin(replica).info('replication'));
         await until(`the new master ${replica} to have its replica online`, online, 20_000, 100);
         mark('new master has its replica');
       }
@@ -107,7 +106,10 @@ describe('SINK_WAIT_REPLICAS on a Redis Cluster failover', () => {
       let n = 0;
       const answered2xx = async () =>
         (await postHit(base, `s=123456&idclient=${visitorOf('after', n++)}`, sdkRequest('exempt').body)) === '204';
-      takenAgain = await until('a 2xx after the recovery', answered2xx, 20_000, 200).then(() => true, () => false);
+      takenAgain = await until('a 2xx after the recovery', answered2xx, 20_000, 200).then(
+        () => true,
+        () => false,
+      );
     } finally {
       proxy.resume();
       stop = true;

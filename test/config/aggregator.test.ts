@@ -7,7 +7,14 @@ import { refusal, refusedBy, runEntry } from './refused.js';
 describe('loadAggregateConfig', () => {
   it('needs no pseudonym key, even in production', () => {
     const c = loadAggregateConfig({ NODE_ENV: 'production', AGG_CONSUMER: 'c1' });
-    expect(c).toMatchObject({ group: 'aggregate', consumer: 'c1', prefix: 'agg', minCount: 5, streamKey: 'hits', erasureStream: 'erasures' });
+    expect(c).toMatchObject({
+      group: 'aggregate',
+      consumer: 'c1',
+      prefix: 'agg',
+      minCount: 5,
+      streamKey: 'hits',
+      erasureStream: 'erasures',
+    });
     expect(Object.isFrozen(c)).toBe(true);
   });
 
@@ -49,7 +56,13 @@ describe('loadAggregateConfig', () => {
       LOG_LEVEL: 'silent',
     });
     expect(c).toEqual({
-      redis: { kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }] },
+      redis: {
+        kind: 'cluster',
+        nodes: [
+          { host: '10.0.0.1', port: 7000 },
+          { host: '10.0.0.2', port: 7001 },
+        ],
+      },
       streamKey: 'k:hits',
       streamShards: 4,
       erasureStream: 'k:erasures',
@@ -85,14 +98,18 @@ describe('loadAggregateConfig', () => {
   });
 
   it('blames AGG_CONSUMER when the default made from HOSTNAME is not a valid name', () => {
-    expect(refusal(() => loadAggregateConfig({ HOSTNAME: 'my host' })).message).toBe('invalid configuration: AGG_CONSUMER: must be 1-100 letters, digits, _ . : -');
+    expect(refusal(() => loadAggregateConfig({ HOSTNAME: 'my host' })).message).toBe(
+      'invalid configuration: AGG_CONSUMER: must be 1-100 letters, digits, _ . : -',
+    );
     expect(refusedBy(() => loadAggregateConfig({ HOSTNAME: 'h'.repeat(100) }))).toBe('AGG_CONSUMER');
     expect(loadAggregateConfig({ HOSTNAME: 'bad host', AGG_CONSUMER: ' c1 ' }).consumer).toBe('c1');
     expect(loadAggregateConfig({ HOSTNAME: ' web-1 ' }).consumer).toBe(`web-1-${process.pid}`);
   });
 
   it('ignores the collector-only variables', () => {
-    expect(loadAggregateConfig({ PORT: 'eighty', WORKERS: '0', TRUST_PROXY: 'nope', ADMIN_TOKEN: 'short' }).group).toBe('aggregate');
+    expect(loadAggregateConfig({ PORT: 'eighty', WORKERS: '0', TRUST_PROXY: 'nope', ADMIN_TOKEN: 'short' }).group).toBe(
+      'aggregate',
+    );
   });
 });
 

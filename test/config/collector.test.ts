@@ -9,7 +9,13 @@ const KEYS = 'k1:0123456789abcdef0123456789abcdef';
 describe('loadConfig', () => {
   it('has defaults that run next to a local Redis', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', redis: { kind: 'single', url: 'redis://127.0.0.1:6379' }, streamKey: 'hits', streamShards: 1 });
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      redis: { kind: 'single', url: 'redis://127.0.0.1:6379' },
+      streamKey: 'hits',
+      streamShards: 1,
+    });
     expect(c.geoipDbs.length).toBe(2);
     expect(c.pseudonymKeyGenerated).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
@@ -126,7 +132,20 @@ describe('loadConfig', () => {
 
   it('is deep-frozen', () => {
     const c = loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', TRUST_PROXY: '10.0.0.1', PSEUDONYM_KEYS: KEYS });
-    for (const part of [c, c.sink, c.http, c.pressure, c.shutdown, c.admin, c.report, c.redis, c.trustProxy, c.geoipDbs, c.pseudonymKeys, c.pseudonymKeys[0]]) {
+    for (const part of [
+      c,
+      c.sink,
+      c.http,
+      c.pressure,
+      c.shutdown,
+      c.admin,
+      c.report,
+      c.redis,
+      c.trustProxy,
+      c.geoipDbs,
+      c.pseudonymKeys,
+      c.pseudonymKeys[0],
+    ]) {
       expect(Object.isFrozen(part)).toBe(true);
     }
     expect(c.redis.kind === 'cluster' && Object.isFrozen(c.redis.nodes[0])).toBe(true);
@@ -165,16 +184,30 @@ describe('loadConfig', () => {
   });
 
   it('reads retention, shards, proxies, cluster nodes and GEOIP_DB=off', () => {
-    const c = loadConfig({ STREAM_RETENTION: '25 months', STREAM_SHARDS: '4', TRUST_PROXY: '10.0.0.0/8, ::1', REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001', GEOIP_DB: 'off' });
+    const c = loadConfig({
+      STREAM_RETENTION: '25 months',
+      STREAM_SHARDS: '4',
+      TRUST_PROXY: '10.0.0.0/8, ::1',
+      REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001',
+      GEOIP_DB: 'off',
+    });
     expect(c.streamRetentionMs).toBe(Math.round(MAX_RETENTION_MS));
     expect(c.streamShards).toBe(4);
     expect(c.trustProxy).toEqual(['10.0.0.0/8', '::1']);
-    expect(c.redis).toEqual({ kind: 'cluster', nodes: [{ host: '127.0.0.1', port: 7000 }, { host: '127.0.0.1', port: 7001 }] });
+    expect(c.redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '127.0.0.1', port: 7000 },
+        { host: '127.0.0.1', port: 7001 },
+      ],
+    });
     expect(c.geoipDbs).toEqual([]);
   });
 
   it('reports the first problem when several variables are wrong', () => {
-    expect(refusal(() => loadConfig({ LOG_LEVEL: 'loud', PORT: 'x' })).message).toBe('invalid configuration: LOG_LEVEL: unknown pino level "loud"');
+    expect(refusal(() => loadConfig({ LOG_LEVEL: 'loud', PORT: 'x' })).message).toBe(
+      'invalid configuration: LOG_LEVEL: unknown pino level "loud"',
+    );
     expect(refused({ PORT: 'x', WORKERS: 'y' })).toBe('PORT');
     // the rules between two variables come after every single variable
     expect(refused({ ADMIN_PORT: '8080', SHUTDOWN_TIMEOUT_MS: '1' })).toBe('SHUTDOWN_TIMEOUT_MS');
@@ -198,12 +231,19 @@ describe('rules between variables', () => {
       'invalid configuration: HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (10000)',
     );
     expect(refused({ HTTP_REQUEST_TIMEOUT_MS: '4999' })).toBe('HTTP_HEADERS_TIMEOUT_MS');
-    expect(loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '10000', HTTP_REQUEST_TIMEOUT_MS: '10000' }).http.headersTimeoutMs).toBe(10_000);
+    expect(
+      loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '10000', HTTP_REQUEST_TIMEOUT_MS: '10000' }).http.headersTimeoutMs,
+    ).toBe(10_000);
   });
 
   it('reads REDIS_URL only without REDIS_CLUSTER_NODES', () => {
-    expect(loadConfig({ REDIS_CLUSTER_NODES: 'h:1', REDIS_URL: 'not a url' }).redis).toEqual({ kind: 'cluster', nodes: [{ host: 'h', port: 1 }] });
-    expect(refusal(() => loadConfig({ REDIS_URL: 'redis://[bad' })).message).toBe('invalid configuration: REDIS_URL: is not a valid URL');
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'h:1', REDIS_URL: 'not a url' }).redis).toEqual({
+      kind: 'cluster',
+      nodes: [{ host: 'h', port: 1 }],
+    });
+    expect(refusal(() => loadConfig({ REDIS_URL: 'redis://[bad' })).message).toBe(
+      'invalid configuration: REDIS_URL: is not a valid URL',
+    );
   });
 });
 
@@ -225,7 +265,9 @@ describe('reliability settings', () => {
     expect(refused({ SINK_WAIT_REPLICAS: 'all' })).toBe('SINK_WAIT_REPLICAS');
     expect(refused({ SINK_WAIT_REPLICAS: '17' })).toBe('SINK_WAIT_REPLICAS');
     expect(refused({ HTTP_REQUEST_TIMEOUT_MS: '10s' })).toBe('HTTP_REQUEST_TIMEOUT_MS');
-    expect(refused({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' })).toBe('HTTP_HEADERS_TIMEOUT_MS');
+    expect(refused({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' })).toBe(
+      'HTTP_HEADERS_TIMEOUT_MS',
+    );
     expect(refused({ MAX_IN_FLIGHT_REQUESTS: '0' })).toBe('MAX_IN_FLIGHT_REQUESTS');
     expect(refused({ SHUTDOWN_DELAY_MS: '-1' })).toBe('SHUTDOWN_DELAY_MS');
     expect(refused({ SHUTDOWN_TIMEOUT_MS: '5' })).toBe('SHUTDOWN_TIMEOUT_MS');

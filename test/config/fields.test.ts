@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { embeddedGeoipDbs, loadAggregateConfig, loadConfig, MAX_RETENTION_MS, parseDuration } from '../../src/config/index.js';
+import {
+  embeddedGeoipDbs,
+  loadAggregateConfig,
+  loadConfig,
+  MAX_RETENTION_MS,
+  parseDuration,
+} from '../../src/config/index.js';
 import { environment } from '../../src/config/fields.js';
 import { ConfigError } from '../../src/errors.js';
 import { refusal, refused, refusedBy } from './refused.js';
@@ -56,12 +62,16 @@ describe('integer variables', () => {
     expect(read(name, String(min))).toEqual({ value: min });
     expect(read(name, ` ${max} `)).toEqual({ value: max });
     expect(read(name, String(max + 1))).toEqual({ refused: `must be between ${min} and ${max}, got ${max + 1}` });
-    if (min > 0) expect(read(name, String(min - 1))).toEqual({ refused: `must be between ${min} and ${max}, got ${min - 1}` });
+    if (min > 0)
+      expect(read(name, String(min - 1))).toEqual({ refused: `must be between ${min} and ${max}, got ${min - 1}` });
     expect(read(name, '-1')).toEqual({ refused: 'expected an integer, got "-1"' });
     expect(read(name, '1k')).toEqual({ refused: 'expected an integer, got "1k"' });
     // the loaders name it
     const tooBig = { [name]: String(max + 1) };
-    if (reader !== 'aggregator') expect(refusal(() => loadConfig(tooBig)).message).toBe(`invalid configuration: ${name}: must be between ${min} and ${max}, got ${max + 1}`);
+    if (reader !== 'aggregator')
+      expect(refusal(() => loadConfig(tooBig)).message).toBe(
+        `invalid configuration: ${name}: must be between ${min} and ${max}, got ${max + 1}`,
+      );
     if (reader !== 'collector') expect(refusedBy(() => loadAggregateConfig(tooBig))).toBe(name);
   });
 });
@@ -77,7 +87,11 @@ describe('other variables', () => {
   });
 
   it('STREAM_KEY, ERASURE_STREAM and AGG_PREFIX: key names', () => {
-    expect([value('STREAM_KEY', undefined), value('ERASURE_STREAM', undefined), value('AGG_PREFIX', undefined)]).toEqual(['hits', 'erasures', 'agg']);
+    expect([
+      value('STREAM_KEY', undefined),
+      value('ERASURE_STREAM', undefined),
+      value('AGG_PREFIX', undefined),
+    ]).toEqual(['hits', 'erasures', 'agg']);
     for (const name of ['STREAM_KEY', 'ERASURE_STREAM', 'AGG_PREFIX'] as const) {
       expect(read(name, 'a{b}')).toEqual({ refused: 'must be 1-200 characters without spaces or braces' });
       expect(refused({ [name]: 'a b' })).toBe(name);
@@ -92,7 +106,9 @@ describe('other variables', () => {
     expect(value('STREAM_RETENTION', '761d')).toBe(761 * 86_400_000);
     expect(read('STREAM_RETENTION', '762d')).toEqual({ refused: 'the CNIL exemption allows at most 25 months' });
     expect(read('STREAM_RETENTION', '26 months')).toEqual({ refused: 'the CNIL exemption allows at most 25 months' });
-    expect(read('STREAM_RETENTION', ' forever ')).toEqual({ refused: '"forever" is not a duration such as 30d or 13 months' });
+    expect(read('STREAM_RETENTION', ' forever ')).toEqual({
+      refused: '"forever" is not a duration such as 30d or 13 months',
+    });
     expect(read('STREAM_RETENTION', '0')).toEqual({ refused: '"0" is not a duration such as 30d or 13 months' });
   });
 
@@ -102,15 +118,20 @@ describe('other variables', () => {
     expect(value('STREAM_TRIM_INTERVAL', '0')).toBe(0);
     expect(value('STREAM_TRIM_INTERVAL', '1s')).toBe(1000);
     expect(value('STREAM_TRIM_INTERVAL', '24h')).toBe(86_400_000);
-    expect(read('STREAM_TRIM_INTERVAL', '10ms')).toEqual({ refused: '"10ms" is not a duration between 1s and 24h (or off)' });
-    expect(read('STREAM_TRIM_INTERVAL', '25h')).toEqual({ refused: '"25h" is not a duration between 1s and 24h (or off)' });
+    expect(read('STREAM_TRIM_INTERVAL', '10ms')).toEqual({
+      refused: '"10ms" is not a duration between 1s and 24h (or off)',
+    });
+    expect(read('STREAM_TRIM_INTERVAL', '25h')).toEqual({
+      refused: '"25h" is not a duration between 1s and 24h (or off)',
+    });
   });
 
   it('AGG_DEDUPE_WINDOW: 48h by default, from 1h to 31d', () => {
     expect(value('AGG_DEDUPE_WINDOW', undefined)).toBe(48 * 3_600_000);
     expect(value('AGG_DEDUPE_WINDOW', '1h')).toBe(3_600_000);
     expect(value('AGG_DEDUPE_WINDOW', '31d')).toBe(31 * 86_400_000);
-    for (const raw of ['59m', '32d', 'long']) expect(read('AGG_DEDUPE_WINDOW', raw)).toEqual({ refused: 'must be a duration between 1h and 31d' });
+    for (const raw of ['59m', '32d', 'long'])
+      expect(read('AGG_DEDUPE_WINDOW', raw)).toEqual({ refused: 'must be a duration between 1h and 31d' });
   });
 
   it('SINK_WAIT_AOF: off by default', () => {
@@ -121,7 +142,8 @@ describe('other variables', () => {
 
   it('LOG_LEVEL: a pino level, info by default', () => {
     expect(value('LOG_LEVEL', undefined)).toBe('info');
-    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) expect(value('LOG_LEVEL', ` ${level} `)).toBe(level);
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      expect(value('LOG_LEVEL', ` ${level} `)).toBe(level);
     expect(read('LOG_LEVEL', ' loud ')).toEqual({ refused: 'unknown pino level "loud"' });
     expect(read('LOG_LEVEL', 'INFO')).toEqual({ refused: 'unknown pino level "INFO"' });
   });
@@ -148,7 +170,12 @@ describe('other variables', () => {
   it('TRUST_PROXY: IP addresses and CIDR ranges', () => {
     expect(value('TRUST_PROXY', undefined)).toEqual([]);
     expect(value('TRUST_PROXY', ' ')).toEqual([]);
-    expect(value('TRUST_PROXY', '10.0.0.0/8, ::1,fe80::/10, ::ffff:1.2.3.4')).toEqual(['10.0.0.0/8', '::1', 'fe80::/10', '::ffff:1.2.3.4']);
+    expect(value('TRUST_PROXY', '10.0.0.0/8, ::1,fe80::/10, ::ffff:1.2.3.4')).toEqual([
+      '10.0.0.0/8',
+      '::1',
+      'fe80::/10',
+      '::ffff:1.2.3.4',
+    ]);
     expect(read('TRUST_PROXY', '10.0.0.0/8, nope')).toEqual({ refused: '"nope" is not an IP address or CIDR range' });
     expect(read('TRUST_PROXY', '1.2.3.4/33')).toEqual({ refused: '"1.2.3.4/33" is not an IP address or CIDR range' });
     expect(read('TRUST_PROXY', '10.0.0.1,')).toEqual({ refused: '"" is not an IP address or CIDR range' });
@@ -168,20 +195,33 @@ describe('other variables', () => {
 
   it('REDIS_URL: redis:// or rediss://, redis://127.0.0.1:6379 by default', () => {
     expect(loadConfig({ REDIS_URL: ' ' }).redis).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379' });
-    expect(loadConfig({ REDIS_URL: ' rediss://u:p@h:1/0 ' }).redis).toEqual({ kind: 'single', url: 'rediss://u:p@h:1/0' });
-    expect(refusal(() => loadConfig({ REDIS_URL: 'http://x' })).message).toBe('invalid configuration: REDIS_URL: must start with redis:// or rediss://');
-    expect(refusal(() => loadAggregateConfig({ REDIS_URL: 'redis://[bad' })).message).toBe('invalid configuration: REDIS_URL: is not a valid URL');
+    expect(loadConfig({ REDIS_URL: ' rediss://u:p@h:1/0 ' }).redis).toEqual({
+      kind: 'single',
+      url: 'rediss://u:p@h:1/0',
+    });
+    expect(refusal(() => loadConfig({ REDIS_URL: 'http://x' })).message).toBe(
+      'invalid configuration: REDIS_URL: must start with redis:// or rediss://',
+    );
+    expect(refusal(() => loadAggregateConfig({ REDIS_URL: 'redis://[bad' })).message).toBe(
+      'invalid configuration: REDIS_URL: is not a valid URL',
+    );
   });
 
   it('PSEUDONYM_KEYS: keyId:secret entries, the first one active', () => {
-    const keys = value('PSEUDONYM_KEYS', ` k1: ${KEY} , k_0-b:${KEY.toUpperCase()} `) as { id: string; secret: Buffer }[];
+    const keys = value('PSEUDONYM_KEYS', ` k1: ${KEY} , k_0-b:${KEY.toUpperCase()} `) as {
+      id: string;
+      secret: Buffer;
+    }[];
     expect(keys.map((k) => [k.id, k.secret.toString('utf8')])).toEqual([
       ['k1', KEY],
       ['k_0-b', KEY.toUpperCase()],
     ]);
     const entry = 'each entry is keyId:secret, keyId of 1-16 letters, digits, "_" or "-"';
-    for (const raw of ['k1', `:${KEY}`, `bad id:${KEY}`, `${'k'.repeat(17)}:${KEY}`, `k1:${KEY},`]) expect(read('PSEUDONYM_KEYS', raw)).toEqual({ refused: entry });
-    expect(read('PSEUDONYM_KEYS', `k1:${KEY.slice(1)}`)).toEqual({ refused: 'the secret of key "k1" is shorter than 32 characters' });
+    for (const raw of ['k1', `:${KEY}`, `bad id:${KEY}`, `${'k'.repeat(17)}:${KEY}`, `k1:${KEY},`])
+      expect(read('PSEUDONYM_KEYS', raw)).toEqual({ refused: entry });
+    expect(read('PSEUDONYM_KEYS', `k1:${KEY.slice(1)}`)).toEqual({
+      refused: 'the secret of key "k1" is shorter than 32 characters',
+    });
     expect(read('PSEUDONYM_KEYS', `k1:${KEY},k1:${KEY}`)).toEqual({ refused: 'key id "k1" appears twice' });
   });
 
@@ -220,36 +260,57 @@ describe('secrets from files', () => {
   });
 
   it('refuses a missing file or both forms, naming the variable', () => {
-    expect(() => loadConfig({ PSEUDONYM_KEYS_FILE: path.join(dir, 'nope') })).toThrow(/PSEUDONYM_KEYS_FILE: cannot read .*ENOENT/);
-    expect(() => loadConfig({ ADMIN_TOKEN: 'x'.repeat(20), ADMIN_TOKEN_FILE: file('t2', 'y'.repeat(20)) })).toThrow(ConfigError);
+    expect(() => loadConfig({ PSEUDONYM_KEYS_FILE: path.join(dir, 'nope') })).toThrow(
+      /PSEUDONYM_KEYS_FILE: cannot read .*ENOENT/,
+    );
+    expect(() => loadConfig({ ADMIN_TOKEN: 'x'.repeat(20), ADMIN_TOKEN_FILE: file('t2', 'y'.repeat(20)) })).toThrow(
+      ConfigError,
+    );
   });
 
   it('words those refusals exactly', () => {
     const nope = path.join(dir, 'nope');
-    expect(refusal(() => loadConfig({ ADMIN_TOKEN: 'x'.repeat(20), ADMIN_TOKEN_FILE: file('t3', 'y'.repeat(20)) })).message).toBe(
-      'invalid configuration: ADMIN_TOKEN_FILE: set either ADMIN_TOKEN or ADMIN_TOKEN_FILE, not both',
+    expect(
+      refusal(() => loadConfig({ ADMIN_TOKEN: 'x'.repeat(20), ADMIN_TOKEN_FILE: file('t3', 'y'.repeat(20)) })).message,
+    ).toBe('invalid configuration: ADMIN_TOKEN_FILE: set either ADMIN_TOKEN or ADMIN_TOKEN_FILE, not both');
+    expect(refusal(() => loadConfig({ REDIS_URL_FILE: ` ${nope} ` })).message).toBe(
+      `invalid configuration: REDIS_URL_FILE: cannot read ${nope}: ENOENT`,
     );
-    expect(refusal(() => loadConfig({ REDIS_URL_FILE: ` ${nope} ` })).message).toBe(`invalid configuration: REDIS_URL_FILE: cannot read ${nope}: ENOENT`);
-    expect(refusal(() => loadConfig({ PSEUDONYM_KEYS_FILE: dir })).message).toBe(`invalid configuration: PSEUDONYM_KEYS_FILE: cannot read ${dir}: EISDIR`);
+    expect(refusal(() => loadConfig({ PSEUDONYM_KEYS_FILE: dir })).message).toBe(
+      `invalid configuration: PSEUDONYM_KEYS_FILE: cannot read ${dir}: EISDIR`,
+    );
   });
 
   it('checks a secret read from a file like one set directly', () => {
-    expect(refusal(() => loadConfig({ ADMIN_TOKEN_FILE: file('short', 'short\n') })).message).toBe('invalid configuration: ADMIN_TOKEN: must be at least 16 characters');
+    expect(refusal(() => loadConfig({ ADMIN_TOKEN_FILE: file('short', 'short\n') })).message).toBe(
+      'invalid configuration: ADMIN_TOKEN: must be at least 16 characters',
+    );
     expect(refusedBy(() => loadConfig({ PSEUDONYM_KEYS_FILE: file('bad-keys', 'k1:short') }))).toBe('PSEUDONYM_KEYS');
     expect(refusedBy(() => loadConfig({ REDIS_URL_FILE: file('bad-url', 'http://x') }))).toBe('REDIS_URL');
     // an empty file is an unset secret
-    expect(refusedBy(() => loadConfig({ NODE_ENV: 'production', PSEUDONYM_KEYS_FILE: file('empty', '') }))).toBe('PSEUDONYM_KEYS');
+    expect(refusedBy(() => loadConfig({ NODE_ENV: 'production', PSEUDONYM_KEYS_FILE: file('empty', '') }))).toBe(
+      'PSEUDONYM_KEYS',
+    );
   });
 
   it('ignores a blank *_FILE, and a blank plain value beside a file', () => {
     expect(loadConfig({ ADMIN_TOKEN_FILE: ' ' }).adminToken).toBeUndefined();
-    expect(loadConfig({ ADMIN_TOKEN: ' ', ADMIN_TOKEN_FILE: file('t4', 'a-long-admin-token-1234') }).adminToken).toBe('a-long-admin-token-1234');
+    expect(loadConfig({ ADMIN_TOKEN: ' ', ADMIN_TOKEN_FILE: file('t4', 'a-long-admin-token-1234') }).adminToken).toBe(
+      'a-long-admin-token-1234',
+    );
   });
 
   it('are read before anything else is checked, by the aggregator too', () => {
-    expect(refusedBy(() => loadConfig({ PORT: 'x', PSEUDONYM_KEYS_FILE: path.join(dir, 'nope') }))).toBe('PSEUDONYM_KEYS_FILE');
-    expect(loadAggregateConfig({ REDIS_URL_FILE: file('url2', 'redis://agg:6379\n') }).redis).toEqual({ kind: 'single', url: 'redis://agg:6379' });
+    expect(refusedBy(() => loadConfig({ PORT: 'x', PSEUDONYM_KEYS_FILE: path.join(dir, 'nope') }))).toBe(
+      'PSEUDONYM_KEYS_FILE',
+    );
+    expect(loadAggregateConfig({ REDIS_URL_FILE: file('url2', 'redis://agg:6379\n') }).redis).toEqual({
+      kind: 'single',
+      url: 'redis://agg:6379',
+    });
     // as before, every *_FILE is read, even of a secret the aggregator does not use
-    expect(refusedBy(() => loadAggregateConfig({ PSEUDONYM_KEYS_FILE: path.join(dir, 'nope') }))).toBe('PSEUDONYM_KEYS_FILE');
+    expect(refusedBy(() => loadAggregateConfig({ PSEUDONYM_KEYS_FILE: path.join(dir, 'nope') }))).toBe(
+      'PSEUDONYM_KEYS_FILE',
+    );
   });
 });

@@ -49,7 +49,8 @@ describe('integer', () => {
   it('refuses anything else, quoting it as written', () => {
     expect(read(kind, '  ')).toEqual({ refused: 'expected an integer, got "  "' });
     expect(read(kind, ' x')).toEqual({ refused: 'expected an integer, got " x"' });
-    for (const raw of ['-1', '1.5', '1e3', '0x10', '10s']) expect(read(kind, raw)).toEqual({ refused: `expected an integer, got "${raw}"` });
+    for (const raw of ['-1', '1.5', '1e3', '0x10', '10s'])
+      expect(read(kind, raw)).toEqual({ refused: `expected an integer, got "${raw}"` });
     expect(read(kind, '0')).toEqual({ refused: 'must be between 1 and 100, got 0' });
     expect(read(kind, '101')).toEqual({ refused: 'must be between 1 and 100, got 101' });
     expect(read(kind, '9'.repeat(400))).toEqual({ refused: 'must be between 1 and 100, got Infinity' });
@@ -91,7 +92,8 @@ describe('text and keyName', () => {
     expect(read(kind, undefined)).toEqual({ value: 'hits' });
     expect(read(kind, ' a:b ')).toEqual({ value: 'a:b' });
     expect(read(kind, 'x'.repeat(200))).toEqual({ value: 'x'.repeat(200) });
-    for (const raw of ['a b', 'a{b}', '{x}', 'x'.repeat(201)]) expect(read(kind, raw)).toEqual({ refused: 'must be 1-200 characters without spaces or braces' });
+    for (const raw of ['a b', 'a{b}', '{x}', 'x'.repeat(201)])
+      expect(read(kind, raw)).toEqual({ refused: 'must be 1-200 characters without spaces or braces' });
   });
 });
 

@@ -1,8 +1,24 @@
 // Record schema v1 as consumers read it from the stream (src/contract/record.ts).
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, decodeTombstone, entryField, RECORD_VERSION, type HitRecord, tombstoneFields } from '../../src/contract/record.js';
+import {
+  decodeRecord,
+  decodeTombstone,
+  entryField,
+  RECORD_VERSION,
+  type HitRecord,
+  tombstoneFields,
+} from '../../src/contract/record.js';
 
-const record: HitRecord = { id: 'q5ggfUEeNuGdksSRQ6P59g.0', site: '123456', event: 'page.display', mode: 'exempt', ts: 1764428400123, visitor: 'k1.g_gL3Fc49mFmIYWodAzG7w', geo: { country: 'FR', city: 'Paris' }, props: { page: 'home' } };
+const record: HitRecord = {
+  id: 'q5ggfUEeNuGdksSRQ6P59g.0',
+  site: '123456',
+  event: 'page.display',
+  mode: 'exempt',
+  ts: 1764428400123,
+  visitor: 'k1.g_gL3Fc49mFmIYWodAzG7w',
+  geo: { country: 'FR', city: 'Paris' },
+  props: { page: 'home' },
+};
 
 describe('entryField', () => {
   it('reads a field of XRANGE/XREADGROUP’s flat [name, value, ...] list by name', () => {

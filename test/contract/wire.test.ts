@@ -9,7 +9,14 @@ const sdkRequests = (() => {
   try {
     return readdirSync(fixturesDir)
       .filter((f) => f.endsWith('.json') && !f.startsWith('sdk-'))
-      .flatMap((f) => (JSON.parse(readFileSync(path.join(fixturesDir, f), 'utf8')).requests as { body: string; rawQueryString: string }[]).map((r) => ({ file: f, ...r })));
+      .flatMap((f) =>
+        (
+          JSON.parse(readFileSync(path.join(fixturesDir, f), 'utf8')).requests as {
+            body: string;
+            rawQueryString: string;
+          }[]
+        ).map((r) => ({ file: f, ...r })),
+      );
   } catch {
     return [];
   }
@@ -36,7 +43,15 @@ describe('body validation', () => {
         events: [
           {
             name: 'page.display',
-            data: { page: 'home', page_chapter1: 'a', event_url_full: 'https://x.test/?q=1', visitor_privacy_mode: 'optin', visitor_privacy_consent: true, ch_ua_full_version_list: [{ brand: 'Chromium', version: '156' }], device_screen_width: 1280 },
+            data: {
+              page: 'home',
+              page_chapter1: 'a',
+              event_url_full: 'https://x.test/?q=1',
+              visitor_privacy_mode: 'optin',
+              visitor_privacy_consent: true,
+              ch_ua_full_version_list: [{ brand: 'Chromium', version: '156' }],
+              device_screen_width: 1280,
+            },
           },
         ],
       }),
@@ -59,9 +74,15 @@ describe('body validation', () => {
   it('bounds events, properties, strings, arrays and depth', () => {
     const ev = { name: 'page.display' };
     expect(problem({ events: Array(LIMITS.eventsPerRequest).fill(ev) })).toBeUndefined();
-    expect(problem({ events: Array(LIMITS.eventsPerRequest + 1).fill(ev) })).toEqual({ path: 'events', message: 'more than 50 events' });
+    expect(problem({ events: Array(LIMITS.eventsPerRequest + 1).fill(ev) })).toEqual({
+      path: 'events',
+      message: 'more than 50 events',
+    });
     const many = Object.fromEntries(Array.from({ length: LIMITS.propertiesPerEvent + 1 }, (_, i) => [`p${i}`, i]));
-    expect(problem({ events: [{ name: 'a', data: many }] })).toEqual({ path: 'events.0.data', message: 'more than 200 properties' });
+    expect(problem({ events: [{ name: 'a', data: many }] })).toEqual({
+      path: 'events.0.data',
+      message: 'more than 200 properties',
+    });
     expect(problem({ events: [{ name: 'a', data: { s: 'x'.repeat(LIMITS.stringLength + 1) } }] })).toEqual({
       path: 'events.0.data.s',
       message: 'string longer than 8192 characters',

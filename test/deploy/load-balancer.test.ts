@@ -20,11 +20,24 @@ const GB_IP = '81.2.69.142';
 const FR_IP = '90.12.34.56';
 
 /** One HTTP request preceded by a PROXY protocol v1 line: haproxy takes `src` as the client. */
-function viaProxyProtocol(port: number, src: string, query: string, body: string, headers: Record<string, string>): Promise<number> {
+function viaProxyProtocol(
+  port: number,
+  src: string,
+  query: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const c = net.connect(port, '127.0.0.1', () => {
       // (a person's browser: a hit without a User-Agent is a robot's, set apart)
-      const head = Object.entries({ host: 'collector', 'user-agent': DESKTOP_CHROME_UA, 'content-type': 'text/plain;charset=UTF-8', 'content-length': String(Buffer.byteLength(body)), connection: 'close', ...headers })
+      const head = Object.entries({
+        host: 'collector',
+        'user-agent': DESKTOP_CHROME_UA,
+        'content-type': 'text/plain;charset=UTF-8',
+        'content-length': String(Buffer.byteLength(body)),
+        connection: 'close',
+        ...headers,
+      })
         .map(([k, v]) => `${k}: ${v}\r\n`)
         .join('');
       c.write(`PROXY TCP4 ${src} 127.0.0.1 40000 ${port}\r\nPOST /event?${query} HTTP/1.1\r\n${head}\r\n${body}`);
@@ -46,7 +59,10 @@ describe.skipIf(haproxyMissing)('haproxy in front of two collector processes', (
   let pair: BalancedPair;
 
   const records = async () =>
-    (await redis.xrange(streamKey, '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('hit') + 1]!) as { props: Record<string, unknown>; geo?: Record<string, string> });
+    (await redis.xrange(streamKey, '-', '+')).map(
+      ([, f]) =>
+        JSON.parse(f[f.indexOf('hit') + 1]!) as { props: Record<string, unknown>; geo?: Record<string, string> },
+    );
   const stored = () => storedIds(redis, [streamKey]);
 
   beforeAll(async () => {
@@ -72,9 +88,15 @@ describe.skipIf(haproxyMissing)('haproxy in front of two collector processes', (
     const req = sdkRequest('exempt');
     const body = (page: string) => req.body.replace('"page":"home"', `"page":"${page}"`);
     // a remote client at a GB address forges X-Forwarded-For with a FR address
-    expect(await viaProxyProtocol(pair.proxyProtocolPort, GB_IP, req.rawQueryString, body('xff-remote'), { 'x-forwarded-for': FR_IP })).toBe(204);
+    expect(
+      await viaProxyProtocol(pair.proxyProtocolPort, GB_IP, req.rawQueryString, body('xff-remote'), {
+        'x-forwarded-for': FR_IP,
+      }),
+    ).toBe(204);
     // a client straight at a replica (not through the load balancer) forging the header
-    expect(await postHit(pair.replicas[0]!.base, req.rawQueryString, body('xff-direct'), { 'x-forwarded-for': GB_IP })).toBe('204');
+    expect(
+      await postHit(pair.replicas[0]!.base, req.rawQueryString, body('xff-direct'), { 'x-forwarded-for': GB_IP }),
+    ).toBe('204');
     const recs = await records();
     const remote = recs.find((r) => r.props.page === 'xff-remote')!;
     const direct = recs.find((r) => r.props.page === 'xff-direct')!;
@@ -93,7 +115,9 @@ describe.skipIf(haproxyMissing)('haproxy in front of two collector processes', (
     }
     // Prometheus and the operator reach each replica on its own listener
     expect((await fetch(`${pair.replicas[0]!.opsBase}/metrics`)).status).toBe(200);
-    expect((await fetch(`${pair.replicas[1]!.opsBase}/admin/access`, { method: 'POST', headers: auth, body })).status).toBe(200);
+    expect(
+      (await fetch(`${pair.replicas[1]!.opsBase}/admin/access`, { method: 'POST', headers: auth, body })).status,
+    ).toBe(200);
     // and no line of the balancer's configuration (comments aside) names an operator port
     const cfg = readFileSync(path.join(import.meta.dirname, '../../docker/haproxy.cfg'), 'utf8');
     expect(cfg.split('\n').filter((l) => !l.trim().startsWith('#') && /8081|ADMIN/.test(l))).toEqual([]);
@@ -105,9 +129,18 @@ describe.skipIf(haproxyMissing)('haproxy in front of two collector processes', (
     const context = `${summary('replica killed (SIGKILL) under load', run.load)}; ${JSON.stringify(await backendRetries(pair.socket))}`;
     expect(lostHits(run.load, await stored()), context).toEqual([]);
     // the load went on past the kill, and hits sent after it were still answered 2xx
-    expect(run.load.accepted.filter((o) => run.load.startedAt + o.sentAt > run.killedAt).length, context).toBeGreaterThan(0);
+    expect(
+      run.load.accepted.filter((o) => run.load.startedAt + o.sentAt > run.killedAt).length,
+      context,
+    ).toBeGreaterThan(0);
     // the survivor takes everything: every hit answered 2xx after the replica went DOWN
-    const after = await runLoad({ url: pair.lbUrl, label: 'after-kill', concurrency: 4, maxRequests: 200, maxMs: 10_000 });
+    const after = await runLoad({
+      url: pair.lbUrl,
+      label: 'after-kill',
+      concurrency: 4,
+      maxRequests: 200,
+      maxMs: 10_000,
+    });
     expect(after.statuses, summary('after the kill', after)).toEqual({ 204: 200 });
     await pair.startReplica(0);
   });
@@ -115,7 +148,10 @@ describe.skipIf(haproxyMissing)('haproxy in front of two collector processes', (
   it('(c) loses no 2xx hit during a rolling restart of both replicas', async () => {
     const run = await rollingRestart(pair, { maxMs: 12_000, pauseBetweenMs: 800 });
     const context = `${summary('rolling restart (SIGTERM, start, wait UP; both replicas)', run.load)}\n  ${run.steps.join('\n  ')}`;
-    expect(run.exits.map((e) => e.code), context).toEqual([0, 0]);
+    expect(
+      run.exits.map((e) => e.code),
+      context,
+    ).toEqual([0, 0]);
     expect(lostHits(run.load, await stored()), context).toEqual([]);
     expect(run.load.accepted.length, context).toBeGreaterThan(100);
   });

@@ -47,7 +47,11 @@ describe('Redis out of memory', () => {
       bodies.push(res.body);
     }
     for (const body of bodies) {
-      expect(JSON.parse(body)).toEqual({ statusCode: 503, error: 'sink_failed', message: 'hit not stored: the event store refused the write' });
+      expect(JSON.parse(body)).toEqual({
+        statusCode: 503,
+        error: 'sink_failed',
+        message: 'hit not stored: the event store refused the write',
+      });
       expect(body).not.toMatch(/OOM|maxmemory|script|redis/i);
     }
     // the detail is where operators look
@@ -61,7 +65,12 @@ describe('Redis out of memory', () => {
     // Redis takes writes again: readiness probes and comes back without a hit arriving
     await admin.config('SET', 'maxmemory', '0');
     // (bounded: 15 s, however busy the machine; it takes a probe interval or two)
-    await until('/readyz to answer 200 again', async () => (await t.app.inject({ url: '/readyz' })).statusCode === 200, 15_000, 100);
+    await until(
+      '/readyz to answer 200 again',
+      async () => (await t.app.inject({ url: '/readyz' })).statusCode === 200,
+      15_000,
+      100,
+    );
     expect((await hit('after')).statusCode).toBe(204);
     expect((await t.records()).map((r) => (r.props as { page: string }).page)).toEqual(['before', 'after']);
   });

@@ -54,11 +54,19 @@ describe('Redis outage under load (real processes)', () => {
   async function expectSurvived(run: OutageRun) {
     const ids = await storedIds(client, [streamKey]);
     const ok = [...run.load.accepted, ...run.after.accepted];
-    expect(ok.filter((o) => !ids.has(o.recordId)).map((o) => o.page), summary('during the outage', run.load)).toEqual([]);
+    expect(
+      ok.filter((o) => !ids.has(o.recordId)).map((o) => o.page),
+      summary('during the outage', run.load),
+    ).toEqual([]);
     expectOnly204Or503([...run.load.outcomes, ...run.after.outcomes]);
-    expect(run.load.statuses['503'], `the outage was real: ${summary('during the outage', run.load)}`).toBeGreaterThan(0);
+    expect(run.load.statuses['503'], `the outage was real: ${summary('during the outage', run.load)}`).toBeGreaterThan(
+      0,
+    );
     // readiness: not 200 at some point after the fault, 200 again after the recovery
-    expect(run.ready.some((s) => s.at >= run.faultAt && s.status !== 200), JSON.stringify(run.ready)).toBe(true);
+    expect(
+      run.ready.some((s) => s.at >= run.faultAt && s.status !== 200),
+      JSON.stringify(run.ready),
+    ).toBe(true);
     expect(run.readyAgain, '/readyz 200 again within 15 s of the recovery').toBe(true);
     // and the same process takes hits again, without a restart
     expect(Object.keys(run.after.statuses), summary('after the recovery', run.after)).toEqual(['204']);
@@ -80,6 +88,9 @@ describe('Redis outage under load (real processes)', () => {
     // frozen for 4 s: the watchdog drops a connection unanswered for max(2 s, 4 × SINK_TIMEOUT_MS = 2 s)
     const run = await redisFreezeUnderLoad(collector, redis, { ratePerSecond: 1000, seconds: 7, faultMs: 4000 });
     await expectSurvived(run);
-    expect(collector.output.some((l) => l.includes('redis stopped answering: reconnecting')), collector.text()).toBe(true);
+    expect(
+      collector.output.some((l) => l.includes('redis stopped answering: reconnecting')),
+      collector.text(),
+    ).toBe(true);
   });
 });

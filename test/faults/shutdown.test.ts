@@ -42,7 +42,13 @@ describe('graceful shutdown (real process)', () => {
   });
 
   it('drains, answers everything it accepted, loses no 2xx hit and exits 0', async () => {
-    const run = await sigtermUnderLoad(collector, { ratePerSecond: 2000, seconds: 8, termAfterMs: 2500, probeEveryMs: 250, exitWithinMs: DELAY_MS + TIMEOUT_MS + 10_000 });
+    const run = await sigtermUnderLoad(collector, {
+      ratePerSecond: 2000,
+      seconds: 8,
+      termAfterMs: 2500,
+      probeEveryMs: 250,
+      exitWithinMs: DELAY_MS + TIMEOUT_MS + 10_000,
+    });
     const all = [...run.load.outcomes, ...run.late.outcomes];
     const ids = await storedIds(client, [streamKey]);
 
@@ -54,7 +60,10 @@ describe('graceful shutdown (real process)', () => {
     expect(run.late.outcomes.map((o) => [o.status, o.connection])).toEqual(run.late.outcomes.map(() => [204, 'close']));
     expect(run.late.outcomes.length).toBeGreaterThan(0);
     // readiness turned before the process went away
-    expect(run.ready.some((s) => s.at >= run.termAt && s.status === 503), JSON.stringify(run.ready)).toBe(true);
+    expect(
+      run.ready.some((s) => s.at >= run.termAt && s.status === 503),
+      JSON.stringify(run.ready),
+    ).toBe(true);
     expect(collector.output.some((l) => l.includes('shutting down'))).toBe(true);
   });
 });

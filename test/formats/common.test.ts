@@ -9,7 +9,10 @@ describe('JSON bodies of the tracker formats', () => {
       ['not json 203.0.113.9', /^body is not valid JSON: Unexpected token 'o'$/],
       ['{"a":tru}', /^body is not valid JSON: Unexpected token '}'$/],
       ['{"events":[', /^body is not valid JSON: Unexpected end of JSON input$/],
-      ['{"a":"alice@example.com" "b"}', /^body is not valid JSON: Expected ',' or '}' after property value in JSON at position \d+/],
+      [
+        '{"a":"alice@example.com" "b"}',
+        /^body is not valid JSON: Expected ',' or '}' after property value in JSON at position \d+/,
+      ],
     ];
     for (const [body, message] of cases) {
       let error: unknown;

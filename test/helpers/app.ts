@@ -66,7 +66,11 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     config.redis.kind === 'cluster'
       ? new Cluster([...config.redis.nodes])
       : // the app's own Redis (a test may point it at a private or an unreachable one)
-        new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (n) => (n > 3 ? null : 100) });
+        new Redis(config.redis.url, {
+          lazyConnect: true,
+          maxRetriesPerRequest: 1,
+          retryStrategy: (n) => (n > 3 ? null : 100),
+        });
   redis.on('error', () => undefined);
   const keys = [...app.streamKeys];
   const rawEntries = async () => (await Promise.all(keys.map((k) => redis.xrange(k, '-', '+')))).flat();
@@ -74,7 +78,10 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     app,
     operator: app.operator,
     async listen() {
-      return [await app.listen({ port: 0, host: '127.0.0.1' }), await app.operator.listen({ port: 0, host: '127.0.0.1' })];
+      return [
+        await app.listen({ port: 0, host: '127.0.0.1' }),
+        await app.operator.listen({ port: 0, host: '127.0.0.1' }),
+      ];
     },
     config,
     redis,

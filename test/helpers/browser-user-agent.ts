@@ -9,12 +9,12 @@ import { DESKTOP_CHROME_UA } from './user-agents.js';
 
 const fetchOfNode = globalThis.fetch;
 
-globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+globalThis.fetch = (input: string | URL | Request, init?: RequestInit) => {
   if (input instanceof Request) return fetchOfNode(input, init);
   const headers = new Headers(init?.headers);
   if (!headers.has('user-agent')) headers.set('user-agent', DESKTOP_CHROME_UA);
   return fetchOfNode(input, { ...init, headers });
-});
+};
 
 /** The app's inject sends a desktop browser's User-Agent unless the request names one. */
 export function injectAsBrowser(app: FastifyInstance): void {

@@ -9,12 +9,16 @@ import { loadAggregateConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 
 const crashAfter = Number(process.argv[2]);
-if (!Number.isInteger(crashAfter) || crashAfter < 1) throw new Error('usage: crashing-aggregator.ts <records counted before the crash>');
+if (!Number.isInteger(crashAfter) || crashAfter < 1)
+  throw new Error('usage: crashing-aggregator.ts <records counted before the crash>');
 
 const cfg = loadAggregateConfig();
 // Synchronous stdout: pino's default writes asynchronously, and the last line before the
 // SIGKILL (which the test reads) would then be lost now and then on a busy machine.
-const log = createLogger(cfg.logLevel, pino.destination({ dest: 1, sync: true })).child({ component: 'aggregate', consumer: cfg.consumer });
+const log = createLogger(cfg.logLevel, pino.destination({ dest: 1, sync: true })).child({
+  component: 'aggregate',
+  consumer: cfg.consumer,
+});
 const redis = createRedisClient(cfg.redis, 'consumer');
 redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
 
@@ -28,6 +32,9 @@ const aggregator = new Aggregator(redis, cfg, log, {
 
 const stop = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
-log.info({ group: cfg.group, streams: cfg.streamShards, erasures: cfg.erasureStream, crashAfter }, 'aggregator started');
+log.info(
+  { group: cfg.group, streams: cfg.streamShards, erasures: cfg.erasureStream, crashAfter },
+  'aggregator started',
+);
 await aggregator.run(stop.signal);
 await redis.quit().catch(() => redis.disconnect());

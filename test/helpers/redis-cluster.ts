@@ -63,18 +63,29 @@ function startRedis(node: ClusterNode, nodeTimeoutMs: number): ChildProcess {
     'redis-server',
     [
       ...announce,
-      '--port', String(node.serverPort),
-      '--bind', '127.0.0.1',
-      '--dir', node.dir,
-      '--cluster-enabled', 'yes',
-      '--cluster-config-file', 'nodes.conf',
-      '--cluster-node-timeout', String(nodeTimeoutMs),
-      '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
-      '--save', '',
-      '--protected-mode', 'no',
+      '--port',
+      String(node.serverPort),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      node.dir,
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-node-timeout',
+      String(nodeTimeoutMs),
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--protected-mode',
+      'no',
       // a replica that needs a full copy gets it at once, not after Redis's 5 s wait for others
-      '--repl-diskless-sync-delay', '0',
+      '--repl-diskless-sync-delay',
+      '0',
     ],
     { stdio: 'ignore' },
   );
@@ -83,7 +94,13 @@ function startRedis(node: ClusterNode, nodeTimeoutMs: number): ChildProcess {
 async function waitPing(port: number, ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
-    const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const c = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     c.on('error', () => undefined);
     try {
       await c.connect();
@@ -145,7 +162,7 @@ export async function startCluster(
       throw new Error(`no master found for slot ${slot}`);
     },
     async replicaOf(masterPort) {
-      const info = (await admin(masterPort).info('replication'));
+      const info = await admin(masterPort).info('replication');
       const m = /slave0:ip=[^,]+,port=(\d+)/.exec(info);
       if (!m) throw new Error(`master ${masterPort} has no replica`);
       return Number(m[1]);
@@ -222,10 +239,10 @@ export async function startCluster(
     await cluster.waitHealthy();
     // replicas are attached and in sync before a test fails anything over
     for (const n of nodes) {
-      const role = (await admin(n.port).info('replication'));
+      const role = await admin(n.port).info('replication');
       if (/role:master/.test(role) && replicasPerMaster > 0) {
         const until = Date.now() + 10_000;
-        while (!/slave0:.*state=online/.test((await admin(n.port).info('replication')))) {
+        while (!/slave0:.*state=online/.test(await admin(n.port).info('replication'))) {
           if (Date.now() > until) throw new Error(`replica of ${n.port} not online`);
           await sleep(100);
         }

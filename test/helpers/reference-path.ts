@@ -10,7 +10,13 @@ import type { SitePolicy } from '../../src/policy/sites.js';
 import { decidePrivacy, type KeptEvent, type PrivacyDecision, type PrivacyInput } from '../../src/pipeline/privacy.js';
 import { type Pseudonymiser, rawIdNeedles, withoutRawId } from '../../src/pipeline/pseudonymise.js';
 
-function exemptProps(data: Properties | undefined, policy: SitePolicy, dropped: { properties: number }, rules: RuleCounts, now: number): Properties {
+function exemptProps(
+  data: Properties | undefined,
+  policy: SitePolicy,
+  dropped: { properties: number },
+  rules: RuleCounts,
+  now: number,
+): Properties {
   const out: Properties = {};
   if (!data) return out;
   for (const name in data) {

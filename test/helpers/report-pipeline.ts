@@ -73,7 +73,14 @@ function plan(site: string): Visitor[] {
     else if (v === 19) pages.push(PAGES.style);
     const width = v % 2 === 0 ? 390 : v < 21 ? 1280 : v < 29 ? 800 : 0;
     const referrer = REFERRERS.find(([below]) => v < below)?.[1] ?? '';
-    return { idclient: `${site}v${v}x${randomBytes(3).toString('hex')}`, referrer, ip: PLACES[place]!.ip, width, pages, click: v < 5 };
+    return {
+      idclient: `${site}v${v}x${randomBytes(3).toString('hex')}`,
+      referrer,
+      ip: PLACES[place]!.ip,
+      width,
+      pages,
+      click: v < 5,
+    };
   });
 }
 
@@ -155,7 +162,14 @@ export async function reportThroughPipeline(): Promise<PipelineRun> {
         .replace('"page":"home"', `"page":${JSON.stringify(page)}`)
         .replace(/"device_screen_width":\d+/, `"device_screen_width":${v.width}`)
         .replace(/"cookie_creation_date":"[^"]*"/, `"cookie_creation_date":"${now}"`);
-      const res = await replay(base, { ...exempt, body }, { query: `s=${site}&idclient=${encodeURIComponent(v.idclient)}`, headers: v.ip ? { 'x-forwarded-for': v.ip } : {} });
+      const res = await replay(
+        base,
+        { ...exempt, body },
+        {
+          query: `s=${site}&idclient=${encodeURIComponent(v.idclient)}`,
+          headers: v.ip ? { 'x-forwarded-for': v.ip } : {},
+        },
+      );
       if (res.status !== 204) throw new Error(`collector answered ${res.status}: ${await res.text()}`);
     };
     const first = Date.now();
@@ -163,10 +177,16 @@ export async function reportThroughPipeline(): Promise<PipelineRun> {
       for (const [i, page] of v.pages.entries()) await post(v, page, 'page.display', i === 0 ? v.referrer : '');
       if (v.click) await post(v, 'home', 'click.action');
     }
-    for (const [fixture, times] of [['optout', 7], ['no-consent', 2]] as const) {
+    for (const [fixture, times] of [
+      ['optout', 7],
+      ['no-consent', 2],
+    ] as const) {
       const req = sdkRequest(fixture);
       for (let i = 0; i < times; i++) {
-        const res = await replay(base, req, { query: req.rawQueryString.replace('s=123456', `s=${site}`), headers: { 'x-forwarded-for': '81.2.69.142' } });
+        const res = await replay(base, req, {
+          query: req.rawQueryString.replace('s=123456', `s=${site}`),
+          headers: { 'x-forwarded-for': '81.2.69.142' },
+        });
         if (res.status !== 204) throw new Error(`collector answered ${res.status} to an opt-out`);
       }
     }
@@ -188,9 +208,16 @@ export async function reportThroughPipeline(): Promise<PipelineRun> {
     const agg = new Aggregator(t.redis, cfg, pino({ level: 'silent' }));
     await agg.ensureGroups();
     for (let i = 0; i < 100 && (await agg.step(false)) > 0; i++);
-    if (agg.stats.applied !== EXPECTED.events) throw new Error(`the aggregator counted ${agg.stats.applied} records, not ${EXPECTED.events}`);
+    if (agg.stats.applied !== EXPECTED.events)
+      throw new Error(`the aggregator counted ${agg.stats.applied} records, not ${EXPECTED.events}`);
 
-    const report = await buildReport(t.redis, { prefix: cfg.prefix, site, from: utcDay(first), to: utcDay(last), minCount: MIN_COUNT });
+    const report = await buildReport(t.redis, {
+      prefix: cfg.prefix,
+      site,
+      from: utcDay(first),
+      to: utcDay(last),
+      minCount: MIN_COUNT,
+    });
     const pseudonyms = [...new Set((await t.records()).map((r) => r.visitor as string).filter(Boolean))];
     return {
       site,
@@ -199,7 +226,12 @@ export async function reportThroughPipeline(): Promise<PipelineRun> {
       app: t,
       pseudonyms,
       async close() {
-        const keys = [...(await t.redis.keys(`${cfg.prefix}:*`)), ...(await t.redis.keys(`optout:{${site}}:*`)), ...(await t.redis.keys(`setapart:{${site}}:*`)), cfg.erasureStream];
+        const keys = [
+          ...(await t.redis.keys(`${cfg.prefix}:*`)),
+          ...(await t.redis.keys(`optout:{${site}}:*`)),
+          ...(await t.redis.keys(`setapart:{${site}}:*`)),
+          cfg.erasureStream,
+        ];
         if (keys.length) await t.redis.del(...keys);
         await t.close();
       },
@@ -232,7 +264,12 @@ const LONG_REFERRERS: readonly Record<string, string>[] = [
  * visitor in four back for a second visit in the evening, a few dozen pages, opt-outs
  * over several hours; a quiet day every 17 (below the minimum).
  */
-export async function longPeriod(redis: TestApp['redis'], prefix: string, site: string, days: number): Promise<{ from: string; to: string }> {
+export async function longPeriod(
+  redis: TestApp['redis'],
+  prefix: string,
+  site: string,
+  days: number,
+): Promise<{ from: string; to: string }> {
   const store = new AggregateStore(redis, prefix, 800 * DAY_MS, 3_600_000);
   const today = Date.parse(`${utcDay(Date.now())}T00:00:00Z`);
   const hour = 3_600_000;
@@ -258,7 +295,12 @@ export async function longPeriod(redis: TestApp['redis'], prefix: string, site: 
                 ts: start + (8 + visit * 10) * hour + v * 60_000 + p * 1000,
                 visitor: `k1.${String(v).padStart(4, '0')}${'A'.repeat(18)}`,
                 geo: { ...(country ? { country } : {}), ...(region ? { region } : {}), ...(city ? { city } : {}) },
-                props: { page, device_screen_width: v % 2 ? 1280 : 390, page_url: `https://www.example.org/${page}`, ...LONG_REFERRERS[(v + d) % LONG_REFERRERS.length]! },
+                props: {
+                  page,
+                  device_screen_width: v % 2 ? 1280 : 390,
+                  page_url: `https://www.example.org/${page}`,
+                  ...LONG_REFERRERS[(v + d) % LONG_REFERRERS.length]!,
+                },
               }),
             ),
           );

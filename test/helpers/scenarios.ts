@@ -8,7 +8,17 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runLoad, pollStatus, type LoadResult } from './load.js';
-import { type CollectorProcess, type Exit, type Proc, type RedisProcess, sleep, startCollector, startHaproxy, until, waitServerState } from './processes.js';
+import {
+  type CollectorProcess,
+  type Exit,
+  type Proc,
+  type RedisProcess,
+  sleep,
+  startCollector,
+  startHaproxy,
+  until,
+  waitServerState,
+} from './processes.js';
 import { freePort } from './net.js';
 
 /** Samples a process's RSS every `everyMs` until stopped. */
@@ -20,7 +30,16 @@ function sampleRss(collector: CollectorProcess, everyMs = 100) {
 
 /** Waits (bounded) for /readyz to answer 200 again; false if it did not. */
 async function readyAgain(base: string, ms: number): Promise<boolean> {
-  return until(`${base}/readyz to answer 200`, () => fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then(async (r) => (await r.arrayBuffer(), r.status === 200), () => false), ms, 100).then(
+  return until(
+    `${base}/readyz to answer 200`,
+    () =>
+      fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+        async (r) => (await r.arrayBuffer(), r.status === 200),
+        () => false,
+      ),
+    ms,
+    100,
+  ).then(
     () => true,
     () => false,
   );
@@ -48,7 +67,12 @@ export interface OutageOptions {
   faultMs?: number;
 }
 
-async function outageUnderLoad(collector: CollectorProcess, o: OutageOptions, fault: () => Promise<void>, recover: () => Promise<void>): Promise<OutageRun> {
+async function outageUnderLoad(
+  collector: CollectorProcess,
+  o: OutageOptions,
+  fault: () => Promise<void>,
+  recover: () => Promise<void>,
+): Promise<OutageRun> {
   const ready = pollStatus(`${collector.base}/readyz`, 100);
   const rss = sampleRss(collector);
   let faultAt = 0;
@@ -61,22 +85,49 @@ async function outageUnderLoad(collector: CollectorProcess, o: OutageOptions, fa
     await recover();
     recoveredAt = Date.now();
   })();
-  const load = await runLoad({ url: collector.base, label: 'outage', ratePerSecond: o.ratePerSecond, maxMs: o.seconds * 1000, maxRequests: o.ratePerSecond * o.seconds, concurrency: 64 });
+  const load = await runLoad({
+    url: collector.base,
+    label: 'outage',
+    ratePerSecond: o.ratePerSecond,
+    maxMs: o.seconds * 1000,
+    maxRequests: o.ratePerSecond * o.seconds,
+    concurrency: 64,
+  });
   await faults;
   const isReady = await readyAgain(collector.base, 15_000);
   await ready.stop();
   rss.stop();
-  const after = await runLoad({ url: collector.base, label: 'after', ratePerSecond: 500, maxMs: 5000, maxRequests: 200, concurrency: 8 });
+  const after = await runLoad({
+    url: collector.base,
+    label: 'after',
+    ratePerSecond: 500,
+    maxMs: 5000,
+    maxRequests: 200,
+    concurrency: 8,
+  });
   return { load, after, ready: ready.samples, rss: rss.samples, faultAt, recoveredAt, readyAgain: isReady };
 }
 
 /** Redis killed (SIGKILL) under a steady load, then restarted on the same port and data. */
-export function redisKillUnderLoad(collector: CollectorProcess, redis: RedisProcess, o: OutageOptions): Promise<OutageRun> {
-  return outageUnderLoad(collector, o, () => redis.kill('SIGKILL'), () => redis.restart());
+export function redisKillUnderLoad(
+  collector: CollectorProcess,
+  redis: RedisProcess,
+  o: OutageOptions,
+): Promise<OutageRun> {
+  return outageUnderLoad(
+    collector,
+    o,
+    () => redis.kill('SIGKILL'),
+    () => redis.restart(),
+  );
 }
 
 /** Redis frozen (SIGSTOP) under a steady load, then let go (SIGCONT). */
-export function redisFreezeUnderLoad(collector: CollectorProcess, redis: RedisProcess, o: OutageOptions): Promise<OutageRun> {
+export function redisFreezeUnderLoad(
+  collector: CollectorProcess,
+  redis: RedisProcess,
+  o: OutageOptions,
+): Promise<OutageRun> {
   return outageUnderLoad(
     collector,
     o,
@@ -100,7 +151,10 @@ export interface ShutdownRun {
  * and stops sending on the first failure; 100 ms after the signal a client that ignores
  * readiness sends a few more hits. Waits (bounded by `exitWithinMs`) for the exit.
  */
-export async function sigtermUnderLoad(collector: CollectorProcess, o: { ratePerSecond: number; seconds: number; termAfterMs: number; probeEveryMs: number; exitWithinMs: number }): Promise<ShutdownRun> {
+export async function sigtermUnderLoad(
+  collector: CollectorProcess,
+  o: { ratePerSecond: number; seconds: number; termAfterMs: number; probeEveryMs: number; exitWithinMs: number },
+): Promise<ShutdownRun> {
   const ready = pollStatus(`${collector.base}/readyz`, o.probeEveryMs);
   const drained = () => ready.samples.some((s) => s.status !== 200);
   let termAt = 0;
@@ -109,9 +163,24 @@ export async function sigtermUnderLoad(collector: CollectorProcess, o: { ratePer
     termAt = Date.now();
     collector.proc.kill('SIGTERM');
     await sleep(100);
-    return runLoad({ url: collector.base, label: 'late', ratePerSecond: 40, maxMs: 500, maxRequests: 10, concurrency: 2 });
+    return runLoad({
+      url: collector.base,
+      label: 'late',
+      ratePerSecond: 40,
+      maxMs: 500,
+      maxRequests: 10,
+      concurrency: 2,
+    });
   })();
-  const load = await runLoad({ url: collector.base, label: 'drain', ratePerSecond: o.ratePerSecond, maxMs: o.seconds * 1000, maxRequests: o.ratePerSecond * o.seconds, concurrency: 64, stop: drained });
+  const load = await runLoad({
+    url: collector.base,
+    label: 'drain',
+    ratePerSecond: o.ratePerSecond,
+    maxMs: o.seconds * 1000,
+    maxRequests: o.ratePerSecond * o.seconds,
+    concurrency: 64,
+    stop: drained,
+  });
   const late = await term;
   const exit = await Promise.race([collector.exit, sleep(o.exitWithinMs).then(() => undefined)]);
   await ready.stop();
@@ -133,7 +202,12 @@ export interface DripResult {
  * the server closes it. Rejects if the server has not closed it `giveUpMs` after the
  * start (the client then closes it itself): bounded.
  */
-export function dripClient(port: number, first: string, drip: string, o: { everyMs?: number; giveUpMs?: number } = {}): Promise<DripResult> {
+export function dripClient(
+  port: number,
+  first: string,
+  drip: string,
+  o: { everyMs?: number; giveUpMs?: number } = {},
+): Promise<DripResult> {
   const everyMs = o.everyMs ?? 100;
   const giveUpMs = o.giveUpMs ?? 10_000;
   return new Promise((resolve, reject) => {
@@ -164,12 +238,18 @@ export function dripClient(port: number, first: string, drip: string, o: { every
 }
 
 /** Headers sent a byte at a time: 200 bytes, 20 s at the default pace. */
-export const SLOW_HEADERS = { first: 'POST /event?s=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n', drip: `X-Slow: ${'a'.repeat(200)}` };
+export const SLOW_HEADERS = {
+  first: 'POST /event?s=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n',
+  drip: `X-Slow: ${'a'.repeat(200)}`,
+};
 
 /** Complete headers, then a body sent a byte at a time (~240 bytes, 24 s at the default pace). */
 export const SLOW_BODY = (() => {
   const body = `{"events":[{"name":"page.display","data":{"page":"${'a'.repeat(200)}"}}]}`;
-  return { first: `POST /event?s=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n`, drip: body };
+  return {
+    first: `POST /event?s=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n`,
+    drip: body,
+  };
 })();
 
 // ---------------------------------------------------------------- behind haproxy
@@ -200,14 +280,22 @@ export async function startBalancedPair(env: Record<string, string>): Promise<Ba
   const opsPorts = [await freePort(), await freePort()];
   const replicas: CollectorProcess[] = [];
   const startReplica = async (i: number) => {
-    replicas[i] = await startCollector({ TRUST_PROXY: LB_SOURCE, ...env }, { port: ports[i]!, adminPort: opsPorts[i]!, wait: 'readyz' });
+    replicas[i] = await startCollector(
+      { TRUST_PROXY: LB_SOURCE, ...env },
+      { port: ports[i]!, adminPort: opsPorts[i]!, wait: 'readyz' },
+    );
   };
   await Promise.all([startReplica(0), startReplica(1)]);
   const lbPort = await freePort();
   const proxyProtocolPort = await freePort();
   const haproxy = startHaproxy(
     dir,
-    { LB_BIND: `127.0.0.1:${lbPort}`, LB_SOURCE, COLLECTOR_1: `127.0.0.1:${ports[0]}`, COLLECTOR_2: `127.0.0.1:${ports[1]}` },
+    {
+      LB_BIND: `127.0.0.1:${lbPort}`,
+      LB_SOURCE,
+      COLLECTOR_1: `127.0.0.1:${ports[0]}`,
+      COLLECTOR_2: `127.0.0.1:${ports[1]}`,
+    },
     // test only: the admin socket, and a listener that takes the client address from the
     // PROXY protocol, as behind a cloud TCP load balancer, to play a remote client
     `global\n    stats socket ${socket} level admin\n\nfrontend remote_clients\n    bind 127.0.0.1:${proxyProtocolPort} accept-proxy\n    default_backend collectors\n`,
@@ -229,7 +317,16 @@ export async function startBalancedPair(env: Record<string, string>): Promise<Ba
     },
   };
   try {
-    await until(`${lbUrl}/readyz through haproxy`, () => fetch(`${lbUrl}/readyz`).then((r) => r.status === 200, () => false), 20_000, 100);
+    await until(
+      `${lbUrl}/readyz through haproxy`,
+      () =>
+        fetch(`${lbUrl}/readyz`).then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+      20_000,
+      100,
+    );
     await waitServerState(socket, 'c1', /^UP/);
     await waitServerState(socket, 'c2', /^UP/);
   } catch (err) {
@@ -247,8 +344,18 @@ export interface ReplicaKillRun {
 }
 
 /** Replica 0 killed (SIGKILL) under load through haproxy, then started again once the load is over. */
-export async function replicaKillUnderLoad(pair: BalancedPair, o: { killAfterMs: number; maxMs: number }): Promise<ReplicaKillRun> {
-  const loading = runLoad({ url: pair.lbUrl, label: 'kill', concurrency: 8, maxRequests: 50_000, maxMs: o.maxMs, pauseMs: 2 });
+export async function replicaKillUnderLoad(
+  pair: BalancedPair,
+  o: { killAfterMs: number; maxMs: number },
+): Promise<ReplicaKillRun> {
+  const loading = runLoad({
+    url: pair.lbUrl,
+    label: 'kill',
+    concurrency: 8,
+    maxRequests: 50_000,
+    maxMs: o.maxMs,
+    pauseMs: 2,
+  });
   await sleep(o.killAfterMs);
   const killedAt = Date.now();
   await pair.replicas[0]!.stop('SIGKILL');
@@ -267,12 +374,25 @@ export interface RollingRun {
 }
 
 /** Both replicas, one after the other: SIGTERM, wait for the exit, start, wait until haproxy says UP; under load. */
-export async function rollingRestart(pair: BalancedPair, o: { maxMs: number; pauseBetweenMs: number }): Promise<RollingRun> {
-  const loading = runLoad({ url: pair.lbUrl, label: 'rolling', concurrency: 8, maxRequests: 100_000, maxMs: o.maxMs, pauseMs: 5 });
+export async function rollingRestart(
+  pair: BalancedPair,
+  o: { maxMs: number; pauseBetweenMs: number },
+): Promise<RollingRun> {
+  const loading = runLoad({
+    url: pair.lbUrl,
+    label: 'rolling',
+    concurrency: 8,
+    maxRequests: 100_000,
+    maxMs: o.maxMs,
+    pauseMs: 5,
+  });
   const steps: string[] = [];
   const exits: Exit[] = [];
   const t0 = Date.now();
-  for (const [i, name] of [[0, 'c1'], [1, 'c2']] as const) {
+  for (const [i, name] of [
+    [0, 'c1'],
+    [1, 'c2'],
+  ] as const) {
     await sleep(o.pauseBetweenMs);
     const exit = await pair.replicas[i]!.stop('SIGTERM');
     exits.push(exit);

@@ -14,7 +14,16 @@ export interface MatomoTracker {
 type MatomoTrackerCtor = new (siteId: number | string, trackerUrl: string, noURLValidation?: boolean) => MatomoTracker;
 export const MatomoTracker = createRequire(import.meta.url)('matomo-tracker') as MatomoTrackerCtor;
 
-export type Rec = { id: string; site: string; event: string; mode: string; tracker?: string; visitor?: string; geo?: Record<string, string>; props: Record<string, unknown> };
+export type Rec = {
+  id: string;
+  site: string;
+  event: string;
+  mode: string;
+  tracker?: string;
+  visitor?: string;
+  geo?: Record<string, string>;
+  props: Record<string, unknown>;
+};
 
 /** The requests of a Matomo fixture file (test/fixtures/matomo), as matomo.js builds them. */
 export function matomoRequests(name: 'transports' | 'actions' | 'bulk' | 'hostile'): FixtureRequest[] {
@@ -22,15 +31,29 @@ export function matomoRequests(name: 'transports' | 'actions' | 'bulk' | 'hostil
 }
 
 /** Sends a fixture request to a listening collector, as the browser sent it (headers may be changed or dropped with undefined). */
-export function send(base: string, r: FixtureRequest, opts: { headers?: Record<string, string | undefined>; query?: string; body?: string; path?: string } = {}): Promise<Response> {
+export function send(
+  base: string,
+  r: FixtureRequest,
+  opts: { headers?: Record<string, string | undefined>; query?: string; body?: string; path?: string } = {},
+): Promise<Response> {
   const query = opts.query ?? r.rawQueryString;
-  const headers = Object.fromEntries(Object.entries({ ...r.headers, ...opts.headers }).filter((e): e is [string, string] => e[1] !== undefined));
+  const headers = Object.fromEntries(
+    Object.entries({ ...r.headers, ...opts.headers }).filter((e): e is [string, string] => e[1] !== undefined),
+  );
   const body = opts.body ?? r.body;
-  return fetch(`${base}${opts.path ?? r.path}${query ? `?${query}` : ''}`, { method: r.method, headers, ...(r.method === 'GET' ? {} : { body }) });
+  return fetch(`${base}${opts.path ?? r.path}${query ? `?${query}` : ''}`, {
+    method: r.method,
+    headers,
+    ...(r.method === 'GET' ? {} : { body }),
+  });
 }
 
 /** Runs `fn`, then returns the records it added to the stream and the opt-out counts it added for `site` this hour. */
-export async function whatChanged(t: TestApp, site: string, fn: () => Promise<void>): Promise<{ records: Rec[]; optouts: Record<string, number> }> {
+export async function whatChanged(
+  t: TestApp,
+  site: string,
+  fn: () => Promise<void>,
+): Promise<{ records: Rec[]; optouts: Record<string, number> }> {
   const before = (await t.records()).length;
   const key = optoutCounterKey(site, Date.now());
   const countersBefore = await t.redis.hgetall(key);

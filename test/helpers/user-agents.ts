@@ -41,11 +41,23 @@ export const ROBOT_USER_AGENTS: readonly KnownUserAgent[] = [
       'Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)',
   },
   { kind: 'search', name: 'DuckDuckBot', ua: 'DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)' },
-  { kind: 'search', name: 'Baiduspider', ua: 'Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)' },
+  {
+    kind: 'search',
+    name: 'Baiduspider',
+    ua: 'Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)',
+  },
   { kind: 'seo', name: 'AhrefsBot', ua: 'Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)' },
-  { kind: 'seo', name: 'SemrushBot', ua: 'Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)' },
+  {
+    kind: 'seo',
+    name: 'SemrushBot',
+    ua: 'Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)',
+  },
   { kind: 'seo', name: 'MJ12bot', ua: 'Mozilla/5.0 (compatible; MJ12bot/v1.4.8; http://mj12bot.com/)' },
-  { kind: 'seo', name: 'DotBot', ua: 'Mozilla/5.0 (compatible; DotBot/1.2; +https://opensiteexplorer.org/dotbot; help@moz.com)' },
+  {
+    kind: 'seo',
+    name: 'DotBot',
+    ua: 'Mozilla/5.0 (compatible; DotBot/1.2; +https://opensiteexplorer.org/dotbot; help@moz.com)',
+  },
   {
     kind: 'ai',
     name: 'GPTBot',
@@ -102,7 +114,11 @@ export const ROBOT_USER_AGENTS: readonly KnownUserAgent[] = [
       'Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 (KHTML, like Gecko) ' +
       'Chrome/156.0.0.0 Mobile Safari/537.36 Chrome-Lighthouse',
   },
-  { kind: 'monitoring', name: 'UptimeRobot', ua: 'Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)' },
+  {
+    kind: 'monitoring',
+    name: 'UptimeRobot',
+    ua: 'Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)',
+  },
   { kind: 'monitoring', name: 'Pingdom', ua: 'Pingdom.com_bot_version_1.4_(http://www.pingdom.com/)' },
   {
     kind: 'monitoring',
@@ -136,9 +152,21 @@ export const BROWSER_USER_AGENTS: readonly KnownUserAgent[] = [
       'Mozilla/5.0 (iPhone; CPU iPhone OS 18_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) ' +
       'CriOS/156.0.8078.100 Mobile/15E148 Safari/604.1',
   },
-  { kind: 'browser', name: 'Firefox, Windows', ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:146.0) Gecko/20100101 Firefox/146.0' },
-  { kind: 'browser', name: 'Firefox, Linux', ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:146.0) Gecko/20100101 Firefox/146.0' },
-  { kind: 'browser', name: 'Firefox, Android', ua: 'Mozilla/5.0 (Android 15; Mobile; rv:146.0) Gecko/146.0 Firefox/146.0' },
+  {
+    kind: 'browser',
+    name: 'Firefox, Windows',
+    ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:146.0) Gecko/20100101 Firefox/146.0',
+  },
+  {
+    kind: 'browser',
+    name: 'Firefox, Linux',
+    ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:146.0) Gecko/20100101 Firefox/146.0',
+  },
+  {
+    kind: 'browser',
+    name: 'Firefox, Android',
+    ua: 'Mozilla/5.0 (Android 15; Mobile; rv:146.0) Gecko/146.0 Firefox/146.0',
+  },
   {
     kind: 'browser',
     name: 'Safari, macOS',

@@ -52,7 +52,12 @@ describe('the prefix lengths /privacy states are the ones applied', () => {
     const full = 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
     const kept = ipaddr.parse(anonymiseIp(full)!) as ipaddr.IPv6;
     expect(kept.match(ipaddr.parse(full), IPV6_PREFIX_BITS)).toBe(true);
-    expect(kept.toNormalizedString().split(':').filter((g) => g === 'ffff').length).toBe(IPV6_PREFIX_BITS / 16);
+    expect(
+      kept
+        .toNormalizedString()
+        .split(':')
+        .filter((g) => g === 'ffff').length,
+    ).toBe(IPV6_PREFIX_BITS / 16);
   });
 });
 
@@ -71,19 +76,43 @@ describe('the plain IPv6 path gives what ipaddr.js gives', () => {
       return v4 ? `${v4[0]}.${v4[1]}.${v4[2]}.0` : new ipaddr.IPv6([p[0]!, p[1]!, p[2]!, 0, 0, 0, 0, 0]).toString();
     };
     const group = fc.oneof(fc.constant(0), fc.constant(0xffff), fc.integer({ min: 0, max: 0xffff }));
-    const addrArb = fc.tuple(fc.array(group, { minLength: 8, maxLength: 8 }), fc.constantFrom('short', 'normalized', 'upper', 'padded')).map(([g, form]) => {
-      const a = new ipaddr.IPv6(g);
-      if (form === 'normalized') return a.toNormalizedString();
-      if (form === 'upper') return a.toString().toUpperCase();
-      if (form === 'padded') return a.toNormalizedString().split(':').map((g) => g.padStart(4, '0')).join(':');
-      return a.toString();
-    });
+    const addrArb = fc
+      .tuple(fc.array(group, { minLength: 8, maxLength: 8 }), fc.constantFrom('short', 'normalized', 'upper', 'padded'))
+      .map(([g, form]) => {
+        const a = new ipaddr.IPv6(g);
+        if (form === 'normalized') return a.toNormalizedString();
+        if (form === 'upper') return a.toString().toUpperCase();
+        if (form === 'padded')
+          return a
+            .toNormalizedString()
+            .split(':')
+            .map((g) => g.padStart(4, '0'))
+            .join(':');
+        return a.toString();
+      });
     const none = () => false;
     fc.assert(
-      fc.property(fc.oneof(addrArb, fc.constantFrom('::', '::1', '::ffff:1.2.3.4', '2002:1f31:c8::1', '64:ff9b::cb00:71c5', '::cb00:71c5', '1:2:3:4:5:6:7::', ':::', '1::2::3', 'g::1')), (a) => {
-        expect(anonymiseIp(a)).toBe(reference(a));
-        expect(extractClientIp(a, undefined, none)).toBe(parseAddress(a)?.toString());
-      }),
+      fc.property(
+        fc.oneof(
+          addrArb,
+          fc.constantFrom(
+            '::',
+            '::1',
+            '::ffff:1.2.3.4',
+            '2002:1f31:c8::1',
+            '64:ff9b::cb00:71c5',
+            '::cb00:71c5',
+            '1:2:3:4:5:6:7::',
+            ':::',
+            '1::2::3',
+            'g::1',
+          ),
+        ),
+        (a) => {
+          expect(anonymiseIp(a)).toBe(reference(a));
+          expect(extractClientIp(a, undefined, none)).toBe(parseAddress(a)?.toString());
+        },
+      ),
       { numRuns: 5000 },
     );
   });

@@ -35,7 +35,9 @@ describe('the robot check', () => {
   it('gives the same verdicts with its memory of recent User-Agents, past a flood of distinct ones too', () => {
     const isRobot = createRobotCheck();
     const table = [...ROBOT_USER_AGENTS, ...BROWSER_USER_AGENTS].map((u) => u.ua);
-    const flood = Array.from({ length: ROBOT_VERDICTS_CACHED + 10 }, (_, i) => (i % 2 ? `${DESKTOP_CHROME_UA} x/${i}` : `bot-${i}`));
+    const flood = Array.from({ length: ROBOT_VERDICTS_CACHED + 10 }, (_, i) =>
+      i % 2 ? `${DESKTOP_CHROME_UA} x/${i}` : `bot-${i}`,
+    );
     for (const ua of [...table, ...flood, ...table, 'x'.repeat(600), `${'x'.repeat(600)}bot`, undefined, '']) {
       expect(isRobot(ua), String(ua).slice(0, 80)).toBe(isRobotUserAgent(ua));
     }
@@ -54,7 +56,12 @@ describe('the audience of a hit', () => {
     expect(check({ ...person, clientHints: '"HeadlessChrome";v="156", "Chromium";v="156"' })).toBe('robot');
     expect(check({ ...person, clientHints: '"Google Chrome";v="156", "Chromium";v="156"' })).toBe('person');
     expect(check({ ...person, events: page({ ch_ua: [{ brand: 'HeadlessChrome', version: '156' }] }) })).toBe('robot');
-    expect(check({ ...person, events: page({ ch_ua_full_version_list: [{ brand: 'HeadlessChrome', version: '156.0.1' }] }) })).toBe('robot');
+    expect(
+      check({
+        ...person,
+        events: page({ ch_ua_full_version_list: [{ brand: 'HeadlessChrome', version: '156.0.1' }] }),
+      }),
+    ).toBe('robot');
     expect(check({ ...person, events: page({ ch_ua: [{ brand: 'Chromium', version: '156' }] }) })).toBe('person');
     expect(check({ ...person, events: page({ ch_ua: 'HeadlessChrome' }) })).toBe('person'); // not a brand list
   });
@@ -68,6 +75,13 @@ describe('the audience of a hit', () => {
   it('keeps robots for a site that asks (bots: "keep"), never referrer spam', () => {
     expect(check({ ...person, userAgent: undefined, keepRobots: true })).toBe('person');
     expect(check({ ...person, clientHints: '"HeadlessChrome";v="156"', keepRobots: true })).toBe('person');
-    expect(check({ ...person, userAgent: 'Googlebot/2.1', keepRobots: true, events: page({ previous_url: 'https://semalt.com/' }) })).toBe('spam');
+    expect(
+      check({
+        ...person,
+        userAgent: 'Googlebot/2.1',
+        keepRobots: true,
+        events: page({ previous_url: 'https://semalt.com/' }),
+      }),
+    ).toBe('spam');
   });
 });

@@ -43,9 +43,19 @@ describe('extractClientIp', () => {
 
 describe('canonical IPv4 fast path', () => {
   // strings that look like IPv4: canonical, leading zeros, out of range, short, spaced
-  const part = fc.oneof(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom('00', '01', '010', '256', '999', '0x1f', '', ' 1'));
+  const part = fc.oneof(
+    fc.integer({ min: 0, max: 255 }).map(String),
+    fc.constantFrom('00', '01', '010', '256', '999', '0x1f', '', ' 1'),
+  );
   const dotted = fc.oneof(
-    fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })).map((o) => o.join('.')),
+    fc
+      .tuple(
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 0, max: 255 }),
+      )
+      .map((o) => o.join('.')),
     fc.array(part, { minLength: 2, maxLength: 5 }).map((p) => p.join('.')),
   );
 
@@ -64,7 +74,8 @@ describe('canonical IPv4 fast path', () => {
     fc.assert(
       fc.property(dotted, fc.subarray(ranges), (s, chosen) => {
         const parsed = parseAddress(s);
-        const refTruncated = parsed?.kind() === 'ipv4' ? (parsed as ipaddr.IPv4).octets.slice(0, 3).join('.') + '.0' : undefined;
+        const refTruncated =
+          parsed?.kind() === 'ipv4' ? (parsed as ipaddr.IPv4).octets.slice(0, 3).join('.') + '.0' : undefined;
         if (parsed?.kind() === 'ipv4') expect(anonymiseIp(s)).toBe(refTruncated);
         const refTrusted =
           parsed !== undefined &&

@@ -26,7 +26,14 @@ const secret = Buffer.from('0123456789abcdef0123456789abcdef');
 const pseudonymiser = new Pseudonymiser([{ id: 'k1', secret }]);
 const geolocator = await Geolocator.open(embeddedGeoipDbs());
 afterAll(() => geolocator.close());
-const deps = { geolocator, pseudonymiser, isTrustedProxy: createTrustedProxies(['127.0.0.1']), recordIdSecret: secret, streamKeys: streamKeys('hits', 3), counterTtlSeconds: 3600 };
+const deps = {
+  geolocator,
+  pseudonymiser,
+  isTrustedProxy: createTrustedProxies(['127.0.0.1']),
+  recordIdSecret: secret,
+  streamKeys: streamKeys('hits', 3),
+  counterTtlSeconds: 3600,
+};
 const processHit = createHitProcessor(deps);
 const recordIds = createRecordIds(secret);
 
@@ -34,10 +41,22 @@ const recordIds = createRecordIds(secret);
 function reference(input: HitInput) {
   const parsed = bodySchema.safeParse({ events: input.events });
   if (!parsed.success) return { problem: firstProblem(parsed.error).path };
-  const d = applyPrivacy({ events: input.events, idclient: input.idclient, policy: input.policy, gpc: input.gpc, now: input.receivedAt });
+  const d = applyPrivacy({
+    events: input.events,
+    idclient: input.idclient,
+    policy: input.policy,
+    gpc: input.gpc,
+    now: input.receivedAt,
+  });
   if (d.mode === 'optout') {
     const key = optoutCounterKey(input.site, input.receivedAt);
-    return { entries: [], counters: d.optoutEvents.map((field) => ({ key, field, ttlSeconds: 3600 })), mode: d.mode, dropped: d.dropped, rules: d.rules };
+    return {
+      entries: [],
+      counters: d.optoutEvents.map((field) => ({ key, field, ttlSeconds: 3600 })),
+      mode: d.mode,
+      dropped: d.dropped,
+      rules: d.rules,
+    };
   }
   const mode = d.mode;
   const geo = geolocator.lookup(anonymiseIp(extractClientIp(input.peer, input.forwardedFor, deps.isTrustedProxy)));
@@ -67,14 +86,39 @@ const ALLOWED = [...EXEMPT_PROPERTIES, ...ALWAYS_ALLOWED_PROPERTIES];
 // (now and then a name or a value the edge refuses)
 const nameArb = fc.oneof(
   { arbitrary: fc.constantFrom(...ALLOWED), weight: 18 },
-  { arbitrary: fc.constantFrom('user_id', 'User_Category', 'ch_ua_user_id', 'pageview_id', 'cookie_creation_date', 'article_type', 'utm_source', '0', '17'), weight: 9 },
+  {
+    arbitrary: fc.constantFrom(
+      'user_id',
+      'User_Category',
+      'ch_ua_user_id',
+      'pageview_id',
+      'cookie_creation_date',
+      'article_type',
+      'utm_source',
+      '0',
+      '17',
+    ),
+    weight: 9,
+  },
   { arbitrary: fc.stringMatching(/^[a-z_]{1,10}$/), weight: 6 },
   { arbitrary: fc.constantFrom('bad key', ''), weight: 1 },
 );
 const valueArb = fc.oneof(
   { arbitrary: hostileValueArb.map((h) => h.value).filter((v) => depthOf(v) <= 2), weight: 8 },
-  { arbitrary: fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null)), weight: 8 },
-  { arbitrary: fc.constantFrom(`x${sdkId}`, sdkId.toUpperCase(), `${sdkId.slice(0, 8)}5saqoq44`, new Date(NOW).toISOString(), '2026-02-31'), weight: 3 },
+  {
+    arbitrary: fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null)),
+    weight: 8,
+  },
+  {
+    arbitrary: fc.constantFrom(
+      `x${sdkId}`,
+      sdkId.toUpperCase(),
+      `${sdkId.slice(0, 8)}5saqoq44`,
+      new Date(NOW).toISOString(),
+      '2026-02-31',
+    ),
+    weight: 3,
+  },
   { arbitrary: fc.constantFrom('x'.repeat(8193), [[[['deep']]]]), weight: 1 },
 );
 const modeArb = fc.oneof(
@@ -94,8 +138,20 @@ const eventArb = fc.record({
 });
 const inputArb = fc.record({
   events: fc.array(eventArb, { minLength: 1, maxLength: 3 }),
-  policy: fc.constantFrom(compilePolicy('s1', { maxMode: 'optin' }), compilePolicy('s1'), compilePolicy('s1', { allow: { properties: ['article_type'], events: ['product.display'] } })),
-  idclient: fc.constantFrom(sdkId, `${sdkId}-NO`, 'my-visitor-42', 'OPT-OUT', 'no-storage', undefined, `${(NOW - 400 * 86_400_000).toString(36)}k3j5h7g9`),
+  policy: fc.constantFrom(
+    compilePolicy('s1', { maxMode: 'optin' }),
+    compilePolicy('s1'),
+    compilePolicy('s1', { allow: { properties: ['article_type'], events: ['product.display'] } }),
+  ),
+  idclient: fc.constantFrom(
+    sdkId,
+    `${sdkId}-NO`,
+    'my-visitor-42',
+    'OPT-OUT',
+    'no-storage',
+    undefined,
+    `${(NOW - 400 * 86_400_000).toString(36)}k3j5h7g9`,
+  ),
   gpc: fc.oneof({ arbitrary: fc.constant(false), weight: 4 }, { arbitrary: fc.constant(true), weight: 1 }),
   forwardedFor: fc.constantFrom('81.2.69.142', '2002:1f31:c8::1', 'garbage', undefined),
   tracker: fc.constantFrom(undefined, 'matomo' as const, 'plausible' as const),
@@ -139,15 +195,40 @@ describe('the one walk', () => {
   });
 
   it('writes nothing but checks everything for an event it drops', () => {
-    const w = { keep: 'none' as const, countDropped: false, policy: compilePolicy('s1'), site: 's1', now: NOW, needles: [], pseudonymiser, idScope: '', rules: noRuleCounts(), dropped: { properties: 0 } };
+    const w = {
+      keep: 'none' as const,
+      countDropped: false,
+      policy: compilePolicy('s1'),
+      site: 's1',
+      now: NOW,
+      needles: [],
+      pseudonymiser,
+      idScope: '',
+      rules: noRuleCounts(),
+      dropped: { properties: 0 },
+    };
     expect(walkProperties({ a: 1, b: 'x' }, w)).toBe('{}');
-    expect(walkProperties({ a: 1, b: { c: { d: { e: 1 } } } }, w)).toEqual({ path: ['b', 'c', 'd'], message: 'nested deeper than 3 levels' });
+    expect(walkProperties({ a: 1, b: { c: { d: { e: 1 } } } }, w)).toEqual({
+      path: ['b', 'c', 'd'],
+      message: 'nested deeper than 3 levels',
+    });
     expect(w.dropped.properties).toBe(0);
   });
 
   it('encodes a record as JSON.stringify does, field order included', () => {
-    const r = { id: 'abc.0', site: 's"1', event: 'page.display', mode: 'exempt' as const, tracker: 'matomo' as const, ts: NOW, visitor: 'k1.x', geo: { country: 'GB', city: 'Bath "Spa"' } };
+    const r = {
+      id: 'abc.0',
+      site: 's"1',
+      event: 'page.display',
+      mode: 'exempt' as const,
+      tracker: 'matomo' as const,
+      ts: NOW,
+      visitor: 'k1.x',
+      geo: { country: 'GB', city: 'Bath "Spa"' },
+    };
     expect(encodeRecord(r, '{"page":"a"}')).toBe(JSON.stringify({ ...r, props: { page: 'a' } }));
-    expect(encodeRecord({ id: 'a.1', site: 's', event: 'e', mode: 'optin', ts: 1 }, '{}')).toBe('{"id":"a.1","site":"s","event":"e","mode":"optin","ts":1,"props":{}}');
+    expect(encodeRecord({ id: 'a.1', site: 's', event: 'e', mode: 'optin', ts: 1 }, '{}')).toBe(
+      '{"id":"a.1","site":"s","event":"e","mode":"optin","ts":1,"props":{}}',
+    );
   });
 });

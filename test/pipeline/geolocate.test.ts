@@ -6,7 +6,20 @@ import { embeddedGeoipDbs } from '../../src/config/index.js';
 import { anonymiseIp } from '../../src/pipeline/anonymise-ip.js';
 import { cityLevel, Geolocator } from '../../src/pipeline/geolocate.js';
 
-const FORBIDDEN = ['latitude', 'longitude', 'postcode', 'postal', 'location', 'accuracy_radius', 'metro_code', 'time_zone', 'timezone', 'traits', 'autonomous_system_number', 'state2'];
+const FORBIDDEN = [
+  'latitude',
+  'longitude',
+  'postcode',
+  'postal',
+  'location',
+  'accuracy_radius',
+  'metro_code',
+  'time_zone',
+  'timezone',
+  'traits',
+  'autonomous_system_number',
+  'state2',
+];
 
 function expectCityLevelOnly(geo: object | undefined) {
   expect(geo).toBeDefined();
@@ -17,7 +30,16 @@ function expectCityLevelOnly(geo: object | undefined) {
 
 describe('cityLevel', () => {
   it('keeps only country, region, city from the flat layout', () => {
-    const geo = cityLevel({ city: 'Beauvais', country_code: 'FR', latitude: 49.43, longitude: 2.08, postcode: '60000', state1: 'Hauts-de-France', state2: 'Oise', timezone: 'Europe/Paris' });
+    const geo = cityLevel({
+      city: 'Beauvais',
+      country_code: 'FR',
+      latitude: 49.43,
+      longitude: 2.08,
+      postcode: '60000',
+      state1: 'Hauts-de-France',
+      state2: 'Oise',
+      timezone: 'Europe/Paris',
+    });
     expect(geo).toEqual({ country: 'FR', region: 'Hauts-de-France', city: 'Beauvais' });
   });
 
@@ -27,7 +49,10 @@ describe('cityLevel', () => {
       country: { iso_code: 'GB', names: { en: 'United Kingdom' } },
       location: { latitude: 51.5, longitude: -0.1, accuracy_radius: 5, time_zone: 'Europe/London', metro_code: 7 },
       postal: { code: 'SW1' },
-      subdivisions: [{ iso_code: 'ENG', names: { en: 'England' } }, { iso_code: 'WSM', names: { en: 'Westminster' } }],
+      subdivisions: [
+        { iso_code: 'ENG', names: { en: 'England' } },
+        { iso_code: 'WSM', names: { en: 'Westminster' } },
+      ],
       traits: { autonomous_system_number: 1 },
     });
     expect(geo).toEqual({ country: 'GB', region: 'England', city: 'London' });
@@ -95,7 +120,10 @@ describe('Geolocator reload', () => {
       copyFileSync(inject('geolite2CityDb'), `${file}.tmp`);
       renameSync(`${file}.tmp`, file);
       const until = Date.now() + 5000;
-      while (Date.now() < until && geo.databases[0]!.buildEpoch.getTime() === new Date('2026-06-17T19:52:21Z').getTime()) {
+      while (
+        Date.now() < until &&
+        geo.databases[0]!.buildEpoch.getTime() === new Date('2026-06-17T19:52:21Z').getTime()
+      ) {
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(geo.databases[0]!.buildEpoch.getTime()).not.toBe(new Date('2026-06-17T19:52:21Z').getTime());

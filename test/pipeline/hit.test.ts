@@ -69,8 +69,12 @@ const records = (out: { entries: { hit: string }[] } | { problem: unknown }) => 
 describe('createHitProcessor', () => {
   it('refuses a property the edge refuses, with its path, before anything is made', () => {
     const out = processOrRefuse(input([pv({ ...OPTIN, page: 'ok' }), pv({ page: { a: { b: { c: 1 } } } })]));
-    expect(out).toEqual({ problem: { path: ['events', 1, 'data', 'page', 'a', 'b'], message: 'nested deeper than 3 levels' } });
-    expect(processOrRefuse(input([pv({ 'bad key': 1 })]))).toMatchObject({ problem: { path: ['events', 0, 'data', 'bad key'] } });
+    expect(out).toEqual({
+      problem: { path: ['events', 1, 'data', 'page', 'a', 'b'], message: 'nested deeper than 3 levels' },
+    });
+    expect(processOrRefuse(input([pv({ 'bad key': 1 })]))).toMatchObject({
+      problem: { path: ['events', 0, 'data', 'bad key'] },
+    });
   });
 
   it('makes one record per kept event: city-level place of the forwarded address, pseudonym, ids, shard', () => {
@@ -81,15 +85,35 @@ describe('createHitProcessor', () => {
     const visitor = pseudonymiser.pseudonymise('123456', VISITOR);
     const idOf = createRecordIds(secret)('123456', VISITOR, i.rawBody);
     expect(recs).toEqual<HitRecord[]>([
-      { id: idOf(0), site: '123456', event: 'page.display', mode: 'optin', ts: NOW, visitor, geo: expect.objectContaining({ country: 'GB' }), props: { ...OPTIN, page: 'home', user_id: 'u1' } },
-      { id: idOf(1), site: '123456', event: 'click.action', mode: 'optin', ts: NOW, visitor, geo: expect.objectContaining({ country: 'GB' }), props: { ...OPTIN, click: 'buy' } },
+      {
+        id: idOf(0),
+        site: '123456',
+        event: 'page.display',
+        mode: 'optin',
+        ts: NOW,
+        visitor,
+        geo: expect.objectContaining({ country: 'GB' }),
+        props: { ...OPTIN, page: 'home', user_id: 'u1' },
+      },
+      {
+        id: idOf(1),
+        site: '123456',
+        event: 'click.action',
+        mode: 'optin',
+        ts: NOW,
+        visitor,
+        geo: expect.objectContaining({ country: 'GB' }),
+        props: { ...OPTIN, click: 'buy' },
+      },
     ]);
     expect(Object.keys(recs[0]!.geo!).every((k) => ['country', 'region', 'city'].includes(k))).toBe(true);
     expect(out.entries.map((e) => e.key)).toEqual(recs.map((r) => shardKey(keys, r.visitor, r.id)));
   });
 
   it('lets neither the raw visitor id nor the client address out', () => {
-    const out = processHit(input([pv({ ...OPTIN, page: `home of ${VISITOR}`, pageview_id: `${VISITOR.slice(0, 8)}abcd` })]));
+    const out = processHit(
+      input([pv({ ...OPTIN, page: `home of ${VISITOR}`, pageview_id: `${VISITOR.slice(0, 8)}abcd` })]),
+    );
     const text = JSON.stringify(out);
     expect(text).not.toContain(VISITOR);
     expect(text).not.toContain(VISITOR.slice(0, 8));
@@ -98,7 +122,12 @@ describe('createHitProcessor', () => {
   });
 
   it('applies the exempt allowlists on an exempt site, and counts what it dropped', () => {
-    const out = processHit(input([pv({ ...OPTIN, page: 'home', user_id: 'u1', custom: 1 }), pv({}, 'product.display')], { site: '654321', policy: exemptSite }));
+    const out = processHit(
+      input([pv({ ...OPTIN, page: 'home', user_id: 'u1', custom: 1 }), pv({}, 'product.display')], {
+        site: '654321',
+        policy: exemptSite,
+      }),
+    );
     expect(out.mode).toBe('exempt');
     expect(records(out).map((r) => [r.event, r.props])).toEqual([['page.display', { ...OPTIN, page: 'home' }]]);
     expect(out.dropped).toEqual({ events: 1, properties: 2 });
@@ -119,7 +148,12 @@ describe('createHitProcessor', () => {
   });
 
   it('turns an opt-out into anonymous counters only: no record, no place, no visitor', () => {
-    const out = processHit(input([pv({ visitor_privacy_mode: 'optout', page: 'secret' }), pv({ visitor_privacy_mode: 'optout' }, 'made.up')], { site: '654321', policy: exemptSite }));
+    const out = processHit(
+      input(
+        [pv({ visitor_privacy_mode: 'optout', page: 'secret' }), pv({ visitor_privacy_mode: 'optout' }, 'made.up')],
+        { site: '654321', policy: exemptSite },
+      ),
+    );
     expect(out.entries).toEqual([]);
     expect(out.mode).toBe('optout');
     expect(out.counters).toEqual([
@@ -131,14 +165,18 @@ describe('createHitProcessor', () => {
 
   // Several events in one request: the most restrictive claim wins, wherever it stands.
   it('[optout, optin] in one request (the opt-out first) stores nothing and only counts', () => {
-    const out = processHit(input([pv({ visitor_privacy_mode: 'optout', page: 'a' }), pv({ ...OPTIN, page: 'b', user_id: 'u1' })]));
+    const out = processHit(
+      input([pv({ visitor_privacy_mode: 'optout', page: 'a' }), pv({ ...OPTIN, page: 'b', user_id: 'u1' })]),
+    );
     expect(out.mode).toBe('optout');
     expect(out.entries).toEqual([]);
     expect(out.counters.map((c) => c.field)).toEqual(['page.display', 'page.display']);
   });
 
   it('[exempt, optin] in one request is exempt: allowlists for both events, no user_*', () => {
-    const out = processHit(input([pv({ visitor_privacy_mode: 'exempt', page: 'a' }), pv({ ...OPTIN, page: 'b', user_id: 'u1', custom: 1 })]));
+    const out = processHit(
+      input([pv({ visitor_privacy_mode: 'exempt', page: 'a' }), pv({ ...OPTIN, page: 'b', user_id: 'u1', custom: 1 })]),
+    );
     expect(out.mode).toBe('exempt');
     const recs = records(out);
     expect(recs.map((r) => r.mode)).toEqual(['exempt', 'exempt']);

@@ -6,10 +6,16 @@ import { createHmacSha256 } from '../../src/pipeline/hmac.js';
 describe('createHmacSha256', () => {
   it('equals node:crypto HMAC-SHA256 for any key and text', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 3000 }), (key, text) => {
-        const secret = Buffer.from(key);
-        expect(createHmacSha256(secret)(text).equals(createHmac('sha256', secret).update(text, 'utf8').digest())).toBe(true);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 200 }),
+        fc.string({ unit: 'binary', maxLength: 3000 }),
+        (key, text) => {
+          const secret = Buffer.from(key);
+          expect(
+            createHmacSha256(secret)(text).equals(createHmac('sha256', secret).update(text, 'utf8').digest()),
+          ).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });

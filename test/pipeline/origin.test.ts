@@ -7,11 +7,21 @@ import { compilePolicy } from '../../src/policy/sites.js';
 
 describe('hostAllowed', () => {
   it('*.example.com takes example.com itself and any host under it', () => {
-    for (const host of ['example.com', 'www.example.com', 'a.b.example.com']) expect(hostAllowed(host, ['*.example.com']), host).toBe(true);
+    for (const host of ['example.com', 'www.example.com', 'a.b.example.com'])
+      expect(hostAllowed(host, ['*.example.com']), host).toBe(true);
   });
 
   it('*.example.com refuses a host that only ends with the same letters, or holds it elsewhere', () => {
-    for (const host of ['evilexample.com', 'xexample.com', 'example.com.evil.net', 'example.co', 'com', 'example.org', 'www.example.com.evil.net', 'wwwexample.com'])
+    for (const host of [
+      'evilexample.com',
+      'xexample.com',
+      'example.com.evil.net',
+      'example.co',
+      'com',
+      'example.org',
+      'www.example.com.evil.net',
+      'wwwexample.com',
+    ])
       expect(hostAllowed(host, ['*.example.com']), host).toBe(false);
   });
 
@@ -38,7 +48,13 @@ describe('originRefusal', () => {
   });
 
   it('takes a listed host whatever the scheme, port or letter case', () => {
-    for (const origin of ['https://www.example.org', 'http://www.example.org:8443', 'HTTPS://WWW.EXAMPLE.ORG', 'https://example.com', 'https://a.b.example.com:444'])
+    for (const origin of [
+      'https://www.example.org',
+      'http://www.example.org:8443',
+      'HTTPS://WWW.EXAMPLE.ORG',
+      'https://example.com',
+      'https://a.b.example.com:444',
+    ])
       expect(originRefusal(site, origin, undefined), origin).toBeUndefined();
   });
 
@@ -69,7 +85,10 @@ describe('originRefusal', () => {
   });
 
   it('without Origin or Referer, takes a request whose page URLs are all on the site (server, no-referrer)', () => {
-    const pages = (...urls: (string | undefined)[]) => () => urls;
+    const pages =
+      (...urls: (string | undefined)[]) =>
+      () =>
+        urls;
     expect(originRefusal(site, undefined, undefined, pages('https://www.example.org/a?b=1'))).toBeUndefined();
     const two = pages('http://WWW.EXAMPLE.ORG:8080/a', 'https://shop.example.com/b');
     expect(originRefusal(site, 'null', undefined, two)).toBeUndefined();
@@ -82,7 +101,10 @@ describe('originRefusal', () => {
   });
 
   it('without Origin or Referer, refuses when one page URL is elsewhere, missing or not a web page', () => {
-    const pages = (...urls: (string | undefined)[]) => () => urls;
+    const pages =
+      (...urls: (string | undefined)[]) =>
+      () =>
+        urls;
     expect(originRefusal(site, undefined, undefined, pages('https://evilexample.com/www.example.org'))).toBe(
       'site 123456 does not list the domain evilexample.com (page URL)',
     );
@@ -104,7 +126,7 @@ describe('originRefusal', () => {
     expect(originRefusal(open, undefined, undefined, pages('https://anywhere.example/'))).toBeUndefined();
   });
 
-  it('reads Piano events\' page URLs from an unvalidated body: page_url, else event_url_full, strings only', () => {
+  it("reads Piano events' page URLs from an unvalidated body: page_url, else event_url_full, strings only", () => {
     expect(
       pageUrlsOfEvents([
         { name: 'page.display', data: { page_url: 'https://a.example/', event_url_full: 'https://b.example/' } },
@@ -125,6 +147,8 @@ describe('originRefusal', () => {
       expect(originRefusal(site, 'https://evilexample.com', undefined)).toMatch(/evilexample/);
     }
     // the cache is per Origin text, not per site: another site's list still decides
-    expect(originRefusal(compilePolicy('9', { domains: ['evilexample.com'] }), 'https://evilexample.com', undefined)).toBeUndefined();
+    expect(
+      originRefusal(compilePolicy('9', { domains: ['evilexample.com'] }), 'https://evilexample.com', undefined),
+    ).toBeUndefined();
   });
 });

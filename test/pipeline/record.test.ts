@@ -55,7 +55,13 @@ describe('createRecordIds', () => {
 });
 
 describe('buildRecord', () => {
-  const fields = { site: '123456', event: 'page.display', mode: 'exempt' as const, ts: 1764428400123, props: { page: 'home' } };
+  const fields = {
+    site: '123456',
+    event: 'page.display',
+    mode: 'exempt' as const,
+    ts: 1764428400123,
+    props: { page: 'home' },
+  };
 
   it('writes the record v1 fields in their documented order', () => {
     const r = buildRecord('id.0', { ...fields, visitor: 'k1.v', geo: { country: 'FR' } });
@@ -77,7 +83,14 @@ describe('buildRecord', () => {
 });
 
 describe('toEntry', () => {
-  const record = buildRecord('rid.0', { site: '123456', event: 'page.display', mode: 'exempt', ts: 1, visitor: 'k1.someone', props: { page: 'home' } });
+  const record = buildRecord('rid.0', {
+    site: '123456',
+    event: 'page.display',
+    mode: 'exempt',
+    ts: 1,
+    visitor: 'k1.someone',
+    props: { page: 'home' },
+  });
 
   it("puts a record on its visitor's shard, as its JSON text that consumers decode back", () => {
     const keys = streamKeys('hits', 4);

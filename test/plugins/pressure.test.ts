@@ -5,7 +5,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { until } from '../helpers/processes.js';
 
-const HIT = { method: 'POST' as const, url: '/event?s=1&idclient=abc', headers: { 'content-type': 'text/plain' }, payload: '{"events":[{"name":"page.display","data":{"page":"p"}}]}' };
+const HIT = {
+  method: 'POST' as const,
+  url: '/event?s=1&idclient=abc',
+  headers: { 'content-type': 'text/plain' },
+  payload: '{"events":[{"name":"page.display","data":{"page":"p"}}]}',
+};
 
 describe('pressure', () => {
   let t: TestApp | undefined;
@@ -49,7 +54,9 @@ describe('pressure', () => {
     const held = [0, 1].map(() => {
       const s = net.connect(port, '127.0.0.1');
       s.on('error', () => undefined);
-      s.write(`POST /event?s=1 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${HIT.payload.length}\r\n\r\n${HIT.payload.slice(0, 10)}`);
+      s.write(
+        `POST /event?s=1 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${HIT.payload.length}\r\n\r\n${HIT.payload.slice(0, 10)}`,
+      );
       return s;
     });
     const app = t.app;

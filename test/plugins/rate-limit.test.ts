@@ -5,7 +5,10 @@ import { startTestApp, type TestApp, writeSitesFile } from '../helpers/app.js';
 describe('SiteRateLimiter', () => {
   it('lets a burst of BURST_SECONDS × rate through, then refills at the rate', () => {
     let now = 0;
-    const limiter = new SiteRateLimiter(() => 10, () => now);
+    const limiter = new SiteRateLimiter(
+      () => 10,
+      () => now,
+    );
     expect(limiter.take('a', 10 * BURST_SECONDS)).toBe(0);
     expect(limiter.take('a', 1)).toBe(1);
     now += 500; // half a second: 5 tokens
@@ -18,7 +21,10 @@ describe('SiteRateLimiter', () => {
 
   it('keeps one bucket per site: one site empty, another full', () => {
     const now = 0;
-    const limiter = new SiteRateLimiter(() => 5, () => now);
+    const limiter = new SiteRateLimiter(
+      () => 5,
+      () => now,
+    );
     expect(limiter.take('flood', 10)).toBe(0);
     expect(limiter.emptyFor('flood')).toBe(1);
     expect(limiter.emptyFor('calm')).toBe(0);
@@ -27,7 +33,10 @@ describe('SiteRateLimiter', () => {
 
   it('says how long to wait, and never forever for a request larger than the bucket', () => {
     let now = 0;
-    const limiter = new SiteRateLimiter(() => 2, () => now);
+    const limiter = new SiteRateLimiter(
+      () => 2,
+      () => now,
+    );
     expect(limiter.take('a', 4)).toBe(0);
     expect(limiter.take('a', 3)).toBe(2); // 3 tokens at 2/s
     expect(limiter.take('a', 50)).toBe(2); // needs a full bucket (4 tokens), not 50
@@ -38,26 +47,51 @@ describe('SiteRateLimiter', () => {
 
   it('takeAll: every site of a request or none, the first short site named, no bucket touched then', () => {
     let now = 0;
-    const limiter = new SiteRateLimiter((site) => (site === 'free' ? 0 : 2), () => now);
+    const limiter = new SiteRateLimiter(
+      (site) => (site === 'free' ? 0 : 2),
+      () => now,
+    );
     expect(limiter.take('short', 4)).toBe(0); // emptied
-    expect(limiter.takeAll(new Map([['full', 3], ['free', 100], ['short', 1]]))).toEqual({ site: 'short', wait: 1 });
+    expect(
+      limiter.takeAll(
+        new Map([
+          ['full', 3],
+          ['free', 100],
+          ['short', 1],
+        ]),
+      ),
+    ).toEqual({ site: 'short', wait: 1 });
     expect(limiter.take('full', 4)).toBe(0); // still full: none of the 3 was taken
     now += 2000;
-    expect(limiter.takeAll(new Map([['full', 3], ['short', 4], ['free', 100]]))).toBeUndefined();
+    expect(
+      limiter.takeAll(
+        new Map([
+          ['full', 3],
+          ['short', 4],
+          ['free', 100],
+        ]),
+      ),
+    ).toBeUndefined();
     expect(limiter.take('full', 2)).toBe(1); // 1 token left after the 3
     expect(limiter.take('short', 1)).toBe(1); // emptied again
     expect(limiter.takeAll(new Map())).toBeUndefined();
   });
 
   it('does not limit a site whose rate is 0', () => {
-    const limiter = new SiteRateLimiter((site) => (site === 'free' ? 0 : 1), () => 0);
+    const limiter = new SiteRateLimiter(
+      (site) => (site === 'free' ? 0 : 1),
+      () => 0,
+    );
     for (let i = 0; i < 1000; i++) expect(limiter.take('free', 50)).toBe(0);
     expect(limiter.emptyFor('free')).toBe(0);
   });
 
   it('keeps memory bounded when any site id is accepted', () => {
     let now = 0;
-    const limiter = new SiteRateLimiter(() => 1, () => now);
+    const limiter = new SiteRateLimiter(
+      () => 1,
+      () => now,
+    );
     for (let i = 0; i < 25_000; i++) {
       now += 1;
       limiter.take(`site-${i}`, 1);
@@ -68,7 +102,10 @@ describe('SiteRateLimiter', () => {
 
   it('never forgets the bucket a flooding site has emptied when the table is full of other sites', () => {
     const now = 0;
-    const limiter = new SiteRateLimiter(() => 10, () => now);
+    const limiter = new SiteRateLimiter(
+      () => 10,
+      () => now,
+    );
     // the flood empties its bucket first (the oldest entry of the table) ...
     expect(limiter.take('flood', 20)).toBe(0);
     expect(limiter.take('flood', 1)).toBeGreaterThan(0);
@@ -83,7 +120,12 @@ describe('per-site rate limit over HTTP', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({
-      SITES_FILE: writeSitesFile({ flood: { rateLimit: 20 }, calm: { rateLimit: 20 }, free: { rateLimit: 0 }, other: {} }),
+      SITES_FILE: writeSitesFile({
+        flood: { rateLimit: 20 },
+        calm: { rateLimit: 20 },
+        free: { rateLimit: 0 },
+        other: {},
+      }),
       SITE_RATE_LIMIT: '5',
       // what is tested is the rate limit, not the sink's timeout: 200 hits at once on a
       // busy machine must not turn into 503s while they wait for Redis
@@ -97,7 +139,9 @@ describe('per-site rate limit over HTTP', () => {
       method: 'POST',
       url: `/event?s=${site}&idclient=abcdefgh12345678`,
       headers: { 'content-type': 'text/plain' },
-      payload: JSON.stringify({ events: Array.from({ length: events }, (_, i) => ({ name: 'page.display', data: { page: `${page}-${i}` } })) }),
+      payload: JSON.stringify({
+        events: Array.from({ length: events }, (_, i) => ({ name: 'page.display', data: { page: `${page}-${i}` } })),
+      }),
     });
 
   it("answers 429 with Retry-After over a site's limit, stores nothing of those hits, and serves another site meanwhile", async () => {
@@ -113,7 +157,9 @@ describe('per-site rate limit over HTTP', () => {
         }
       }),
     );
-    const calm = Array.from({ length: 10 }, (_, i) => hit('calm', `c${i}`).then((r) => calmStatuses.push(r.statusCode)));
+    const calm = Array.from({ length: 10 }, (_, i) =>
+      hit('calm', `c${i}`).then((r) => calmStatuses.push(r.statusCode)),
+    );
     const started = performance.now();
     await Promise.all([...flood, ...calm]);
     const seconds = (performance.now() - started) / 1000;

@@ -1,9 +1,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALWAYS_ALLOWED_PROPERTIES, CLIENT_HINT_PROPERTIES, EXEMPT_EVENTS, EXEMPT_PROPERTIES, URL_PROPERTIES } from '../../src/policy/allowlists.js';
+import {
+  ALWAYS_ALLOWED_PROPERTIES,
+  CLIENT_HINT_PROPERTIES,
+  EXEMPT_EVENTS,
+  EXEMPT_PROPERTIES,
+  URL_PROPERTIES,
+} from '../../src/policy/allowlists.js';
 
-const sdk = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../fixtures/sdk/sdk-exempt-allowlist.json'), 'utf8'));
+const sdk = JSON.parse(
+  readFileSync(path.resolve(import.meta.dirname, '../fixtures/sdk/sdk-exempt-allowlist.json'), 'utf8'),
+);
 
 describe('allowlists', () => {
   it("hold Piano's 93 exempt properties, exactly the SDK's own list", () => {
@@ -17,12 +25,17 @@ describe('allowlists', () => {
 
   it('hold the always-allowed set plus event_name, with the client hints by their exact names', () => {
     const always = ALWAYS_ALLOWED_PROPERTIES.filter((n) => !CLIENT_HINT_PROPERTIES.includes(n));
-    expect([...always, 'ch_ua*'].filter((n) => n !== 'event_name').sort()).toEqual([...sdk.alwaysAllowedProperties].sort());
+    expect([...always, 'ch_ua*'].filter((n) => n !== 'event_name').sort()).toEqual(
+      [...sdk.alwaysAllowedProperties].sort(),
+    );
     expect(always).toContain('event_name');
   });
 
-  it("name the client hints the SDK sends, every one of them and nothing else", () => {
-    const bundle = readFileSync(path.resolve(import.meta.dirname, '../../node_modules/piano-analytics-js/dist/browser/piano-analytics.esm.js'), 'utf8');
+  it('name the client hints the SDK sends, every one of them and nothing else', () => {
+    const bundle = readFileSync(
+      path.resolve(import.meta.dirname, '../../node_modules/piano-analytics-js/dist/browser/piano-analytics.esm.js'),
+      'utf8',
+    );
     const sent = new Set(bundle.match(/\bch_ua[a-z_]*/g)?.filter((n) => !n.endsWith('_')));
     expect([...CLIENT_HINT_PROPERTIES].sort()).toEqual([...sent].sort());
   });

@@ -22,9 +22,17 @@ const anyTextArb = fc.oneof(
 
 const word = fc.stringMatching(/^[a-zàâçéèêëîïôûù]{1,12}$/);
 const slug = fc.array(word, { minLength: 1, maxLength: 5 }).map((w) => w.join('-'));
-const date = fc.date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+const date = fc
+  .date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true })
+  .map((d) => d.toISOString().slice(0, 10));
 const shortNumber = fc.nat(999_999).map(String);
-const segment = fc.oneof(word, slug, shortNumber, date, date.map((d) => d.replace(/-/g, '/')));
+const segment = fc.oneof(
+  word,
+  slug,
+  shortNumber,
+  date,
+  date.map((d) => d.replace(/-/g, '/')),
+);
 const articlePath = fc.array(segment, { minLength: 1, maxLength: 5 }).map((s) => `/${s.join('/')}`);
 // (as browsers send them: non-ASCII letters percent-encoded)
 const urlArb = articlePath.map((p) => `https://www.example.org${encodeURI(p)}`);
@@ -32,8 +40,21 @@ const urlArb = articlePath.map((p) => `https://www.example.org${encodeURI(p)}`);
 const ordinaryArb = fc.oneof(
   articlePath,
   urlArb,
-  fc.array(word.map((w) => w[0]!.toUpperCase() + w.slice(1)), { minLength: 1, maxLength: 6 }).map((w) => w.join(' ')),
-  fc.constantFrom('Accueil', '/produits/42', '/2026/12/07/mon-article-sur-l-ete', 'Économie & société', 'C# tutorial #1', 'What? Really!', 'Chrome 120.0.0.0'),
+  fc
+    .array(
+      word.map((w) => w[0]!.toUpperCase() + w.slice(1)),
+      { minLength: 1, maxLength: 6 },
+    )
+    .map((w) => w.join(' ')),
+  fc.constantFrom(
+    'Accueil',
+    '/produits/42',
+    '/2026/12/07/mon-article-sur-l-ete',
+    'Économie & société',
+    'C# tutorial #1',
+    'What? Really!',
+    'Chrome 120.0.0.0',
+  ),
 );
 
 describe('exempt by construction', () => {
@@ -69,9 +90,13 @@ describe('exempt by construction', () => {
     );
     // a URL-valued property holds a URL or a path: what follows a `?` or `#` there is a query or a fragment
     fc.assert(
-      fc.property(fc.oneof(urlArb, articlePath), fc.constantFrom('page_url', 'previous_url', 'src_referrer_url'), (text, name) => {
-        expect(exemptValue(name, text, noRuleCounts(), NOW)).toBe(text);
-      }),
+      fc.property(
+        fc.oneof(urlArb, articlePath),
+        fc.constantFrom('page_url', 'previous_url', 'src_referrer_url'),
+        (text, name) => {
+          expect(exemptValue(name, text, noRuleCounts(), NOW)).toBe(text);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -84,7 +109,11 @@ describe('exempt by construction', () => {
   });
 
   it('a URL whose path holds a colon gets every rule', () => {
-    for (const url of ['https://x.test/ip/2001:db8:85a3:8d3:1:2:3:4/x', 'https://x.test/c/gclid:EAIaIQobChMI0abc/', 'https://x.test/a:b/alice@example.com']) {
+    for (const url of [
+      'https://x.test/ip/2001:db8:85a3:8d3:1:2:3:4/x',
+      'https://x.test/c/gclid:EAIaIQobChMI0abc/',
+      'https://x.test/a:b/alice@example.com',
+    ]) {
       const out = sanitiseString(url, true, noRuleCounts());
       expect(out).not.toMatch(/8d3|EAIa|alice/);
     }
@@ -96,7 +125,12 @@ describe('exempt by construction', () => {
   });
 
   it('both strings of a client-hint brand entry go through the value rules', () => {
-    const out = exemptValue('ch_ua_full_version_list', [{ brand: 'alice@example.com', version: '1.0 203.0.113.9' }], noRuleCounts(), NOW);
+    const out = exemptValue(
+      'ch_ua_full_version_list',
+      [{ brand: 'alice@example.com', version: '1.0 203.0.113.9' }],
+      noRuleCounts(),
+      NOW,
+    );
     expect(out).toEqual([{ brand: '[email]', version: '1.0 [ip]' }]);
   });
 
@@ -111,9 +145,21 @@ describe('exempt by construction', () => {
 
   it('the reading decodes each listed encoding, and refuses what is nested deeper than it reads', () => {
     for (const [sent, read] of [
-      ['a%2540b', 'a@b'], ['a%u0040b', 'a@b'], ['a&#64b', 'a@b'], ['a&#x40;b', 'a@b'], ['a&commat;b', 'a@b'],
-      ['a\\u0040b', 'a@b'], ['a\\u{40}b', 'a@b'], ['a\\x40b', 'a@b'], ['a\\100b', 'a@b'], ['a\\40 b', 'a@b'],
-      ['a&quot;b', 'a"b'], ['ａ＠ｂ', 'a@b'], ['a\u200b\u00ad\u200e@b', 'a@b'], ['a \n\t b', 'a b'], ['C:\\apps', 'C:\\apps'],
+      ['a%2540b', 'a@b'],
+      ['a%u0040b', 'a@b'],
+      ['a&#64b', 'a@b'],
+      ['a&#x40;b', 'a@b'],
+      ['a&commat;b', 'a@b'],
+      ['a\\u0040b', 'a@b'],
+      ['a\\u{40}b', 'a@b'],
+      ['a\\x40b', 'a@b'],
+      ['a\\100b', 'a@b'],
+      ['a\\40 b', 'a@b'],
+      ['a&quot;b', 'a"b'],
+      ['ａ＠ｂ', 'a@b'],
+      ['a\u200b\u00ad\u200e@b', 'a@b'],
+      ['a \n\t b', 'a b'],
+      ['C:\\apps', 'C:\\apps'],
     ]) {
       expect(canonicalReading(sent!), sent).toBe(read);
     }

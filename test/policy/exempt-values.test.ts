@@ -41,7 +41,10 @@ describe('URL-valued properties', () => {
   });
 
   it('also strips URLs inside arrays', () => {
-    expect(exemptValue('page_url', ['https://a.test/x?q=1', 'https://b.test/y#f'], noRuleCounts(), NOW)).toEqual(['https://a.test/x', 'https://b.test/y']);
+    expect(exemptValue('page_url', ['https://a.test/x?q=1', 'https://b.test/y#f'], noRuleCounts(), NOW)).toEqual([
+      'https://a.test/x',
+      'https://b.test/y',
+    ]);
   });
 
   it('rebuildUrl keeps a URL without query as it is', () => {
@@ -161,7 +164,9 @@ describe('content of every kept string', () => {
     expect(clean('1.2.3.4 '.repeat(1000))).toBe(DROP);
     // the same in the forms this rule also reads: joined like a host name, escaped, in words
     expect(clean('ip-1-2-3-4 '.repeat(1000))).toBe(DROP);
-    expect(clean(Array.from({ length: MAX_FINDINGS + 1 }, (_, i) => `a${i}\\u0040example{dot}com`).join(' '))).toBe(DROP);
+    expect(clean(Array.from({ length: MAX_FINDINGS + 1 }, (_, i) => `a${i}\\u0040example{dot}com`).join(' '))).toBe(
+      DROP,
+    );
     expect(clean('{at}'.repeat(2048))).toBe(DROP);
     expect(clean('a at b dot co '.repeat(MAX_FINDINGS + 1))).toBe(DROP);
     expect(clean(' at '.repeat(2048))).toBe(DROP);
@@ -181,11 +186,18 @@ describe('content of every kept string', () => {
 describe('shapes', () => {
   const counts = () => noRuleCounts();
   it('keeps scalars and arrays of scalars', () => {
-    for (const v of ['x', 1, 0.5, true, false, null, ['a', 1, true, null], []] as PropertyValue[]) expect(exemptValue('page', v, counts(), NOW)).toEqual(v);
+    for (const v of ['x', 1, 0.5, true, false, null, ['a', 1, true, null], []] as PropertyValue[])
+      expect(exemptValue('page', v, counts(), NOW)).toEqual(v);
   });
 
   it('drops objects, arrays of objects and arrays of arrays', () => {
-    for (const v of [{ href: 'x' }, [{ a: 1 }], [['a']], { user_id: 'u-77', ip: '203.0.113.9' }, ['ok', { a: 1 }]] as PropertyValue[]) {
+    for (const v of [
+      { href: 'x' },
+      [{ a: 1 }],
+      [['a']],
+      { user_id: 'u-77', ip: '203.0.113.9' },
+      ['ok', { a: 1 }],
+    ] as PropertyValue[]) {
       const c = counts();
       expect(exemptValue('page_chapter2', v, c, NOW)).toBe(DROP);
       expect(c.shape).toBe(1);
@@ -200,7 +212,9 @@ describe('shapes', () => {
     expect(isBrandList(list)).toBe(true);
     expect(exemptValue('ch_ua_full_version_list', list, counts(), NOW)).toEqual(list);
     expect(exemptValue('ch_ua', list, counts(), NOW)).toEqual(list);
-    expect(exemptValue('ch_ua_full_version_list', [{ brand: 'alice@example.com', version: '1' }], counts(), NOW)).toEqual([{ brand: '[email]', version: '1' }]);
+    expect(
+      exemptValue('ch_ua_full_version_list', [{ brand: 'alice@example.com', version: '1' }], counts(), NOW),
+    ).toEqual([{ brand: '[email]', version: '1' }]);
     for (const bad of [
       [{ brand: 'x', version: '1', user_id: 'u' }],
       [{ brand: 'x' }],
@@ -209,7 +223,10 @@ describe('shapes', () => {
       Array.from({ length: 21 }, () => ({ brand: 'x', version: '1' })),
       [{ brand: 'x'.repeat(129), version: '1' }],
     ]) {
-      expect(exemptValue('ch_ua_full_version_list', bad as PropertyValue, counts(), NOW), JSON.stringify(bad).slice(0, 60)).toBe(DROP);
+      expect(
+        exemptValue('ch_ua_full_version_list', bad as PropertyValue, counts(), NOW),
+        JSON.stringify(bad).slice(0, 60),
+      ).toBe(DROP);
     }
     // the exception is for those two names only
     expect(exemptValue('page', list, counts(), NOW)).toBe(DROP);
@@ -224,8 +241,21 @@ describe('cookie_creation_date', () => {
   });
 
   it('is dropped when it cannot be read', () => {
-    for (const bad of ['garbage', '2026-11-29T03:38:00.000Z ', 1795923480000, ['2026-11-29'], '2026-02-31', '29/11/2026', 'Sun Nov 29 2026', '2099-01-01', null, true]) {
-      expect(exemptValue('cookie_creation_date', bad as PropertyValue, noRuleCounts(), NOW), JSON.stringify(bad)).toBe(DROP);
+    for (const bad of [
+      'garbage',
+      '2026-11-29T03:38:00.000Z ',
+      1795923480000,
+      ['2026-11-29'],
+      '2026-02-31',
+      '29/11/2026',
+      'Sun Nov 29 2026',
+      '2099-01-01',
+      null,
+      true,
+    ]) {
+      expect(exemptValue('cookie_creation_date', bad as PropertyValue, noRuleCounts(), NOW), JSON.stringify(bad)).toBe(
+        DROP,
+      );
     }
   });
 
@@ -244,7 +274,8 @@ describe('names', () => {
   });
 
   it('recognises campaign parameters and click ids', () => {
-    for (const n of ['utm_source', 'UTM_CAMPAIGN', 'at_medium', 'gclid', 'FBCLID', 'mtm_kwd', 'pk_campaign', 'xtor']) expect(isCampaignName(n)).toBe(true);
+    for (const n of ['utm_source', 'UTM_CAMPAIGN', 'at_medium', 'gclid', 'FBCLID', 'mtm_kwd', 'pk_campaign', 'xtor'])
+      expect(isCampaignName(n)).toBe(true);
     for (const n of ['page', 'src_detail', 'utm', 'data']) expect(isCampaignName(n)).toBe(false);
   });
 });
@@ -263,7 +294,8 @@ describe('numericHostIPv4', () => {
         return undefined;
       }
     };
-    const dotted = (n: number | undefined) => (n === undefined ? undefined : [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'));
+    const dotted = (n: number | undefined) =>
+      n === undefined ? undefined : [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
     const part = fc.oneof(
       fc.nat(300).map(String),
       fc.nat(0xffffffff).map(String),
@@ -288,7 +320,9 @@ describe('exempt values (property-based)', () => {
         fc.property(hostileStringArb, ({ value, secret, disguise }) => {
           const kept = exemptValue(name, value, noRuleCounts(), NOW);
           if (kept === DROP) return;
-          expect(readable(JSON.stringify(kept)), `${name} ${secret.kind} ${disguise}: ${value}`).not.toContain(secret.token);
+          expect(readable(JSON.stringify(kept)), `${name} ${secret.kind} ${disguise}: ${value}`).not.toContain(
+            secret.token,
+          );
         }),
         { numRuns: URL_PROPERTIES.includes(name) ? 300 : 60 },
       );
@@ -305,7 +339,8 @@ describe('exempt values (property-based)', () => {
         for (const s of secrets) expect(text, `${name} ${s.kind}: ${JSON.stringify(value)}`).not.toContain(s.token);
         expect(keysOf(kept).filter((k) => k.toLowerCase().startsWith('user_'))).toEqual([]);
         // whatever survives is a scalar, an array of scalars, or a brand list
-        if (Array.isArray(kept) && !isBrandList(kept)) expect(kept.every((x) => x === null || typeof x !== 'object')).toBe(true);
+        if (Array.isArray(kept) && !isBrandList(kept))
+          expect(kept.every((x) => x === null || typeof x !== 'object')).toBe(true);
         if (!Array.isArray(kept) && kept !== null && typeof kept === 'object') expect.fail('an object was kept');
       }),
       { numRuns: 3000 },

@@ -3,23 +3,34 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadReferrerSpamList, parseReferrerSpamList, REFERRER_SPAM_FILE, referrerHost } from '../../src/policy/referrer-spam.js';
+import {
+  loadReferrerSpamList,
+  parseReferrerSpamList,
+  REFERRER_SPAM_FILE,
+  referrerHost,
+} from '../../src/policy/referrer-spam.js';
 
 describe('the shipped referrer-spam list', () => {
   const list = loadReferrerSpamList();
 
   it('says where it comes from, under which licence and which version, and holds the known spammers', () => {
-    const header = readFileSync(REFERRER_SPAM_FILE, 'utf8').split('\n').filter((l) => l.startsWith('#')).join('\n');
+    const header = readFileSync(REFERRER_SPAM_FILE, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('#'))
+      .join('\n');
     expect(header).toMatch(/matomo-org\/referrer-spam-list/);
     expect(header).toMatch(/public domain/i);
     expect(header).toMatch(/Commit: [0-9a-f]{40} \(\d{4}-\d{2}-\d{2}\)/);
     expect(list.version).toMatch(/^commit [0-9a-f]{40} \(\d{4}-\d{2}-\d{2}\)$/);
     expect(list.size).toBeGreaterThan(2000);
-    for (const host of ['semalt.com', 'buttons-for-website.com', 'darodar.com', 'qiwi.xyz']) expect(list.isSpamHost(host), host).toBe(true);
+    for (const host of ['semalt.com', 'buttons-for-website.com', 'darodar.com', 'qiwi.xyz'])
+      expect(list.isSpamHost(host), host).toBe(true);
   });
 
   it('holds lower-case host names only, one a line', () => {
-    const lines = readFileSync(REFERRER_SPAM_FILE, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    const lines = readFileSync(REFERRER_SPAM_FILE, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'));
     expect(lines.length).toBe(list.size);
     for (const l of lines) expect(l).toMatch(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/);
   });
@@ -59,11 +70,15 @@ describe('matching a referrer', () => {
   it('never calls a host spam unless it or a parent domain is listed (fast-check)', () => {
     const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$/);
     fc.assert(
-      fc.property(fc.array(label, { minLength: 1, maxLength: 4 }), fc.constantFrom('semalt.com', 'com', 'example', 'semalt'), (labels, tail) => {
-        const host = [...labels, tail].join('.');
-        const listed = host === 'semalt.com' || host.endsWith('.semalt.com');
-        expect(list.isSpamReferrer(`https://${host}/p`)).toBe(listed);
-      }),
+      fc.property(
+        fc.array(label, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('semalt.com', 'com', 'example', 'semalt'),
+        (labels, tail) => {
+          const host = [...labels, tail].join('.');
+          const listed = host === 'semalt.com' || host.endsWith('.semalt.com');
+          expect(list.isSpamReferrer(`https://${host}/p`)).toBe(listed);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -21,7 +21,11 @@ describe('sites file', () => {
     const sites = loadSites(path.resolve(import.meta.dirname, '../../docker/sites.example.json'));
     expect(sites.configured).toBe(true);
     const s = sites.get('123456')!;
-    expect(s).toMatchObject({ maxMode: 'optin', domains: ['www.example.org', 'example.org', '*.example.net'], gpcIsObjection: true });
+    expect(s).toMatchObject({
+      maxMode: 'optin',
+      domains: ['www.example.org', 'example.org', '*.example.net'],
+      gpcIsObjection: true,
+    });
     expect(s.exemptProperties.has('article_type')).toBe(true);
     expect(s.exemptEvents.has('product.display')).toBe(true);
     expect(sites.get('654321')).toMatchObject({ maxMode: 'exempt' }); // the safe default
@@ -31,7 +35,12 @@ describe('sites file', () => {
   it('without a file, accepts every site with the exempt defaults', () => {
     const sites = loadSites(undefined);
     expect(sites.configured).toBe(false);
-    expect(sites.get('4711')).toMatchObject({ maxMode: 'exempt', domains: [], gpcIsObjection: true, keepRobots: false });
+    expect(sites.get('4711')).toMatchObject({
+      maxMode: 'exempt',
+      domains: [],
+      gpcIsObjection: true,
+      keepRobots: false,
+    });
   });
 
   it('sets robots apart unless a site keeps them (bots: "keep")', () => {
@@ -53,15 +62,54 @@ describe('sites file', () => {
   it('refuses any added name that reads as a user id, an e-mail address or campaign data, under any spelling', () => {
     const names = [
       // user ids
-      'user_id', 'plausible_prop_user_id', 'user.id', 'userId', 'UserID', 'USER-ID', 'usr_name', 'plausible_prop_userId',
-      'customerId', 'plausible_prop_uid', 'cvar_visit_user_id', 'login', 'visitorId',
+      'user_id',
+      'plausible_prop_user_id',
+      'user.id',
+      'userId',
+      'UserID',
+      'USER-ID',
+      'usr_name',
+      'plausible_prop_userId',
+      'customerId',
+      'plausible_prop_uid',
+      'cvar_visit_user_id',
+      'login',
+      'visitorId',
       // e-mail addresses
-      'Email', 'e_mail', 'e-mail', 'plausible_prop_email', 'contactEmail', 'mail', 'email_address', 'eMail',
+      'Email',
+      'e_mail',
+      'e-mail',
+      'plausible_prop_email',
+      'contactEmail',
+      'mail',
+      'email_address',
+      'eMail',
       // campaign parameters and click identifiers
-      'plausible_prop_utm_source', 'plausible_prop_gclid', 'utm.source', 'utmSource', 'UTM_CAMPAIGN', 'pk-campaign', 'pk.kwd',
-      'mtm_source', 'at_medium', 'gclid', 'GCLID', 'fbClid', 'plausible_prop_fbclid', 'ms.clk.id', 'xtor', 'mc_eid', 'mcEid',
+      'plausible_prop_utm_source',
+      'plausible_prop_gclid',
+      'utm.source',
+      'utmSource',
+      'UTM_CAMPAIGN',
+      'pk-campaign',
+      'pk.kwd',
+      'mtm_source',
+      'at_medium',
+      'gclid',
+      'GCLID',
+      'fbClid',
+      'plausible_prop_fbclid',
+      'ms.clk.id',
+      'xtor',
+      'mc_eid',
+      'mcEid',
       // fields the collector fills itself
-      'geo_city', 'geo.lat', 'geoCity', 'plausible_prop_geo_region', 'latitude', 'site_id', 'hit_time_utc',
+      'geo_city',
+      'geo.lat',
+      'geoCity',
+      'plausible_prop_geo_region',
+      'latitude',
+      'site_id',
+      'hit_time_utc',
     ];
     for (const name of names) {
       const message = refusal({ sites: { '42': { allow: { properties: [name] } } } });
@@ -73,8 +121,20 @@ describe('sites file', () => {
     expect(refusal({ sites: { '42': { allow: { properties: ['userId'] } } } })).toMatch(/user id/);
     expect(refusal({ sites: { '42': { allow: { properties: ['e_mail'] } } } })).toMatch(/e-mail/);
     // ordinary names stay allowed
-    const fine = ['article_type', 'plausible_prop_plan', 'plausible_prop_author', 'dimension1', 'cvar_visit_1', 'event_category',
-      'utm', 'page_template', 'mailbox_size_class', 'site_section', 'attribute', 'users_online'];
+    const fine = [
+      'article_type',
+      'plausible_prop_plan',
+      'plausible_prop_author',
+      'dimension1',
+      'cvar_visit_1',
+      'event_category',
+      'utm',
+      'page_template',
+      'mailbox_size_class',
+      'site_section',
+      'attribute',
+      'users_online',
+    ];
     expect(() => parseSites({ sites: { '42': { allow: { properties: fine } } } })).not.toThrow();
   });
 

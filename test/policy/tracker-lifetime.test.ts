@@ -2,14 +2,22 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Properties, PropertyValue } from '../../src/contract/record.js';
 import { TRACKER_LIFETIME_DAYS } from '../../src/policy/allowlists.js';
-import { canonicalId, readUnixSeconds, sdkIdCreatedAt, sdkIdOf, trackerAge } from '../../src/policy/tracker-lifetime.js';
+import {
+  canonicalId,
+  readUnixSeconds,
+  sdkIdCreatedAt,
+  sdkIdOf,
+  trackerAge,
+} from '../../src/policy/tracker-lifetime.js';
 
 const NOW = Date.parse('2026-12-03T08:00:00Z');
 const DAY = 86_400_000;
 const LIFETIME = TRACKER_LIFETIME_DAYS * DAY;
 /** An id made as the SDK makes them: creation time in base 36, then 8 random characters. */
 const sdkId = (createdAt: number, suffix = '') => `${createdAt.toString(36).padStart(8, '0')}k3j5h7g9${suffix}`;
-const made = (date: number | string) => [{ data: { cookie_creation_date: typeof date === 'number' ? new Date(date).toISOString() : date } }];
+const made = (date: number | string) => [
+  { data: { cookie_creation_date: typeof date === 'number' ? new Date(date).toISOString() : date } },
+];
 
 describe('tracker lifetime (13 months, never extended)', () => {
   it('is 13 months', () => {
@@ -21,16 +29,35 @@ describe('tracker lifetime (13 months, never extended)', () => {
     expect(sdkIdCreatedAt(sdkId(NOW - DAY), NOW)).toBe(NOW - DAY);
     expect(sdkIdCreatedAt(sdkId(NOW - DAY, '-NO'), NOW)).toBe(NOW - DAY);
     expect(new Date(sdkIdCreatedAt('mx1ai3fsjp7z2jhr', NOW)!).toISOString()).toMatch(/^2026-11-29T03:38:53/); // a real SDK id
-    for (const custom of ['user-42', 'mx1ai3fsjp7z2jh', 'xmx1ai3fsjp7z2jhr', '0000000000000000', 'zzzzzzzzzzzzzzzz', sdkId(NOW + LIFETIME + DAY)]) {
+    for (const custom of [
+      'user-42',
+      'mx1ai3fsjp7z2jh',
+      'xmx1ai3fsjp7z2jhr',
+      '0000000000000000',
+      'zzzzzzzzzzzzzzzz',
+      sdkId(NOW + LIFETIME + DAY),
+    ]) {
       expect(sdkIdCreatedAt(custom, NOW), custom).toBeUndefined();
     }
   });
 
   it('reads an SDK id in any letter case and any encoding, whatever follows it', () => {
     const t = sdkIdCreatedAt('mx1ai3fsjp7z2jhr', NOW);
-    for (const form of ['MX1AI3FSJP7Z2JHR', 'mx1ai3fsjp7z2jhr ', 'mx1ai3fsjp7z2jhr%20', 'mx1ai3fsjp7z2jhr%2520', ' Mx1Ai3FsJp7Z2JhR',
-      '%6Dx1ai3fsjp7z2jhr', '%256D%2578%2531ai3fsjp7z2jhr', 'mx1ai3fs\u200bjp7z2jhr', 'ｍｘ１ａｉ３ｆｓｊｐ７ｚ２ｊｈｒ', 'mx1ai3fsjp7z2jhr-YES',
-      'mx1ai3fsjp7z2jhr-no', 'mx1ai3fsjp7z2jhr+', 'mx1ai3fsjp7z2jhr%ZZ']) {
+    for (const form of [
+      'MX1AI3FSJP7Z2JHR',
+      'mx1ai3fsjp7z2jhr ',
+      'mx1ai3fsjp7z2jhr%20',
+      'mx1ai3fsjp7z2jhr%2520',
+      ' Mx1Ai3FsJp7Z2JhR',
+      '%6Dx1ai3fsjp7z2jhr',
+      '%256D%2578%2531ai3fsjp7z2jhr',
+      'mx1ai3fs\u200bjp7z2jhr',
+      'ｍｘ１ａｉ３ｆｓｊｐ７ｚ２ｊｈｒ',
+      'mx1ai3fsjp7z2jhr-YES',
+      'mx1ai3fsjp7z2jhr-no',
+      'mx1ai3fsjp7z2jhr+',
+      'mx1ai3fsjp7z2jhr%ZZ',
+    ]) {
       expect(sdkIdCreatedAt(form, NOW), form).toBe(t);
     }
     expect(sdkIdOf('MX1AI3FSJP7Z2JHR%20', NOW)?.id).toBe('mx1ai3fsjp7z2jhr');
@@ -39,7 +66,8 @@ describe('tracker lifetime (13 months, never extended)', () => {
 
   it('an expired SDK id sent upper-cased or with %20 appended is expired; a future one is unknown', () => {
     const old = sdkId(NOW - LIFETIME - DAY);
-    for (const form of [old.toUpperCase(), `${old}%20`, `${old} `, `${old.toUpperCase()}-NO`]) expect(trackerAge([], form, NOW), form).toBe('expired');
+    for (const form of [old.toUpperCase(), `${old}%20`, `${old} `, `${old.toUpperCase()}-NO`])
+      expect(trackerAge([], form, NOW), form).toBe('expired');
     expect(trackerAge([], sdkId(NOW + 2 * DAY), NOW)).toBe('unknown');
     expect(trackerAge([], sdkId(NOW + 2 * DAY).toUpperCase(), NOW)).toBe('unknown');
   });
@@ -48,12 +76,24 @@ describe('tracker lifetime (13 months, never extended)', () => {
     const idts = (raw: string) => trackerAge([], '5d4f2a9c0b7e13f8', NOW, { format: 'unix-seconds', raw });
     expect(idts(String(Math.floor((NOW - DAY) / 1000)))).toBe('ok');
     expect(idts(String(Math.floor((NOW - LIFETIME - DAY) / 1000)))).toBe('expired');
-    for (const bad of ['abc', '1000000000.5', '-5', '', ' 1765000000', '01765000000', '1e9', String(NOW - DAY), String(Math.floor((NOW + 2 * DAY) / 1000))]) {
+    for (const bad of [
+      'abc',
+      '1000000000.5',
+      '-5',
+      '',
+      ' 1765000000',
+      '01765000000',
+      '1e9',
+      String(NOW - DAY),
+      String(Math.floor((NOW + 2 * DAY) / 1000)),
+    ]) {
       expect(idts(bad), bad).toBe('unknown');
     }
     expect(readUnixSeconds('1600000000')).toBe(1_600_000_000_000);
     // a readable cookie date does not make an unreadable _idts readable
-    expect(trackerAge(made(NOW - DAY), '5d4f2a9c0b7e13f8', NOW, { format: 'unix-seconds', raw: 'abc' })).toBe('unknown');
+    expect(trackerAge(made(NOW - DAY), '5d4f2a9c0b7e13f8', NOW, { format: 'unix-seconds', raw: 'abc' })).toBe(
+      'unknown',
+    );
   });
 
   it('is ok up to the lifetime and expired one millisecond after, by the date or by the id', () => {
@@ -91,39 +131,67 @@ const disguisedId = (id: string) =>
       fc.array(fc.constantFrom('upper', 'lower', 'pct', 'pct2'), { minLength: id.length, maxLength: id.length }),
       fc.constantFrom('', '%20', ' ', '+', '-NO', '-no', '%2520', '\u200b', '%0A', '#'),
     )
-    .map(([forms, tail]) =>
-      [...id]
-        .map((c, i) => {
-          const f = forms[i]!;
-          return f === 'upper' ? c.toUpperCase() : f === 'lower' ? c : f === 'pct' ? pctEncode(c) : pctEncode(c).replace('%', '%25');
-        })
-        .join('') + tail,
+    .map(
+      ([forms, tail]) =>
+        [...id]
+          .map((c, i) => {
+            const f = forms[i]!;
+            return f === 'upper'
+              ? c.toUpperCase()
+              : f === 'lower'
+                ? c
+                : f === 'pct'
+                  ? pctEncode(c)
+                  : pctEncode(c).replace('%', '%25');
+          })
+          .join('') + tail,
     );
-const pastLifetime = fc.integer({ min: NOW - 10 * 365 * DAY, max: NOW - LIFETIME - 1 }).filter((t) => t >= Date.parse('2015-01-01'));
+const pastLifetime = fc
+  .integer({ min: NOW - 10 * 365 * DAY, max: NOW - LIFETIME - 1 })
+  .filter((t) => t >= Date.parse('2015-01-01'));
 const future = fc.integer({ min: NOW + 2 * DAY, max: NOW + LIFETIME });
 
 describe('tracker lifetime: generated ages never pass', () => {
   it('an expired SDK id, in any case and encoding, is expired', () => {
-    fc.assert(fc.property(pastLifetime.chain((t) => disguisedId(sdkId(t))), (id) => trackerAge([], id, NOW) === 'expired'), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        pastLifetime.chain((t) => disguisedId(sdkId(t))),
+        (id) => trackerAge([], id, NOW) === 'expired',
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('an SDK id from the future, in any case and encoding, is unknown', () => {
-    fc.assert(fc.property(future.chain((t) => disguisedId(sdkId(t))), (id) => trackerAge([], id, NOW) === 'unknown'), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        future.chain((t) => disguisedId(sdkId(t))),
+        (id) => trackerAge([], id, NOW) === 'unknown',
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it("Matomo's _idts: unreadable, fractional, negative, milliseconds, future or expired is never ok", () => {
     const seconds = (t: number) => String(Math.floor(t / 1000));
     const raw = fc.oneof(
       fc.string({ maxLength: 14 }).filter((s) => !/^[1-9][0-9]{0,10}$/.test(s)),
-      fc.tuple(fc.integer({ min: 1, max: 2_000_000_000 }), fc.integer({ min: 1, max: 999 })).map(([a, b]) => `${a}.${b}`),
+      fc
+        .tuple(fc.integer({ min: 1, max: 2_000_000_000 }), fc.integer({ min: 1, max: 999 }))
+        .map(([a, b]) => `${a}.${b}`),
       fc.integer({ min: 1, max: 2_000_000_000 }).map((n) => `-${n}`),
       fc.integer({ min: NOW - LIFETIME + DAY, max: NOW }).map(String), // milliseconds
       future.map(seconds),
       pastLifetime.map(seconds),
-      fc.tuple(fc.integer({ min: NOW - LIFETIME + DAY, max: NOW }), fc.constantFrom(' ', '%20', 'x', '.0')).map(([t, tail]) => `${seconds(t)}${tail}`),
+      fc
+        .tuple(fc.integer({ min: NOW - LIFETIME + DAY, max: NOW }), fc.constantFrom(' ', '%20', 'x', '.0'))
+        .map(([t, tail]) => `${seconds(t)}${tail}`),
       fc.integer({ min: NOW - LIFETIME + DAY, max: NOW }).map((t) => `0${seconds(t)}`),
     );
-    fc.assert(fc.property(raw, (r) => trackerAge([], '5d4f2a9c0b7e13f8', NOW, { format: 'unix-seconds', raw: r }) !== 'ok'), { numRuns: 1000 });
+    fc.assert(
+      fc.property(raw, (r) => trackerAge([], '5d4f2a9c0b7e13f8', NOW, { format: 'unix-seconds', raw: r }) !== 'ok'),
+      { numRuns: 1000 },
+    );
   });
 
   it('a cookie date that is unreadable, in the future or past the lifetime is never ok, whatever the other events say', () => {
@@ -144,7 +212,10 @@ describe('tracker lifetime: generated ages never pass', () => {
         events.splice(at, 0, { data: { cookie_creation_date: date } });
         const age = trackerAge(events, undefined, NOW);
         // (a readable date within the lifetime is the only way to ok)
-        const t = typeof date === 'string' && /^\d{4}-\d{2}-\d{2}/.test(date) ? Date.parse(date.length === 10 ? `${date}T00:00:00Z` : date) : NaN;
+        const t =
+          typeof date === 'string' && /^\d{4}-\d{2}-\d{2}/.test(date)
+            ? Date.parse(date.length === 10 ? `${date}T00:00:00Z` : date)
+            : NaN;
         return age !== 'ok' || (t >= NOW - LIFETIME && t <= NOW + DAY);
       }),
       { numRuns: 1000 },

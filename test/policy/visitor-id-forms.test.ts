@@ -19,7 +19,7 @@ function sdkCookies(scenario: string): { pcid: string; vid?: string; idclient: s
 }
 
 describe('visitorIdsHeldAs', () => {
-  it('reads a Matomo _pk_id cookie value, today\'s and older forms, any case, whitespace, name= pasted', () => {
+  it("reads a Matomo _pk_id cookie value, today's and older forms, any case, whitespace, name= pasted", () => {
     for (const value of [
       `${MATOMO_ID}.1764000000.`,
       `${MATOMO_ID.toUpperCase()}.1764000000.`,
@@ -46,7 +46,7 @@ describe('visitorIdsHeldAs', () => {
     expect(visitorIdsHeldAs('Alice-42')).toEqual({ ids: ['Alice-42'], readAs: 'id as given' });
   });
 
-  it('reads the Piano SDK\'s _pcid cookie as the browser stores it (URL-encoded JSON) and decoded', () => {
+  it("reads the Piano SDK's _pcid cookie as the browser stores it (URL-encoded JSON) and decoded", () => {
     const { pcid, idclient: sent } = sdkCookies('optin');
     expect(pcid).toMatch(/^%7B%22browserId%22/); // what devtools shows under Application → Cookies
     // the id the SDK sent is the cookie's browserId (the fixture's sent id is moved to today: compare the random half)

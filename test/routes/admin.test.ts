@@ -78,7 +78,9 @@ describe('admin access and erasure', () => {
       const res = await fetch(`${base}${path}`, {
         method: path === '/metrics' || path === '/admin/report' ? 'GET' : 'POST',
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        ...(path === '/metrics' || path === '/admin/report' ? {} : { body: JSON.stringify({ site: SITE, idclient: PERSON }) }),
+        ...(path === '/metrics' || path === '/admin/report'
+          ? {}
+          : { body: JSON.stringify({ site: SITE, idclient: PERSON }) }),
       });
       expect(res.status, path).toBe(404);
       expect(await res.text()).not.toContain(PERSON);
@@ -97,18 +99,28 @@ describe('admin access and erasure', () => {
     // well formed, but past the shards: the scan's InvalidCursorError, told as a bad cursor
     const past = await post('/admin/access', { site: SITE, idclient: PERSON, cursor: '99:1-0' });
     expect(past.status).toBe(400);
-    expect(await past.json()).toMatchObject({ statusCode: 400, error: 'invalid_request', message: 'invalid cursor', path: 'body.cursor' });
+    expect(await past.json()).toMatchObject({
+      statusCode: 400,
+      error: 'invalid_request',
+      message: 'invalid cursor',
+      path: 'body.cursor',
+    });
   });
 
   it('finds the records made under the old and the new key, and only those', async () => {
     const res = await post('/admin/access', { site: SITE, idclient: PERSON });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { records: { visitor: string; site: string; props: { page: string } }[]; complete: boolean };
+    const body = (await res.json()) as {
+      records: { visitor: string; site: string; props: { page: string } }[];
+      complete: boolean;
+    };
     expect(body.complete).toBe(true);
     expect(body.records).toHaveLength(6);
     expect(body.records.filter((r) => r.visitor.startsWith('old.'))).toHaveLength(4);
     expect(body.records.filter((r) => r.visitor.startsWith('new.'))).toHaveLength(2);
-    expect(body.records.every((r) => r.site === SITE && r.props.page.startsWith(`home-${PERSON.slice(0, 3)}`))).toBe(true);
+    expect(body.records.every((r) => r.site === SITE && r.props.page.startsWith(`home-${PERSON.slice(0, 3)}`))).toBe(
+      true,
+    );
     // another site: nothing
     const other = await post('/admin/access', { site: '999', idclient: PERSON });
     expect(((await other.json()) as { records: unknown[] }).records).toEqual([]);
@@ -124,7 +136,9 @@ describe('admin access and erasure', () => {
     const others = (await t.records()) as { visitor: string }[];
     expect(others).toHaveLength(4);
 
-    const tombstones = (await t.redis.xrange(erasureStream, '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('tombstone') + 1]!));
+    const tombstones = (await t.redis.xrange(erasureStream, '-', '+')).map(([, f]) =>
+      JSON.parse(f[f.indexOf('tombstone') + 1]!),
+    );
     expect(tombstones).toHaveLength(2);
     expect(tombstones.map((x) => x.visitor.split('.')[0]).sort()).toEqual(['new', 'old']);
     for (const x of tombstones) {
@@ -294,7 +308,11 @@ describe('admin routes are off without ADMIN_TOKEN', () => {
   it('answers 404', async () => {
     const t = await startTestApp();
     try {
-      const res = await t.operator.inject({ method: 'POST', url: '/admin/access', payload: { site: SITE, idclient: PERSON } });
+      const res = await t.operator.inject({
+        method: 'POST',
+        url: '/admin/access',
+        payload: { site: SITE, idclient: PERSON },
+      });
       expect(res.statusCode).toBe(404);
     } finally {
       await t.close();

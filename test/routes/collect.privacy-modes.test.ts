@@ -9,46 +9,145 @@ import { optoutCounterKey } from '../../src/contract/keys.js';
 import { startTestApp, type TestApp, writeSitesFile } from '../helpers/app.js';
 import { freshSdkId, type SdkRequest, sdkFixture, sdkRequest } from '../helpers/fixtures.js';
 
-const ALLOWED = new Set([...EXEMPT_PROPERTIES, 'connection_type', 'device_timestamp_utc', 'visitor_privacy_consent', 'visitor_privacy_mode', 'event_name']);
+const ALLOWED = new Set([
+  ...EXEMPT_PROPERTIES,
+  'connection_type',
+  'device_timestamp_utc',
+  'visitor_privacy_consent',
+  'visitor_privacy_mode',
+  'event_name',
+]);
 const PUBLIC_IP = '81.2.69.142';
 
-type Rec = { id: string; site: string; event: string; mode: string; visitor?: string; geo?: object; props: Record<string, unknown> };
+type Rec = {
+  id: string;
+  site: string;
+  event: string;
+  mode: string;
+  visitor?: string;
+  geo?: object;
+  props: Record<string, unknown>;
+};
 
 /** A captured request with its body's events rewritten. */
-function derive(req: SdkRequest, change: (data: Record<string, unknown>) => void, query?: Record<string, string>): SdkRequest {
+function derive(
+  req: SdkRequest,
+  change: (data: Record<string, unknown>) => void,
+  query?: Record<string, string>,
+): SdkRequest {
   const body = JSON.parse(req.body) as { events: { data: Record<string, unknown> }[] };
   for (const e of body.events) change(e.data);
   const q = { ...req.query, ...query };
-  return { ...req, body: JSON.stringify(body), query: q, rawQueryString: Object.entries(q).map(([k, v]) => `${k}=${v}`).join('&') };
+  return {
+    ...req,
+    body: JSON.stringify(body),
+    query: q,
+    rawQueryString: Object.entries(q)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('&'),
+  };
 }
 
 interface Row {
   row: string;
   requests: SdkRequest[];
   site?: string;
-  expect: { records: 'some' | 'none'; mode?: string; visitor: boolean; userKept?: boolean; allowlistOnly?: boolean; geo: boolean; counter?: boolean };
+  expect: {
+    records: 'some' | 'none';
+    mode?: string;
+    visitor: boolean;
+    userKept?: boolean;
+    allowlistOnly?: boolean;
+    geo: boolean;
+    counter?: boolean;
+  };
 }
 
 const exempt = sdkFixture('exempt').requests;
 const optin = sdkFixture('optin').requests;
 
 const ROWS: Row[] = [
-  { row: 'optin, consent true, site allows opt-in', requests: optin, expect: { records: 'some', mode: 'optin', visitor: true, userKept: true, geo: true } },
-  { row: 'consent API opt-in', requests: sdkFixture('consent-optin').requests, expect: { records: 'some', mode: 'optin', visitor: true, geo: true } },
-  { row: 'optin claimed on a site capped at exempt', site: '654321', requests: optin, expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true } },
-  { row: 'optin claimed with consent false', requests: optin.map((r) => derive(r, (d) => (d.visitor_privacy_consent = false))), expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true } },
-  { row: 'exempt', requests: exempt, expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true } },
-  { row: 'exempt with SDK include (user_id, custom props, product.display)', requests: sdkFixture('exempt-include').requests, expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true } },
-  { row: 'consent API essential', requests: sdkFixture('consent-essential').requests, expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true } },
-  { row: 'custom', requests: exempt.map((r) => derive(r, (d) => (d.visitor_privacy_mode = 'custom'))), expect: { records: 'some', mode: 'exempt', visitor: true, allowlistOnly: true, geo: true } },
-  { row: 'missing mode', requests: optin.map((r) => derive(r, (d) => delete d.visitor_privacy_mode)), expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true } },
-  { row: 'unknown mode', requests: optin.map((r) => derive(r, (d) => (d.visitor_privacy_mode = 'everything'))), expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true } },
-  { row: 'no-storage', requests: sdkFixture('no-storage').requests, expect: { records: 'some', mode: 'exempt', visitor: false, userKept: false, allowlistOnly: true, geo: true } },
-  { row: 'optout', requests: sdkFixture('optout').requests, expect: { records: 'none', visitor: false, geo: false, counter: true } },
-  { row: 'consent API opt-out', requests: sdkFixture('consent-optout').requests, expect: { records: 'none', visitor: false, geo: false, counter: true } },
-  { row: 'extended-optout', requests: sdkFixture('optout').requests.map((r) => derive(r, (d) => (d.visitor_privacy_mode = 'extended-optout'))), expect: { records: 'none', visitor: false, geo: false, counter: true } },
-  { row: 'no-consent', requests: sdkFixture('no-consent').requests, expect: { records: 'none', visitor: false, geo: false, counter: true } },
-  { row: 'idclient OPT-OUT while claiming optin', requests: optin.map((r) => derive(r, () => undefined, { idclient: 'OPT-OUT' })), expect: { records: 'none', visitor: false, geo: false, counter: true } },
+  {
+    row: 'optin, consent true, site allows opt-in',
+    requests: optin,
+    expect: { records: 'some', mode: 'optin', visitor: true, userKept: true, geo: true },
+  },
+  {
+    row: 'consent API opt-in',
+    requests: sdkFixture('consent-optin').requests,
+    expect: { records: 'some', mode: 'optin', visitor: true, geo: true },
+  },
+  {
+    row: 'optin claimed on a site capped at exempt',
+    site: '654321',
+    requests: optin,
+    expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true },
+  },
+  {
+    row: 'optin claimed with consent false',
+    requests: optin.map((r) => derive(r, (d) => (d.visitor_privacy_consent = false))),
+    expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true },
+  },
+  {
+    row: 'exempt',
+    requests: exempt,
+    expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true },
+  },
+  {
+    row: 'exempt with SDK include (user_id, custom props, product.display)',
+    requests: sdkFixture('exempt-include').requests,
+    expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true },
+  },
+  {
+    row: 'consent API essential',
+    requests: sdkFixture('consent-essential').requests,
+    expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true },
+  },
+  {
+    row: 'custom',
+    requests: exempt.map((r) => derive(r, (d) => (d.visitor_privacy_mode = 'custom'))),
+    expect: { records: 'some', mode: 'exempt', visitor: true, allowlistOnly: true, geo: true },
+  },
+  {
+    row: 'missing mode',
+    requests: optin.map((r) => derive(r, (d) => delete d.visitor_privacy_mode)),
+    expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true },
+  },
+  {
+    row: 'unknown mode',
+    requests: optin.map((r) => derive(r, (d) => (d.visitor_privacy_mode = 'everything'))),
+    expect: { records: 'some', mode: 'exempt', visitor: true, userKept: false, allowlistOnly: true, geo: true },
+  },
+  {
+    row: 'no-storage',
+    requests: sdkFixture('no-storage').requests,
+    expect: { records: 'some', mode: 'exempt', visitor: false, userKept: false, allowlistOnly: true, geo: true },
+  },
+  {
+    row: 'optout',
+    requests: sdkFixture('optout').requests,
+    expect: { records: 'none', visitor: false, geo: false, counter: true },
+  },
+  {
+    row: 'consent API opt-out',
+    requests: sdkFixture('consent-optout').requests,
+    expect: { records: 'none', visitor: false, geo: false, counter: true },
+  },
+  {
+    row: 'extended-optout',
+    requests: sdkFixture('optout').requests.map((r) => derive(r, (d) => (d.visitor_privacy_mode = 'extended-optout'))),
+    expect: { records: 'none', visitor: false, geo: false, counter: true },
+  },
+  {
+    row: 'no-consent',
+    requests: sdkFixture('no-consent').requests,
+    expect: { records: 'none', visitor: false, geo: false, counter: true },
+  },
+  {
+    row: 'idclient OPT-OUT while claiming optin',
+    requests: optin.map((r) => derive(r, () => undefined, { idclient: 'OPT-OUT' })),
+    expect: { records: 'none', visitor: false, geo: false, counter: true },
+  },
 ];
 
 describe('privacy modes, row by row (docs/privacy.md), with real SDK bodies', () => {
@@ -59,12 +158,20 @@ describe('privacy modes, row by row (docs/privacy.md), with real SDK bodies', ()
   beforeAll(async () => {
     t = await startTestApp({
       TRUST_PROXY: '127.0.0.1',
-      SITES_FILE: writeSitesFile({ '123456': { maxMode: 'optin', domains: ['127.0.0.1'] }, '654321': { maxMode: 'exempt' } }),
+      SITES_FILE: writeSitesFile({
+        '123456': { maxMode: 'optin', domains: ['127.0.0.1'] },
+        '654321': { maxMode: 'exempt' },
+      }),
     });
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {
-    console.log('properties sent → kept per row:\n' + Object.entries(counts).map(([r, c]) => `  ${r}: ${c.sent} → ${c.kept} (${c.sent - c.kept} dropped)`).join('\n'));
+    console.log(
+      'properties sent → kept per row:\n' +
+        Object.entries(counts)
+          .map(([r, c]) => `  ${r}: ${c.sent} → ${c.kept} (${c.sent - c.kept} dropped)`)
+          .join('\n'),
+    );
     await t.close();
   });
 
@@ -80,7 +187,11 @@ describe('privacy modes, row by row (docs/privacy.md), with real SDK bodies', ()
         const q = req.rawQueryString.replace(/^s=\d+/, `s=${site}`);
         const res = await fetch(`${base}/event?${q}`, {
           method: 'POST',
-          headers: { 'content-type': req.headers['content-type']!, origin: req.headers.origin!, 'x-forwarded-for': PUBLIC_IP },
+          headers: {
+            'content-type': req.headers['content-type']!,
+            origin: req.headers.origin!,
+            'x-forwarded-for': PUBLIC_IP,
+          },
           body: req.body,
         });
         expect(res.status, await res.text()).toBe(204);
@@ -92,7 +203,9 @@ describe('privacy modes, row by row (docs/privacy.md), with real SDK bodies', ()
       const recs = ((await t.records()) as unknown as Rec[]).filter((r) => !before.has(r.id));
       counts[row.row] = { sent: sentProps, kept: recs.reduce((a, r) => a + Object.keys(r.props).length, 0) };
       // real visitor ids (the shared OPT-OUT, no-consent, no-storage also name modes)
-      const rawIds = row.requests.map((r) => r.query.idclient).filter((id): id is string => !!id && !['OPT-OUT', 'no-consent', 'no-storage'].includes(id));
+      const rawIds = row.requests
+        .map((r) => r.query.idclient)
+        .filter((id): id is string => !!id && !['OPT-OUT', 'no-consent', 'no-storage'].includes(id));
       const streamText = JSON.stringify(recs);
       for (const id of rawIds) expect(streamText).not.toContain(`"${id}"`);
 
@@ -107,11 +220,13 @@ describe('privacy modes, row by row (docs/privacy.md), with real SDK bodies', ()
         expect(r.site).toBe(site);
         expect(r.visitor !== undefined).toBe(row.expect.visitor);
         expect(r.geo !== undefined).toBe(row.expect.geo);
-        if (row.expect.userKept === false) expect(Object.keys(r.props).filter((k) => k.startsWith('user_'))).toEqual([]);
+        if (row.expect.userKept === false)
+          expect(Object.keys(r.props).filter((k) => k.startsWith('user_'))).toEqual([]);
         if (row.expect.userKept === true && r.event === 'page.display') expect(r.props.user_id).toBe('user-123');
         if (row.expect.allowlistOnly) {
           expect(EXEMPT_EVENTS).toContain(r.event);
-          for (const k of Object.keys(r.props)) expect(ALLOWED.has(k) || k.startsWith('ch_ua'), `${row.row}: ${k}`).toBe(true);
+          for (const k of Object.keys(r.props))
+            expect(ALLOWED.has(k) || k.startsWith('ch_ua'), `${row.row}: ${k}`).toBe(true);
           for (const k of ['event_url_full', 'previous_url']) {
             const v = r.props[k];
             if (typeof v === 'string') expect(v).not.toMatch(/[?#]/);
@@ -137,7 +252,11 @@ describe('privacy modes, row by row (docs/privacy.md), with real SDK bodies', ()
     const id = freshSdkId();
     const req = derive(optin[0]!, () => undefined, { idclient: `${id}-NO` });
     const before = new Set((await t.records()).map((r) => r.id));
-    const res = await fetch(`${base}/event?${req.rawQueryString}`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: req.headers.origin! }, body: req.body });
+    const res = await fetch(`${base}/event?${req.rawQueryString}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: req.headers.origin! },
+      body: req.body,
+    });
     expect(res.status).toBe(204);
     const [rec] = (await t.records()).filter((r) => !before.has(r.id as string));
     expect(rec!.visitor).toMatch(/^k1\./);
@@ -148,7 +267,11 @@ describe('privacy modes, row by row (docs/privacy.md), with real SDK bodies', ()
     const old = new Date(Date.now() - 400 * 86_400_000).toISOString();
     const req = derive(exempt[0]!, (d) => (d.cookie_creation_date = old));
     const before = new Set((await t.records()).map((r) => r.id));
-    const res = await fetch(`${base}/event?${req.rawQueryString}`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: req.headers.origin! }, body: req.body });
+    const res = await fetch(`${base}/event?${req.rawQueryString}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: req.headers.origin! },
+      body: req.body,
+    });
     expect(res.status).toBe(204);
     const recs = (await t.records()).filter((r) => !before.has(r.id as string));
     expect(recs.length).toBeGreaterThan(0);
@@ -172,7 +295,11 @@ describe('site policy', () => {
   afterAll(() => t.close());
 
   const post = (site: string, headers: Record<string, string>, req = sdkRequest('exempt')) =>
-    fetch(`${base}/event?s=${site}&idclient=${req.query.idclient}`, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', ...headers }, body: req.body });
+    fetch(`${base}/event?s=${site}&idclient=${req.query.idclient}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8', ...headers },
+      body: req.body,
+    });
 
   it('takes hits from listed domains, whatever the scheme or port', async () => {
     expect((await post('123456', { origin: 'https://www.example.org' })).status).toBe(204);
@@ -183,7 +310,13 @@ describe('site policy', () => {
 
   it('refuses hits from other domains, or without Origin and Referer, with 403 and stores nothing', async () => {
     const before = (await t.records()).length;
-    const cases: Record<string, string>[] = [{ origin: 'https://evil.example' }, { origin: 'https://example.org.evil.example' }, { origin: 'https://evilexample.net' }, { referer: 'https://evil.example/' }, {}];
+    const cases: Record<string, string>[] = [
+      { origin: 'https://evil.example' },
+      { origin: 'https://example.org.evil.example' },
+      { origin: 'https://evilexample.net' },
+      { referer: 'https://evil.example/' },
+      {},
+    ];
     for (const headers of cases) {
       const res = await post('123456', headers);
       expect(res.status).toBe(403);
@@ -271,7 +404,19 @@ describe('privacy modes over HTTP (property-based)', () => {
   const eventArb = fc.record({
     name: fc.oneof(fc.constantFrom(...EXEMPT_EVENTS), fc.constantFrom('product.display', 'custom.event')),
     data: fc.dictionary(
-      fc.oneof(fc.constantFrom(...EXEMPT_PROPERTIES.slice(0, 20), 'user_id', 'user_category', 'email', 'custom_prop', 'ch_ua_model'), fc.stringMatching(/^[a-z_]{1,10}$/)).filter((k) => k !== '__proto__' && k !== 'constructor'), // those get a 400 (validate tests)
+      fc
+        .oneof(
+          fc.constantFrom(
+            ...EXEMPT_PROPERTIES.slice(0, 20),
+            'user_id',
+            'user_category',
+            'email',
+            'custom_prop',
+            'ch_ua_model',
+          ),
+          fc.stringMatching(/^[a-z_]{1,10}$/),
+        )
+        .filter((k) => k !== '__proto__' && k !== 'constructor'), // those get a 400 (validate tests)
       fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.boolean()),
       { maxKeys: 15 },
     ),
@@ -279,30 +424,56 @@ describe('privacy modes over HTTP (property-based)', () => {
 
   it('for any exempt body, the stored records hold no name outside the allowlist and no user_*', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(eventArb, { minLength: 1, maxLength: 4 }), fc.constantFrom('exempt', 'custom', 'optin'), async (events, mode) => {
-        const body = JSON.stringify({ events: events.map((e) => ({ name: e.name, data: { ...e.data, visitor_privacy_mode: mode, visitor_privacy_consent: mode === 'optin' } })) });
-        const before = new Set((await t.records()).map((r) => r.id));
-        const res = await t.app.inject({ method: 'POST', url: '/event?s=42&idclient=lpw0hd7t9bz0ecov', headers: { 'content-type': 'text/plain' }, payload: body });
-        expect(res.statusCode).toBe(204);
-        for (const r of (await t.records()).filter((x) => !before.has(x.id as string)) as unknown as Rec[]) {
-          expect(r.mode).toBe('exempt'); // no sites file: every site is capped at exempt
-          expect(EXEMPT_EVENTS).toContain(r.event);
-          for (const k of Object.keys(r.props)) expect(ALLOWED.has(k) || k.startsWith('ch_ua')).toBe(true);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(eventArb, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('exempt', 'custom', 'optin'),
+        async (events, mode) => {
+          const body = JSON.stringify({
+            events: events.map((e) => ({
+              name: e.name,
+              data: { ...e.data, visitor_privacy_mode: mode, visitor_privacy_consent: mode === 'optin' },
+            })),
+          });
+          const before = new Set((await t.records()).map((r) => r.id));
+          const res = await t.app.inject({
+            method: 'POST',
+            url: '/event?s=42&idclient=lpw0hd7t9bz0ecov',
+            headers: { 'content-type': 'text/plain' },
+            payload: body,
+          });
+          expect(res.statusCode).toBe(204);
+          for (const r of (await t.records()).filter((x) => !before.has(x.id as string)) as unknown as Rec[]) {
+            expect(r.mode).toBe('exempt'); // no sites file: every site is capped at exempt
+            expect(EXEMPT_EVENTS).toContain(r.event);
+            for (const k of Object.keys(r.props)) expect(ALLOWED.has(k) || k.startsWith('ch_ua')).toBe(true);
+          }
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
   it('for any opt-out body, no record is written at all', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(eventArb, { minLength: 1, maxLength: 4 }), fc.constantFrom('optout', 'extended-optout', 'no-consent'), fc.boolean(), async (events, mode, optoutId) => {
-        const body = JSON.stringify({ events: events.map((e) => ({ name: e.name, data: { ...e.data, visitor_privacy_mode: mode } })) });
-        const before = (await t.records()).length;
-        const res = await t.app.inject({ method: 'POST', url: `/event?s=43&idclient=${optoutId ? 'OPT-OUT' : 'lpw0hd7t9bz0ecov'}`, headers: { 'content-type': 'text/plain' }, payload: body });
-        expect(res.statusCode).toBe(204);
-        expect((await t.records()).length).toBe(before);
-      }),
+      fc.asyncProperty(
+        fc.array(eventArb, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('optout', 'extended-optout', 'no-consent'),
+        fc.boolean(),
+        async (events, mode, optoutId) => {
+          const body = JSON.stringify({
+            events: events.map((e) => ({ name: e.name, data: { ...e.data, visitor_privacy_mode: mode } })),
+          });
+          const before = (await t.records()).length;
+          const res = await t.app.inject({
+            method: 'POST',
+            url: `/event?s=43&idclient=${optoutId ? 'OPT-OUT' : 'lpw0hd7t9bz0ecov'}`,
+            headers: { 'content-type': 'text/plain' },
+            payload: body,
+          });
+          expect(res.statusCode).toBe(204);
+          expect((await t.records()).length).toBe(before);
+        },
+      ),
       { numRuns: 150 },
     );
   });

@@ -12,7 +12,10 @@ describe('POST /event end to end', () => {
 
   beforeAll(async () => {
     // a site with a consent banner: opt-in hits keep everything
-    t = await startTestApp({ TRUST_PROXY: '127.0.0.1', SITES_FILE: writeSitesFile({ '123456': { maxMode: 'optin' }, '1': {} }) });
+    t = await startTestApp({
+      TRUST_PROXY: '127.0.0.1',
+      SITES_FILE: writeSitesFile({ '123456': { maxMode: 'optin' }, '1': {} }),
+    });
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(() => t.close());
@@ -75,7 +78,10 @@ describe('POST /event end to end', () => {
   });
 
   it('answers CORS preflights', async () => {
-    const res = await fetch(`${base}/event?s=1`, { method: 'OPTIONS', headers: { origin: 'https://www.example.org', 'access-control-request-method': 'POST' } });
+    const res = await fetch(`${base}/event?s=1`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://www.example.org', 'access-control-request-method': 'POST' },
+    });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://www.example.org');
     expect(res.headers.get('access-control-allow-methods')).toContain('POST');
@@ -116,7 +122,10 @@ describe('POST /event end to end', () => {
     expect((await res.json()).message).toMatch(/forbidden property/);
 
     // the same key spelled with escapes, and constructor.prototype, are refused too
-    for (const poisoned of ['{"\\u005f_proto__":{"x":1},"events":[]}', '{"events":[{"name":"page.display","data":{"constructor":{"prototype":{"x":1}}}}]}']) {
+    for (const poisoned of [
+      '{"\\u005f_proto__":{"x":1},"events":[]}',
+      '{"events":[{"name":"page.display","data":{"constructor":{"prototype":{"x":1}}}}]}',
+    ]) {
       res = await post('s=1', poisoned);
       expect(res.status).toBe(400);
       expect((await res.json()).message).toMatch(/forbidden property/);
@@ -163,7 +172,12 @@ describe('readiness without Redis', () => {
       const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(503);
       expect(ready.json()).toMatchObject({ checks: { redis: 'failing' } });
-      const res = await t.app.inject({ method: 'POST', url: '/event?s=1&idclient=abc', headers: { 'content-type': 'text/plain' }, payload: sdkRequest('optin').body });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/event?s=1&idclient=abc',
+        headers: { 'content-type': 'text/plain' },
+        payload: sdkRequest('optin').body,
+      });
       expect(res.statusCode).toBe(503);
       expect(res.headers['retry-after']).toBeDefined();
       expect(res.json()).toMatchObject({ statusCode: 503 });

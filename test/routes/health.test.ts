@@ -23,7 +23,10 @@ describe('health checks', () => {
       expect(health.json()).toEqual({ status: 'ok' });
       const ready = await t.app.inject('/readyz');
       expect(ready.statusCode).toBe(200);
-      expect(ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', geolocation: 'ok', shutdown: 'ok', load: 'ok', durability: 'ack', writes: 'ok' } });
+      expect(ready.json()).toEqual({
+        status: 'ready',
+        checks: { redis: 'ok', geolocation: 'ok', shutdown: 'ok', load: 'ok', durability: 'ack', writes: 'ok' },
+      });
       // the operator's listener answers the same, for probes that never pass the balancer
       const operator = await t.operator.inject('/readyz');
       expect(operator.statusCode).toBe(200);
@@ -68,7 +71,12 @@ describe('health checks', () => {
     const redis = usePrivateRedis();
 
     it('not ready ("overloaded") once the events waiting reach 90 % of SINK_MAX_PENDING, ready again when they are written', async () => {
-      const t = await startTestApp({ REDIS_URL: redis.url, SINK_MAX_PENDING: '10', SINK_TIMEOUT_MS: '20000', STREAM_TRIM_INTERVAL: 'off' });
+      const t = await startTestApp({
+        REDIS_URL: redis.url,
+        SINK_MAX_PENDING: '10',
+        SINK_TIMEOUT_MS: '20000',
+        STREAM_TRIM_INTERVAL: 'off',
+      });
       await redis.client.client('PAUSE', 20_000, 'WRITE');
       try {
         const replies = Array.from({ length: 9 }, (_, i) => t.app.inject(hit(i)));

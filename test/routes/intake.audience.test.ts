@@ -82,14 +82,31 @@ describe('robots and referrer spam are set apart on every hit route', () => {
     const headers: Record<string, string> = { origin: `https://${domain}`, ...hit.headers };
     if (hit.ua !== undefined) headers['user-agent'] = hit.ua;
     if (hit.route === 'piano') {
-      const data = { page: hit.page, page_url: pageUrl, ...(hit.referrer ? { previous_url: hit.referrer } : {}), ...hit.data };
+      const data = {
+        page: hit.page,
+        page_url: pageUrl,
+        ...(hit.referrer ? { previous_url: hit.referrer } : {}),
+        ...hit.data,
+      };
       const body = JSON.stringify({ events: [{ name: 'page.display', data }] });
       const idclient = randomBytes(8).toString('hex');
-      const res = await request(base, 'POST', `/event?s=${site}&idclient=${idclient}`, { ...headers, 'content-type': 'text/plain;charset=UTF-8' }, body);
+      const res = await request(
+        base,
+        'POST',
+        `/event?s=${site}&idclient=${idclient}`,
+        { ...headers, 'content-type': 'text/plain;charset=UTF-8' },
+        body,
+      );
       return res.status;
     }
     if (hit.route === 'matomo') {
-      const q = new URLSearchParams({ idsite: site, rec: '1', url: pageUrl, action_name: hit.page, rand: randomBytes(6).toString('hex') });
+      const q = new URLSearchParams({
+        idsite: site,
+        rec: '1',
+        url: pageUrl,
+        action_name: hit.page,
+        rand: randomBytes(6).toString('hex'),
+      });
       if (hit.referrer) q.set('urlref', hit.referrer);
       for (const [k, v] of Object.entries(hit.extra ?? {})) q.set(k, v);
       return (await request(base, 'GET', `/matomo.php?${q}`, headers)).status;
@@ -113,18 +130,24 @@ describe('robots and referrer spam are set apart on every hit route', () => {
   const pages = async (route: Route): Promise<Set<string>> => {
     const tracker = route === 'piano' ? undefined : route;
     const records = (await t.records()) as { tracker?: string; props: { page_url?: string } }[];
-    return new Set(records.filter((r) => r.tracker === tracker).map((r) => new URL(r.props.page_url!).pathname.slice(1)));
+    return new Set(
+      records.filter((r) => r.tracker === tracker).map((r) => new URL(r.props.page_url!).pathname.slice(1)),
+    );
   };
 
   it('a table of real User-Agents: robots of every kind set apart, current browsers land, on all three routes', async () => {
     for (const route of ROUTES) {
-      for (const [i, r] of ROBOT_USER_AGENTS.entries()) await expectVerdict({ route, ua: r.ua, page: `robot-${i}` }, 'robot');
-      for (const [i, b] of BROWSER_USER_AGENTS.entries()) await expectVerdict({ route, ua: b.ua, page: `browser-${i}` }, 'person');
+      for (const [i, r] of ROBOT_USER_AGENTS.entries())
+        await expectVerdict({ route, ua: r.ua, page: `robot-${i}` }, 'robot');
+      for (const [i, b] of BROWSER_USER_AGENTS.entries())
+        await expectVerdict({ route, ua: b.ua, page: `browser-${i}` }, 'person');
     }
     for (const route of ROUTES) {
       const got = await pages(route);
-      for (const [i, r] of ROBOT_USER_AGENTS.entries()) expect(got.has(`robot-${i}`), `${route}: ${r.name} stored`).toBe(false);
-      for (const [i, b] of BROWSER_USER_AGENTS.entries()) expect(got.has(`browser-${i}`), `${route}: ${b.name} lost`).toBe(true);
+      for (const [i, r] of ROBOT_USER_AGENTS.entries())
+        expect(got.has(`robot-${i}`), `${route}: ${r.name} stored`).toBe(false);
+      for (const [i, b] of BROWSER_USER_AGENTS.entries())
+        expect(got.has(`browser-${i}`), `${route}: ${b.name} lost`).toBe(true);
     }
   });
 
@@ -141,17 +164,35 @@ describe('robots and referrer spam are set apart on every hit route', () => {
     const headless = '"HeadlessChrome";v="156", "Chromium";v="156", "Not:A-Brand";v="24"';
     const real = '"Google Chrome";v="156", "Chromium";v="156", "Not:A-Brand";v="24"';
     for (const route of ROUTES) {
-      await expectVerdict({ route, ua: DESKTOP_CHROME_UA, page: 'hints-headless', headers: { 'sec-ch-ua': headless } }, 'robot');
-      await expectVerdict({ route, ua: DESKTOP_CHROME_UA, page: 'hints-chrome', headers: { 'sec-ch-ua': real } }, 'person');
+      await expectVerdict(
+        { route, ua: DESKTOP_CHROME_UA, page: 'hints-headless', headers: { 'sec-ch-ua': headless } },
+        'robot',
+      );
+      await expectVerdict(
+        { route, ua: DESKTOP_CHROME_UA, page: 'hints-chrome', headers: { 'sec-ch-ua': real } },
+        'person',
+      );
     }
-    const brands = [{ brand: 'HeadlessChrome', version: '156' }, { brand: 'Chromium', version: '156' }];
-    await expectVerdict({ route: 'piano', ua: DESKTOP_CHROME_UA, page: 'ch-ua-headless', data: { ch_ua: brands } }, 'robot');
+    const brands = [
+      { brand: 'HeadlessChrome', version: '156' },
+      { brand: 'Chromium', version: '156' },
+    ];
+    await expectVerdict(
+      { route: 'piano', ua: DESKTOP_CHROME_UA, page: 'ch-ua-headless', data: { ch_ua: brands } },
+      'robot',
+    );
     const uadata = JSON.stringify({ brands, mobile: false, platform: 'Linux' });
-    await expectVerdict({ route: 'matomo', ua: DESKTOP_CHROME_UA, page: 'uadata-headless', extra: { uadata } }, 'robot');
+    await expectVerdict(
+      { route: 'matomo', ua: DESKTOP_CHROME_UA, page: 'uadata-headless', extra: { uadata } },
+      'robot',
+    );
     for (const route of ROUTES) {
       const got = await pages(route);
       expect(got.has('hints-chrome'), route).toBe(true);
-      expect([...got].filter((p) => p.includes('headless')), route).toEqual([]);
+      expect(
+        [...got].filter((p) => p.includes('headless')),
+        route,
+      ).toEqual([]);
     }
   });
 
@@ -161,13 +202,20 @@ describe('robots and referrer spam are set apart on every hit route', () => {
     // server-side tracking: the sender is a library (or sends nothing), the visitor a browser
     await expectVerdict({ route: 'matomo', ua: 'node', page: 'fwd-browser-node', extra: { ua: iphone } }, 'person');
     await expectVerdict({ route: 'matomo', ua: undefined, page: 'fwd-browser-none', extra: { ua: iphone } }, 'person');
-    await expectVerdict({ route: 'matomo', ua: DESKTOP_CHROME_UA, page: 'fwd-robot', extra: { ua: googlebot } }, 'robot');
+    await expectVerdict(
+      { route: 'matomo', ua: DESKTOP_CHROME_UA, page: 'fwd-robot', extra: { ua: googlebot } },
+      'robot',
+    );
     await expectVerdict({ route: 'matomo', ua: 'Go-http-client/1.1', page: 'fwd-none' }, 'robot');
 
     const item = (page: string, ua: string) =>
       `?${new URLSearchParams({ idsite: SITE, rec: '1', url: `https://${DOMAIN}/${page}`, action_name: page, rand: page, ua })}`;
     const bulk = JSON.stringify({ requests: [item('bulk-person', iphone), item('bulk-robot', googlebot)] });
-    const headers = { origin: `https://${DOMAIN}`, 'content-type': 'application/json', 'user-agent': 'python-requests/2.32.3' };
+    const headers = {
+      origin: `https://${DOMAIN}`,
+      'content-type': 'application/json',
+      'user-agent': 'python-requests/2.32.3',
+    };
     const res = await request(base, 'POST', '/matomo.php', headers, bulk);
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ status: 'success', tracked: 2, invalid: 0 });
@@ -195,12 +243,17 @@ describe('robots and referrer spam are set apart on every hit route', () => {
       'https://semaltcom.example/',
     ];
     for (const route of ROUTES) {
-      for (const [i, referrer] of spam.entries()) await expectVerdict({ route, ua: DESKTOP_CHROME_UA, page: `spam-${i}`, referrer }, 'spam');
-      for (const [i, referrer] of notSpam.entries()) await expectVerdict({ route, ua: DESKTOP_CHROME_UA, page: `ref-${i}`, referrer }, 'person');
+      for (const [i, referrer] of spam.entries())
+        await expectVerdict({ route, ua: DESKTOP_CHROME_UA, page: `spam-${i}`, referrer }, 'spam');
+      for (const [i, referrer] of notSpam.entries())
+        await expectVerdict({ route, ua: DESKTOP_CHROME_UA, page: `ref-${i}`, referrer }, 'person');
     }
     for (const route of ROUTES) {
       const got = await pages(route);
-      expect([...got].filter((p) => p.startsWith('spam-')), route).toEqual([]);
+      expect(
+        [...got].filter((p) => p.startsWith('spam-')),
+        route,
+      ).toEqual([]);
       for (const i of notSpam.keys()) expect(got.has(`ref-${i}`), `${route}: ${notSpam[i]}`).toBe(true);
     }
   });
@@ -208,7 +261,8 @@ describe('robots and referrer spam are set apart on every hit route', () => {
   it('a robot with a spam referrer counts once, as a robot', async () => {
     const curl = ROBOT_USER_AGENTS.find((r) => r.name === 'curl')!.ua;
     const before = await t.redis.hgetall(`setapart:{${SITE}}:${new Date().toISOString().slice(0, 13)}`);
-    for (const route of ROUTES) await expectVerdict({ route, ua: curl, page: 'robot-spam', referrer: 'https://semalt.com/' }, 'robot');
+    for (const route of ROUTES)
+      await expectVerdict({ route, ua: curl, page: 'robot-spam', referrer: 'https://semalt.com/' }, 'robot');
     const after = await t.redis.hgetall(`setapart:{${SITE}}:${new Date().toISOString().slice(0, 13)}`);
     // (unless the hour turned in between: the final count checks the sums)
     if (Object.keys(before).length > 0) expect(Number(after.robot) - Number(before.robot ?? 0)).toBe(3);
@@ -218,7 +272,10 @@ describe('robots and referrer spam are set apart on every hit route', () => {
   it('a robot objecting (Sec-GPC) is counted as a robot, not as an opt-out', async () => {
     const hour = new Date().toISOString().slice(0, 13);
     const before = await t.redis.hgetall(`optout:{${SITE}}:${hour}`);
-    await expectVerdict({ route: 'piano', ua: 'python-requests/2.32.3', page: 'robot-gpc', headers: { 'sec-gpc': '1' } }, 'robot');
+    await expectVerdict(
+      { route: 'piano', ua: 'python-requests/2.32.3', page: 'robot-gpc', headers: { 'sec-gpc': '1' } },
+      'robot',
+    );
     await expectVerdict({ route: 'matomo', ua: 'curl/8.11.1', page: 'robot-dnt', headers: { dnt: '1' } }, 'robot');
     expect(await t.redis.hgetall(`optout:{${SITE}}:${hour}`)).toEqual(before);
   });
@@ -227,7 +284,13 @@ describe('robots and referrer spam are set apart on every hit route', () => {
     const bad = JSON.stringify({ events: [{ name: 'page.display', data: { page: 'x'.repeat(9000) } }] });
     const answers = await Promise.all(
       [DESKTOP_CHROME_UA, 'Googlebot/2.1'].map((ua) =>
-        request(base, 'POST', `/event?s=${SITE}&idclient=abc`, { origin: `https://${DOMAIN}`, 'content-type': 'text/plain', 'user-agent': ua }, bad),
+        request(
+          base,
+          'POST',
+          `/event?s=${SITE}&idclient=abc`,
+          { origin: `https://${DOMAIN}`, 'content-type': 'text/plain', 'user-agent': ua },
+          bad,
+        ),
       ),
     );
     expect(answers[0]!.status).toBe(400);
@@ -239,7 +302,10 @@ describe('robots and referrer spam are set apart on every hit route', () => {
     for (const route of ROUTES) {
       await expectVerdict({ route, site: KEEP, ua: gptbot, page: 'kept-robot' }, 'person');
       await expectVerdict({ route, site: KEEP, ua: undefined, page: 'kept-no-ua' }, 'person');
-      await expectVerdict({ route, site: KEEP, ua: gptbot, page: 'kept-spam', referrer: 'https://semalt.com/' }, 'spam');
+      await expectVerdict(
+        { route, site: KEEP, ua: gptbot, page: 'kept-spam', referrer: 'https://semalt.com/' },
+        'spam',
+      );
     }
     const records = (await t.records()) as { site: string; props: { page_url?: string } }[];
     const kept = records.filter((r) => r.site === KEEP).map((r) => new URL(r.props.page_url!).pathname.slice(1));
@@ -283,7 +349,10 @@ describe('robots and referrer spam are set apart on every hit route', () => {
     const text = await (await fetch(`${operator}/metrics`)).text();
     for (const route of ROUTES) {
       for (const reason of SET_APART_REASONS) {
-        const line = new RegExp(`^collector_hits_set_apart_total\\{tracker="${route}",reason="${reason}"\\} (\\d+)$`, 'm').exec(text);
+        const line = new RegExp(
+          `^collector_hits_set_apart_total\\{tracker="${route}",reason="${reason}"\\} (\\d+)$`,
+          'm',
+        ).exec(text);
         // (the bots: "keep" site's spam included)
         expect(Number(line?.[1] ?? 0), `${route} ${reason}`).toBe(setApartByRoute[route][reason]);
       }

@@ -54,14 +54,24 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
   /** Sends a Matomo GET and returns the records it added. */
   async function matomo(params: Record<string, string>) {
     const before = new Set((await t.records()).map((r) => r.id));
-    const q = new URLSearchParams({ idsite: MATOMO, rec: '1', url: 'https://www.example.org/a', action_name: 'A', ...params });
+    const q = new URLSearchParams({
+      idsite: MATOMO,
+      rec: '1',
+      url: 'https://www.example.org/a',
+      action_name: 'A',
+      ...params,
+    });
     const res = await t.app.inject({ method: 'GET', url: `/matomo.php?${q}&send_image=0` });
     expect(res.statusCode, res.body).toBe(204);
     return (await t.records()).filter((r) => !before.has(r.id as string)) as unknown as Rec[];
   }
 
   const droppedCount = async () =>
-    sample(await (await fetch(`${operator}/metrics`)).text(), 'collector_privacy_dropped_properties_total', 'mode="optin"') ?? 0;
+    sample(
+      await (await fetch(`${operator}/metrics`)).text(),
+      'collector_privacy_dropped_properties_total',
+      'mode="optin"',
+    ) ?? 0;
 
   it('client geo_*, site, visitor and time fields are dropped and counted as dropped, in exempt and in opt-in mode', async () => {
     const owned = {
@@ -82,7 +92,8 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
       expect(Object.keys(rec!.props).filter((k) => k in owned || k.startsWith('geo'))).toEqual([]);
       expect(rec!.props.page).toBe('home');
       const raw = JSON.stringify(rec);
-      for (const leak of ['48.858370', 'u09tunq6', '75007', '2.294481', '1733567890123']) expect(raw).not.toContain(leak);
+      for (const leak of ['48.858370', 'u09tunq6', '75007', '2.294481', '1733567890123'])
+        expect(raw).not.toContain(leak);
       if (mode === optin) expect((await droppedCount()) - before).toBe(Object.keys(owned).length + 1);
     }
   });
@@ -90,10 +101,19 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
   it('a pageview_id sent on every hit links nothing without a visitor: a keyed id per request', async () => {
     const pv = 'same-on-every-hit';
     const noStorage = { visitor_privacy_mode: 'no-storage', visitor_privacy_consent: false };
-    const [a] = await piano([{ name: 'page.display', data: { ...noStorage, page: 'a', pageview_id: pv } }], 'no-storage');
-    const [b] = await piano([{ name: 'page.display', data: { ...noStorage, page: 'b', pageview_id: pv } }], 'no-storage');
+    const [a] = await piano(
+      [{ name: 'page.display', data: { ...noStorage, page: 'a', pageview_id: pv } }],
+      'no-storage',
+    );
+    const [b] = await piano(
+      [{ name: 'page.display', data: { ...noStorage, page: 'b', pageview_id: pv } }],
+      'no-storage',
+    );
     const [expired] = await piano([{ name: 'page.display', data: { ...exempt, page: 'c', pageview_id: pv } }], EXPIRED);
-    const [withVisitor] = await piano([{ name: 'page.display', data: { ...exempt, page: 'd', pageview_id: pv } }], VISITOR);
+    const [withVisitor] = await piano(
+      [{ name: 'page.display', data: { ...exempt, page: 'd', pageview_id: pv } }],
+      VISITOR,
+    );
     for (const r of [a, b, expired]) expect(r!.visitor).toBeUndefined();
     expect(withVisitor!.visitor).toBeDefined();
     const ids = [a, b, expired, withVisitor].map((r) => r!.props.pageview_id);
@@ -112,7 +132,10 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
     );
     const [later] = await piano([{ name: 'click.action', data: { ...exempt, click: 'y', pageview_id: pv } }], VISITOR);
     const otherVisitor = sdkIdAt(Date.now(), 'z9z9z9z9');
-    const [other] = await piano([{ name: 'click.action', data: { ...exempt, click: 'y', pageview_id: pv } }], otherVisitor);
+    const [other] = await piano(
+      [{ name: 'click.action', data: { ...exempt, click: 'y', pageview_id: pv } }],
+      otherVisitor,
+    );
     expect(recs[0]!.props.pageview_id).toBe(recs[1]!.props.pageview_id);
     expect(later!.props.pageview_id).toBe(recs[0]!.props.pageview_id);
     expect(other!.props.pageview_id).not.toBe(recs[0]!.props.pageview_id);
@@ -132,7 +155,13 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
   });
 
   it('an expired SDK id sent upper-cased or with %20 appended gets no pseudonym', async () => {
-    const forms = [EXPIRED.toUpperCase(), `${EXPIRED}%20`, `${EXPIRED}%2520`, `${EXPIRED.toUpperCase()}-NO`, `%20${EXPIRED}`];
+    const forms = [
+      EXPIRED.toUpperCase(),
+      `${EXPIRED}%20`,
+      `${EXPIRED}%2520`,
+      `${EXPIRED.toUpperCase()}-NO`,
+      `%20${EXPIRED}`,
+    ];
     for (const idclient of forms) {
       const [rec] = await piano([{ name: 'page.display', data: { ...exempt, page: 'old' } }], idclient);
       expect(rec!.visitor, idclient).toBeUndefined();
@@ -148,7 +177,16 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
   it("Matomo's _idts that cannot be read, or in the future, gives no pseudonym", async () => {
     const id = '0123456789abcdef';
     const now = Date.now();
-    for (const idts of ['abc', '1000000000.5', '-5', String(now - DAY), seconds(now + 30 * DAY), '', '0', ` ${seconds(now)}`]) {
+    for (const idts of [
+      'abc',
+      '1000000000.5',
+      '-5',
+      String(now - DAY),
+      seconds(now + 30 * DAY),
+      '',
+      '0',
+      ` ${seconds(now)}`,
+    ]) {
       const [rec] = await matomo({ _id: id, _idts: idts, r: `idts-${idts}` });
       expect(rec!.visitor, JSON.stringify(idts)).toBeUndefined();
       expect(rec!.props).not.toHaveProperty('cookie_creation_date');
@@ -192,7 +230,12 @@ describe('server-owned fields and client-chosen ids, through HTTP and Redis', ()
     // (each body differs: a request sent again gets the same record id)
     const [control] = await piano(pageView({ ...exempt, page: 'xff' }), VISITOR, { 'x-forwarded-for': '81.2.69.142' });
     expect(control!.geo).toBeDefined();
-    for (const xff of ['81.2.69.142, not-an-address', '81.2.69.142, 999.1.1.1', '81.2.69.142,,', '81.2.69.142, 10.0.0.1:99x']) {
+    for (const xff of [
+      '81.2.69.142, not-an-address',
+      '81.2.69.142, 999.1.1.1',
+      '81.2.69.142,,',
+      '81.2.69.142, 10.0.0.1:99x',
+    ]) {
       const [rec] = await piano(pageView({ ...exempt, page: `xff ${xff}` }), VISITOR, { 'x-forwarded-for': xff });
       // the client is the trusted peer (loopback, no place), not the address left of the garbage
       expect(rec!.geo, xff).toBeUndefined();
@@ -245,7 +288,10 @@ describe('site ids without a sites file', () => {
       expect(await keysHolding(site), site).toBe(0);
       expect((await t.records()).length).toBe(streamBefore);
     }
-    const res = await t.app.inject({ method: 'GET', url: `/matomo.php?idsite=203.0.113.9&rec=1&url=https%3A%2F%2Fx.test%2F` });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/matomo.php?idsite=203.0.113.9&rec=1&url=https%3A%2F%2Fx.test%2F`,
+    });
     expect(res.statusCode).toBe(400);
   });
 

@@ -24,7 +24,13 @@ const SITES = {
   '6': {},
   '7': { domains: ['www.example.org'], rateLimit: 1 },
   '8': { domains: ['www.example.org'], gpc: 'ignore' },
-  '9': { domains: ['www.example.org'], allow: { events: ['matomo.event', 'matomo.goal'], properties: ['event_category', 'event_action', 'goal_id', 'dimension1'] } },
+  '9': {
+    domains: ['www.example.org'],
+    allow: {
+      events: ['matomo.event', 'matomo.goal'],
+      properties: ['event_category', 'event_action', 'goal_id', 'dimension1'],
+    },
+  },
   // limited sites (buckets of 2 and 4 events); a bulk naming two sites is refused whole
   '10': { domains: ['www.example.org'], rateLimit: 1 },
   '11': { domains: ['www.example.org'], rateLimit: 2 },
@@ -59,7 +65,13 @@ describe('Matomo tracking API through HTTP and Redis', () => {
     expect(records).toHaveLength(1);
     const rec = records[0]!;
     expect(Object.keys(rec)).toEqual(['id', 'site', 'event', 'mode', 'tracker', 'ts', 'visitor', 'geo', 'props']);
-    expect(rec).toMatchObject({ site: '3', event: 'page.display', mode: 'exempt', tracker: 'matomo', geo: { country: 'GB' } });
+    expect(rec).toMatchObject({
+      site: '3',
+      event: 'page.display',
+      mode: 'exempt',
+      tracker: 'matomo',
+      geo: { country: 'GB' },
+    });
     expect(rec.visitor).toBe(pseudonymiser.pseudonymise('3', RAW_ID));
     expect(rec.props).toMatchObject({
       page: 'Blog / Article title',
@@ -95,7 +107,14 @@ describe('Matomo tracking API through HTTP and Redis', () => {
 
   it('/piwik.php is the same endpoint', async () => {
     const { records } = await whatChanged(t, '3', async () => {
-      expect((await send(base, beacon!, { path: '/piwik.php', query: beacon!.rawQueryString.replace('r=482913', 'r=111111') })).status).toBe(204);
+      expect(
+        (
+          await send(base, beacon!, {
+            path: '/piwik.php',
+            query: beacon!.rawQueryString.replace('r=482913', 'r=111111'),
+          })
+        ).status,
+      ).toBe(204);
     });
     expect(records).toMatchObject([{ event: 'page.display', tracker: 'matomo' }]);
   });
@@ -113,7 +132,20 @@ describe('Matomo tracking API through HTTP and Redis', () => {
     expect(account.props).not.toHaveProperty('user_id');
     expect(campaign.props.page_url).toBe('https://www.example.org/blog/article.html');
     const raw = await t.rawStream();
-    for (const needle of [RAW_ID, 'jane.doe', 'spring', 'newsletter', 'rcn-spring-sale', 'rck-keyword', 'gclid', 'ref-click-id', 'utm_', 'mtm_', 'pk_campaign', '?']) {
+    for (const needle of [
+      RAW_ID,
+      'jane.doe',
+      'spring',
+      'newsletter',
+      'rcn-spring-sale',
+      'rck-keyword',
+      'gclid',
+      'ref-click-id',
+      'utm_',
+      'mtm_',
+      'pk_campaign',
+      '?',
+    ]) {
       expect(raw, needle).not.toContain(needle);
     }
   });
@@ -122,15 +154,33 @@ describe('Matomo tracking API through HTTP and Redis', () => {
     const { records } = await whatChanged(t, '3', async () => {
       expect((await send(base, tokenAuth!, { headers: { 'x-forwarded-for': PUBLIC_IP } })).status).toBe(204);
       // and in the query string of a GET (what a log of the URL would show)
-      expect((await send(base, image!, { query: `${image!.rawQueryString.replace('r=482913', 'r=222222')}&token_auth=0123456789abcdef0123456789abcdef&cip=203.0.113.7` })).status).toBe(200);
+      expect(
+        (
+          await send(base, image!, {
+            query: `${image!.rawQueryString.replace('r=482913', 'r=222222')}&token_auth=0123456789abcdef0123456789abcdef&cip=203.0.113.7`,
+          })
+        ).status,
+      ).toBe(200);
       // and in a refused request
-      expect((await send(base, image!, { query: 'token_auth=0123456789abcdef0123456789abcdef&rec=1' })).status).toBe(400);
+      expect((await send(base, image!, { query: 'token_auth=0123456789abcdef0123456789abcdef&rec=1' })).status).toBe(
+        400,
+      );
     });
     expect(records).toHaveLength(2);
     expect(records[0]!.geo).toEqual({ country: 'GB', region: 'England', city: 'Bracknell' }); // from the address, not from city=Paris
     const raw = await t.rawStream();
     const logs = t.logs.join('\n');
-    for (const needle of ['0123456789abcdef0123456789abcdef', 'fedcba9876543210', 'abcdefabcdefabcdef', 'ffffffffffffffffffffffff', '203.0.113.7', 'token_auth', 'Paris', '48.85', '2020-01-01']) {
+    for (const needle of [
+      '0123456789abcdef0123456789abcdef',
+      'fedcba9876543210',
+      'abcdefabcdefabcdef',
+      'ffffffffffffffffffffffff',
+      '203.0.113.7',
+      'token_auth',
+      'Paris',
+      '48.85',
+      '2020-01-01',
+    ]) {
       expect(raw, needle).not.toContain(needle);
       expect(logs, needle).not.toContain(needle);
     }
@@ -140,14 +190,24 @@ describe('Matomo tracking API through HTTP and Redis', () => {
   it('answers 400 with a clear JSON message without idsite or rec=1, and for an unknown site 403', async () => {
     const noSite = await send(base, image!, { query: image!.rawQueryString.replace('idsite=3&', '') });
     expect(noSite.status).toBe(400);
-    expect(await noSite.json()).toEqual({ statusCode: 400, error: 'invalid_hit', message: 'Invalid idSite: idsite is missing', path: 'query.idsite' });
+    expect(await noSite.json()).toEqual({
+      statusCode: 400,
+      error: 'invalid_hit',
+      message: 'Invalid idSite: idsite is missing',
+      path: 'query.idsite',
+    });
     const noRec = await send(base, xhr!, { body: xhr!.body.replace('rec=1&', '') });
     expect(noRec.status).toBe(400);
-    expect(await noRec.json()).toMatchObject({ error: 'invalid_hit', message: "'rec' parameter not found: a tracking request carries rec=1" });
+    expect(await noRec.json()).toMatchObject({
+      error: 'invalid_hit',
+      message: "'rec' parameter not found: a tracking request carries rec=1",
+    });
     const unknown = await send(base, image!, { query: withSite(image!.rawQueryString, '99') });
     expect(unknown.status).toBe(403);
     expect(await unknown.json()).toMatchObject({ error: 'unknown_site' });
-    const otherOrigin = await send(base, beacon!, { headers: { origin: 'https://evil.example.net', referer: undefined } });
+    const otherOrigin = await send(base, beacon!, {
+      headers: { origin: 'https://evil.example.net', referer: undefined },
+    });
     expect(otherOrigin.status).toBe(403);
     expect(await otherOrigin.json()).toMatchObject({ error: 'origin_not_allowed' });
     expect(otherOrigin.headers.get('access-control-allow-origin')).toBe('https://evil.example.net'); // readable, so not resent as an image
@@ -157,7 +217,10 @@ describe('Matomo tracking API through HTTP and Redis', () => {
     const big = await send(base, xhr!, { body: `${xhr!.body}&action_name=${'a'.repeat(65 * 1024)}` });
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ error: 'body_too_large' });
-    const multipart = await send(base, xhr!, { headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x--' });
+    const multipart = await send(base, xhr!, {
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      body: '--x--',
+    });
     expect(multipart.status).toBe(415);
     expect(await multipart.json()).toMatchObject({ error: 'unsupported_media_type' });
   });
@@ -165,7 +228,11 @@ describe('Matomo tracking API through HTTP and Redis', () => {
   it('answers CORS preflights', async () => {
     const res = await fetch(`${base}/matomo.php`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://www.example.org', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: 'https://www.example.org',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://www.example.org');
@@ -200,7 +267,13 @@ describe('Matomo tracking API through HTTP and Redis', () => {
     // a goal with a custom dimension: the names it added, not the revenue nor the other dimension
     const goal = matomoRequests('actions')[5]!;
     const { records: goals } = await whatChanged(t, '9', async () => {
-      expect((await send(base, goal, { query: `${withSite(goal.rawQueryString, '9')}&dimension1=premium&dimension2=secret-dim` })).status).toBe(204);
+      expect(
+        (
+          await send(base, goal, {
+            query: `${withSite(goal.rawQueryString, '9')}&dimension1=premium&dimension2=secret-dim`,
+          })
+        ).status,
+      ).toBe(204);
     });
     expect(goals).toMatchObject([{ event: 'matomo.goal', props: { goal_id: 4, dimension1: 'premium' } }]);
     expect(goals[0]!.props).not.toHaveProperty('goal_revenue');
@@ -208,7 +281,13 @@ describe('Matomo tracking API through HTTP and Redis', () => {
   });
 
   it('Sec-GPC: 1, DNT: 1 and Matomo’s opt-out cookie: counters only, no record', async () => {
-    for (const headers of [{ 'sec-gpc': '1' }, { dnt: '1' }, { 'x-do-not-track': '1' }, { cookie: 'matomo_ignore=*' }, { cookie: 'a=b; piwik_ignore=ignore%3DKg%3D%3D' }]) {
+    for (const headers of [
+      { 'sec-gpc': '1' },
+      { dnt: '1' },
+      { 'x-do-not-track': '1' },
+      { cookie: 'matomo_ignore=*' },
+      { cookie: 'a=b; piwik_ignore=ignore%3DKg%3D%3D' },
+    ]) {
       const { records, optouts } = await whatChanged(t, '3', async () => {
         expect((await send(base, beacon!, { headers })).status).toBe(204);
       });
@@ -217,20 +296,40 @@ describe('Matomo tracking API through HTTP and Redis', () => {
     }
     // a site that ignores GPC ignores DNT too, never the opt-out cookie
     const ignored = await whatChanged(t, '8', async () => {
-      expect((await send(base, beacon!, { query: withSite(beacon!.rawQueryString, '8'), headers: { 'sec-gpc': '1', dnt: '1' } })).status).toBe(204);
+      expect(
+        (
+          await send(base, beacon!, {
+            query: withSite(beacon!.rawQueryString, '8'),
+            headers: { 'sec-gpc': '1', dnt: '1' },
+          })
+        ).status,
+      ).toBe(204);
     });
     expect(ignored.records).toHaveLength(1);
     const cookie = await whatChanged(t, '8', async () => {
-      expect((await send(base, beacon!, { query: withSite(beacon!.rawQueryString, '8'), headers: { cookie: 'matomo_ignore=*' } })).status).toBe(204);
+      expect(
+        (
+          await send(base, beacon!, {
+            query: withSite(beacon!.rawQueryString, '8'),
+            headers: { cookie: 'matomo_ignore=*' },
+          })
+        ).status,
+      ).toBe(204);
     });
     expect(cookie).toEqual({ records: [], optouts: { 'page.display': 1 } });
   });
 
   it('states what the tracker routes honour in /privacy', async () => {
-    const statement = async (site: string) => (await (await fetch(`${base}/privacy?s=${site}`)).json()).conditions.trackers;
-    expect((await statement('3')).matomo).toMatchObject({ optin: expect.stringMatching(/^never/), optout: expect.stringMatching(/^Sec-GPC: 1 and DNT: 1.*opt-out cookie/) });
+    const statement = async (site: string) =>
+      (await (await fetch(`${base}/privacy?s=${site}`)).json()).conditions.trackers;
+    expect((await statement('3')).matomo).toMatchObject({
+      optin: expect.stringMatching(/^never/),
+      optout: expect.stringMatching(/^Sec-GPC: 1 and DNT: 1.*opt-out cookie/),
+    });
     expect((await statement('5')).matomo.optin).toBe('consent=1 claims opt-in');
-    expect((await statement('8')).matomo.optout).toMatch(/^neither Sec-GPC nor DNT.*opt-out cookie \(matomo_ignore, piwik_ignore\) always$/);
+    expect((await statement('8')).matomo.optout).toMatch(
+      /^neither Sec-GPC nor DNT.*opt-out cookie \(matomo_ignore, piwik_ignore\) always$/,
+    );
   });
 
   it('a visitor cookie older than 13 months (_idts): the record keeps no visitor', async () => {
@@ -241,7 +340,10 @@ describe('Matomo tracking API through HTTP and Redis', () => {
     expect(records[0]).not.toHaveProperty('visitor');
     expect(records[0]!.props.cookie_creation_date).toBe('2020-09-13'); // to the day
     // a fresh one keeps it
-    const fresh = oldVisitor!.rawQueryString.replace('_idts=1600000000', `_idts=${Math.floor(Date.now() / 1000) - 86_400}`);
+    const fresh = oldVisitor!.rawQueryString.replace(
+      '_idts=1600000000',
+      `_idts=${Math.floor(Date.now() / 1000) - 86_400}`,
+    );
     const { records: kept } = await whatChanged(t, '3', async () => {
       expect((await send(base, oldVisitor!, { query: fresh })).status).toBe(200);
     });
@@ -257,7 +359,11 @@ describe('Matomo tracking API through HTTP and Redis', () => {
         })
       ).records[0]!;
     const optin = await run('5', consent);
-    expect(optin).toMatchObject({ mode: 'optin', tracker: 'matomo', props: { user_id: 'jane.doe@example.com', visitor_privacy_mode: 'optin', visitor_privacy_consent: true } });
+    expect(optin).toMatchObject({
+      mode: 'optin',
+      tracker: 'matomo',
+      props: { user_id: 'jane.doe@example.com', visitor_privacy_mode: 'optin', visitor_privacy_consent: true },
+    });
     expect(optin.props.page_url).toContain('?'); // what the visitor consented to
     // no consent on the banner site, or consent on a site without a banner: exempt, uid gone
     for (const [site, query] of [
@@ -298,17 +404,23 @@ describe('Matomo tracking API through HTTP and Redis', () => {
       }
       throw new Error('never refused');
     };
-    const inQuery = await untilRefused(() => send(base, beacon!, { query: withSite(beacon!.rawQueryString, '7').replace('r=482913', `r=${n++}`) }));
+    const inQuery = await untilRefused(() =>
+      send(base, beacon!, { query: withSite(beacon!.rawQueryString, '7').replace('r=482913', `r=${n++}`) }),
+    );
     expect(Number(inQuery.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await inQuery.json()).toMatchObject({ error: 'rate_limited' });
-    const inBody = await untilRefused(() => send(base, xhr!, { body: withSite(xhr!.body, '7').replace('r=482913', `r=${n++}`) }));
+    const inBody = await untilRefused(() =>
+      send(base, xhr!, { body: withSite(xhr!.body, '7').replace('r=482913', `r=${n++}`) }),
+    );
     expect(Number(inBody.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
   it('a bulk naming several sites is refused whole (400): two sites’ records are never written side by side', async () => {
     let r = 700000;
-    const item = (site: string) => `?action_name=A&idsite=${site}&rec=1&r=${r++}&url=https%3A%2F%2Fwww.example.org%2Fa&_id=5d4f2a9c0b7e13f8`;
-    const bulkOf = (...sites: string[]) => send(base, bulk!, { body: JSON.stringify({ requests: sites.map(item), send_image: 0 }) });
+    const item = (site: string) =>
+      `?action_name=A&idsite=${site}&rec=1&r=${r++}&url=https%3A%2F%2Fwww.example.org%2Fa&_id=5d4f2a9c0b7e13f8`;
+    const bulkOf = (...sites: string[]) =>
+      send(base, bulk!, { body: JSON.stringify({ requests: sites.map(item), send_image: 0 }) });
     const { records: none } = await whatChanged(t, '11', async () => {
       const res = await bulkOf('11', '11', '12');
       expect(res.status).toBe(400);
@@ -358,19 +470,60 @@ describe('matomo-tracker (npm, the Matomo organisation’s Node client) against 
     const tracker = new MatomoTracker(6, `${base}/matomo.php`);
     tracker.on('error', (err) => errors.push(err));
     const { records } = await whatChanged(t, '6', async () => {
-      tracker.track({ ua: VISITOR_UA, url: 'https://shop.example.org/a?order=1234#x', action_name: 'Home', _id: '0123456789ABCDEF', rand: '1', res: '390x844', uid: 'u-42', token_auth: 'tok-not-kept', cip: '203.0.113.9', lat: '48.85' });
-      tracker.track({ ua: VISITOR_UA, url: 'https://shop.example.org/b', action_name: 'News', _id: '0123456789abcdef', rand: '2' });
+      tracker.track({
+        ua: VISITOR_UA,
+        url: 'https://shop.example.org/a?order=1234#x',
+        action_name: 'Home',
+        _id: '0123456789ABCDEF',
+        rand: '1',
+        res: '390x844',
+        uid: 'u-42',
+        token_auth: 'tok-not-kept',
+        cip: '203.0.113.9',
+        lat: '48.85',
+      });
+      tracker.track({
+        ua: VISITOR_UA,
+        url: 'https://shop.example.org/b',
+        action_name: 'News',
+        _id: '0123456789abcdef',
+        rand: '2',
+      });
       await until(async () => (await t.records()).length >= 2);
     });
     expect(errors).toEqual([]);
     expect(records).toHaveLength(2);
     const pseudonym = new Pseudonymiser(t.config.pseudonymKeys).pseudonymise('6', '0123456789abcdef');
     expect(records).toMatchObject([
-      { site: '6', event: 'page.display', mode: 'exempt', tracker: 'matomo', visitor: pseudonym, props: { page: 'Home', page_url: 'https://shop.example.org/a', device_screen_width: 390 } },
-      { site: '6', event: 'page.display', tracker: 'matomo', visitor: pseudonym, props: { page: 'News', page_url: 'https://shop.example.org/b' } },
+      {
+        site: '6',
+        event: 'page.display',
+        mode: 'exempt',
+        tracker: 'matomo',
+        visitor: pseudonym,
+        props: { page: 'Home', page_url: 'https://shop.example.org/a', device_screen_width: 390 },
+      },
+      {
+        site: '6',
+        event: 'page.display',
+        tracker: 'matomo',
+        visitor: pseudonym,
+        props: { page: 'News', page_url: 'https://shop.example.org/b' },
+      },
     ]);
     const raw = await t.rawStream();
-    for (const needle of [VISITOR_UA, 'AppleWebKit', '0123456789abcdef', '0123456789ABCDEF', 'u-42', 'tok-not-kept', '203.0.113.9', '48.85', 'order=1234']) expect(raw, needle).not.toContain(needle);
+    for (const needle of [
+      VISITOR_UA,
+      'AppleWebKit',
+      '0123456789abcdef',
+      '0123456789ABCDEF',
+      'u-42',
+      'tok-not-kept',
+      '203.0.113.9',
+      '48.85',
+      'order=1234',
+    ])
+      expect(raw, needle).not.toContain(needle);
   });
 
   it('trackBulk(): a JSON POST, answered with Matomo’s bulk summary, every hit written', async () => {
@@ -406,7 +559,9 @@ describe('matomo-tracker (npm, the Matomo organisation’s Node client) against 
     const { records } = await whatChanged(t, '6', async () => {
       tracker.track({ ua: VISITOR_UA, url: 'https://shop.example.org/same', action_name: 'Same' });
       tracker.track({ ua: VISITOR_UA, url: 'https://shop.example.org/same', action_name: 'Same' });
-      await until(async () => (await t.records()).filter((r) => (r.props as Record<string, unknown>).page === 'Same').length >= 2);
+      await until(
+        async () => (await t.records()).filter((r) => (r.props as Record<string, unknown>).page === 'Same').length >= 2,
+      );
     });
     expect(records).toHaveLength(2);
     expect(records[0]!.id).not.toBe(records[1]!.id);
@@ -439,7 +594,7 @@ describe('matomo-tracker (npm, the Matomo organisation’s Node client) against 
     expect(JSON.stringify(records)).not.toContain('Chrome/131'); // the User-Agent is never stored
   });
 
-  it('refuses a server-side bulk naming another site\'s page (403, nothing stored), or no page', async () => {
+  it("refuses a server-side bulk naming another site's page (403, nothing stored), or no page", async () => {
     const refused = async (items: Record<string, string>[]) => {
       const tracker = new MatomoTracker(3, `${base}/matomo.php`);
       const seen: unknown[] = [];
@@ -494,7 +649,11 @@ describe('matomo-tracker (npm, the Matomo organisation’s Node client) against 
 
 describe('a Matomo bulk while Redis is away', () => {
   it('is refused whole with 503 and Retry-After', async () => {
-    const down = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, GEOIP_DB: 'off', SITES_FILE: writeSitesFile(SITES) });
+    const down = await startTestApp({
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      GEOIP_DB: 'off',
+      SITES_FILE: writeSitesFile(SITES),
+    });
     try {
       const [url] = await down.listen();
       const res = await send(url, bulk!);

@@ -1,7 +1,14 @@
 // The batcher with a fake writer and fake timers: no Redis, no sleeps. Every time below
 // is the fake clock's.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type BatchOutcome, Batcher, type BatcherOptions, type BatchWriter, FAILING_AFTER_BATCHES, type GroupWrite } from '../../src/sink/batcher.js';
+import {
+  type BatchOutcome,
+  Batcher,
+  type BatcherOptions,
+  type BatchWriter,
+  FAILING_AFTER_BATCHES,
+  type GroupWrite,
+} from '../../src/sink/batcher.js';
 import { SinkError } from '../../src/sink/sink.js';
 
 /** A job's payload: its name and the groups (nodes) its commands go to. */
@@ -91,7 +98,13 @@ describe('Batcher', () => {
   let writer: FakeWriter;
   let outcomes: BatchOutcome[];
   const make = (opts: Partial<BatcherOptions> = {}) =>
-    new Batcher<Item>(writer, { maxPending: 100, maxBatch: 10, timeoutMs: 500, onBatch: (o) => outcomes.push(o), ...opts });
+    new Batcher<Item>(writer, {
+      maxPending: 100,
+      maxBatch: 10,
+      timeoutMs: 500,
+      onBatch: (o) => outcomes.push(o),
+      ...opts,
+    });
 
   beforeEach(() => {
     vi.useFakeTimers();
@@ -148,11 +161,11 @@ describe('Batcher', () => {
       expect(outcomes).toEqual([{ events: 4, ms: 0, error: expect.any(SinkError) }]);
     });
 
-    it('keeps the store\'s words in message, the collector\'s in publicMessage; a SinkError from the writer keeps its code', async () => {
+    it("keeps the store's words in message, the collector's in publicMessage; a SinkError from the writer keeps its code", async () => {
       const b = make();
       const refused = track(b.submit(item('x'), 1));
       await tick();
-      writer.last().fail(new Error('OOM command not allowed when used memory > \'maxmemory\'.'));
+      writer.last().fail(new Error("OOM command not allowed when used memory > 'maxmemory'."));
       await tick();
       expect(refused.error).toBeInstanceOf(SinkError);
       expect(refused.error!.message).toMatch(/^OOM command not allowed/);
@@ -162,7 +175,10 @@ describe('Batcher', () => {
       await tick();
       writer.last().fail(new SinkError('SINK_UNAVAILABLE', 'the redis node of this shard is not answering'));
       await tick();
-      expect(unavailable.error).toMatchObject({ code: 'SINK_UNAVAILABLE', publicMessage: 'the event store is not reachable' });
+      expect(unavailable.error).toMatchObject({
+        code: 'SINK_UNAVAILABLE',
+        publicMessage: 'the event store is not reachable',
+      });
     });
 
     it('a writer that throws fails the whole batch (SINK_FAILED), and the batcher goes on', async () => {
@@ -172,7 +188,10 @@ describe('Batcher', () => {
       });
       const job = track(b.submit(item('x'), 1));
       await tick();
-      expect(job).toMatchObject({ state: 'rejected', error: { code: 'SINK_FAILED', message: 'cannot build the commands' } });
+      expect(job).toMatchObject({
+        state: 'rejected',
+        error: { code: 'SINK_FAILED', message: 'cannot build the commands' },
+      });
       write.mockRestore();
       const next = track(b.submit(item('y'), 1));
       await tick();
@@ -247,7 +266,10 @@ describe('Batcher', () => {
       const first = track(b.submit(item('a'), 3));
       await tick();
       const second = track(b.submit(item('b'), 2)); // queued behind the first: 5 pending
-      await expect(b.submit(item('c'), 1)).rejects.toMatchObject({ code: 'SINK_OVERLOADED', publicMessage: 'too many hits are waiting for the event store' });
+      await expect(b.submit(item('c'), 1)).rejects.toMatchObject({
+        code: 'SINK_OVERLOADED',
+        publicMessage: 'too many hits are waiting for the event store',
+      });
       expect(b.pending).toBe(5);
       writer.last().ack();
       await tick();
@@ -261,10 +283,13 @@ describe('Batcher', () => {
       expect([second.state, third.state]).toEqual(['resolved', 'resolved']);
     });
 
-    it('refuses at once while the writer is unavailable (SINK_UNAVAILABLE, the writer\'s reason in message)', async () => {
+    it("refuses at once while the writer is unavailable (SINK_UNAVAILABLE, the writer's reason in message)", async () => {
       const b = make();
       writer.unavailable = 'redis is reconnecting';
-      await expect(b.submit(item('a'), 1)).rejects.toMatchObject({ code: 'SINK_UNAVAILABLE', message: 'redis is reconnecting' });
+      await expect(b.submit(item('a'), 1)).rejects.toMatchObject({
+        code: 'SINK_UNAVAILABLE',
+        message: 'redis is reconnecting',
+      });
       expect(b.pending).toBe(0);
       writer.unavailable = undefined;
       const ok = track(b.submit(item('b'), 1));
@@ -366,7 +391,10 @@ describe('Batcher', () => {
       await tick();
       const c = track(b.submit(item('c'), 1)); // queued
       b.close();
-      await expect(b.submit(item('late'), 1)).rejects.toMatchObject({ code: 'SINK_CLOSED', publicMessage: 'the collector is shutting down' });
+      await expect(b.submit(item('late'), 1)).rejects.toMatchObject({
+        code: 'SINK_CLOSED',
+        publicMessage: 'the collector is shutting down',
+      });
       let drained = false;
       void b.drain().then(() => (drained = true));
       writer.last().ack();
@@ -409,12 +437,16 @@ describe('Batcher', () => {
 
     it('counts only refusals (SINK_FAILED): timeouts and unavailable nodes are not the store refusing writes', async () => {
       const b = make({ timeoutMs: 500 });
-      for (let i = 0; i < FAILING_AFTER_BATCHES; i++) await refuse(b, new SinkError('SINK_UNAVAILABLE', 'node not answering'));
+      for (let i = 0; i < FAILING_AFTER_BATCHES; i++)
+        await refuse(b, new SinkError('SINK_UNAVAILABLE', 'node not answering'));
       for (let i = 0; i < FAILING_AFTER_BATCHES; i++) {
         void b.submit(item('t'), 1).catch(() => undefined);
         await vi.advanceTimersByTimeAsync(500);
       }
-      expect(outcomes.map((o) => o.error?.code)).toEqual([...Array(FAILING_AFTER_BATCHES).fill('SINK_UNAVAILABLE'), ...Array(FAILING_AFTER_BATCHES).fill('SINK_TIMEOUT')]);
+      expect(outcomes.map((o) => o.error?.code)).toEqual([
+        ...Array(FAILING_AFTER_BATCHES).fill('SINK_UNAVAILABLE'),
+        ...Array(FAILING_AFTER_BATCHES).fill('SINK_TIMEOUT'),
+      ]);
       expect(b.failing).toBe(false);
     });
 

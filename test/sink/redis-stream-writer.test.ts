@@ -35,7 +35,9 @@ describe('RedisStreamWriter against a real Redis', () => {
   const write = (w: RedisStreamWriter, batch: StreamWrite[]) => allDone(w.write(batch, Date.now() + 5000));
 
   it('reads its XADD script from xadd-hits.lua', () => {
-    expect(XADD_SCRIPT).toMatch(/redis\.call\('XADD', KEYS\[i\], 'MAXLEN', '~', maxlen, '\*', 'v', '1', 'hit', ARGV\[i \+ 1\]\)/);
+    expect(XADD_SCRIPT).toMatch(
+      /redis\.call\('XADD', KEYS\[i\], 'MAXLEN', '~', maxlen, '\*', 'v', '1', 'hit', ARGV\[i \+ 1\]\)/,
+    );
   });
 
   it('writes counters with their expiry', async () => {
@@ -46,7 +48,7 @@ describe('RedisStreamWriter against a real Redis', () => {
     await redis.del(`${key}:c`);
   });
 
-  it('writes a batch of XADDs as script calls: every entry, in order, with the same fields, even past one call\'s chunk', async () => {
+  it("writes a batch of XADDs as script calls: every entry, in order, with the same fields, even past one call's chunk", async () => {
     const k = `${key}:script`;
     const other = `${key}:script2`;
     const w = writer();
@@ -70,7 +72,15 @@ describe('RedisStreamWriter against a real Redis', () => {
     const wrong = `${key}:wrongtype`;
     await redis.set(wrong, 'not a stream');
     const w = writer({ maxLen: 1000 });
-    const err = await write(w, [{ entries: [{ key: k, hit: '{"n":1}' }, { key: wrong, hit: '{"n":2}' }], counters: [] }]).catch((e: unknown) => e);
+    const err = await write(w, [
+      {
+        entries: [
+          { key: k, hit: '{"n":1}' },
+          { key: wrong, hit: '{"n":2}' },
+        ],
+        counters: [],
+      },
+    ]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SinkError);
     expect((err as SinkError).code).toBe('SINK_FAILED');
     expect(await redis.xlen(k)).toBe(1); // applied before the failing XADD: consumers dedupe by record id
@@ -113,7 +123,7 @@ describe('RedisStreamWriter against a real Redis', () => {
     await redis.del(k, `{${k}}:probe`);
   });
 
-  it('is unavailable, with the client\'s status, when Redis is not connected', () => {
+  it("is unavailable, with the client's status, when Redis is not connected", () => {
     const down = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, lazyConnect: true });
     expect(new RedisStreamWriter(down, { maxLen: 10, timeoutMs: 100 }).unavailable).toBe('redis is wait');
     expect(writer().unavailable).toBeUndefined();
@@ -170,15 +180,15 @@ describe('RedisStreamWriter: grouping, pipeline bounds and watchdog (a fake clie
     const groups = w.write(
       [
         hit('hits:{0}', 'a'),
-        { entries: [{ key: 'hits:{1}', hit: 'b' }], counters: [{ key: 'optout:{0}:H', field: 'page.display', ttlSeconds: 60 }] },
+        {
+          entries: [{ key: 'hits:{1}', hit: 'b' }],
+          counters: [{ key: 'optout:{0}:H', field: 'page.display', ttlSeconds: 60 }],
+        },
         hit('hits:{0}', 'c'),
       ],
       Date.now() + 800,
     );
-    expect(groups.map((g) => g.jobs)).toEqual([
-      [0, 1, 2],
-      [1],
-    ]);
+    expect(groups.map((g) => g.jobs)).toEqual([[0, 1, 2], [1]]);
     expect(sent.map((s) => s.cmds.map((c) => c.slice(0, 4)))).toEqual([
       [
         ['exemptXaddHits', 2, 'hits:{0}', 'hits:{0}'],
@@ -220,14 +230,19 @@ describe('RedisStreamWriter: grouping, pipeline bounds and watchdog (a fake clie
   it('a single node: saturated with MAX_UNSETTLED_PIPELINES unanswered pipelines, free again when one is answered', async () => {
     const { sent, redis } = fakeRedis();
     const w = new RedisStreamWriter(redis, { maxLen: 50, timeoutMs: 1000 });
-    const writes = Array.from({ length: MAX_UNSETTLED_PIPELINES }, (_, i) => w.write([hit('k', String(i))], Date.now() + 1000));
+    const writes = Array.from({ length: MAX_UNSETTLED_PIPELINES }, (_, i) =>
+      w.write([hit('k', String(i))], Date.now() + 1000),
+    );
     expect(w.saturated).toBe(true);
     expect(w.unsettled).toBe(MAX_UNSETTLED_PIPELINES);
     sent[0]!.answer();
     await allDone(writes[0]!);
     expect(w.saturated).toBe(false);
-    sent[1]!.answer(new Error('READONLY You can\'t write against a read only replica.'));
-    await expect(allDone(writes[1]!)).rejects.toMatchObject({ code: 'SINK_FAILED', message: expect.stringMatching(/READONLY/) });
+    sent[1]!.answer(new Error("READONLY You can't write against a read only replica."));
+    await expect(allDone(writes[1]!)).rejects.toMatchObject({
+      code: 'SINK_FAILED',
+      message: expect.stringMatching(/READONLY/),
+    });
     expect(w.unsettled).toBe(0);
   });
 

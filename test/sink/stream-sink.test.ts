@@ -20,7 +20,13 @@ describe('StreamSink against a real Redis', () => {
 
   it('resolves only after the entries are in the stream, batching concurrent writes', async () => {
     const batches: number[] = [];
-    const sink = new StreamSink(redis, { maxPending: 10_000, maxBatch: 500, timeoutMs: 2000, maxLen: 100_000, onBatch: (n) => batches.push(n) });
+    const sink = new StreamSink(redis, {
+      maxPending: 10_000,
+      maxBatch: 500,
+      timeoutMs: 2000,
+      maxLen: 100_000,
+      onBatch: (n) => batches.push(n),
+    });
     await Promise.all(Array.from({ length: 300 }, (_, i) => sink.write([{ key, hit: JSON.stringify({ i }) }])));
     expect(await redis.xlen(key)).toBe(300);
     expect(batches.reduce((a, b) => a + b, 0)).toBe(300);
@@ -44,7 +50,7 @@ describe('StreamSink against a real Redis', () => {
     down.disconnect();
   });
 
-  it('stores a hit\'s entries and counters before it resolves', async () => {
+  it("stores a hit's entries and counters before it resolves", async () => {
     const sink = new StreamSink(redis, { maxPending: 100, maxBatch: 10, timeoutMs: 2000, maxLen: 1000 });
     const k = `${key}:both`;
     await sink.write([{ key: k, hit: '{"n":1}' }], [{ key: `${k}:c`, field: 'page.display', ttlSeconds: 60 }]);
@@ -53,11 +59,18 @@ describe('StreamSink against a real Redis', () => {
     await redis.del(k, `${k}:c`);
   });
 
-  it('refused writes: Redis\'s words in the log, the collector\'s to the caller; failing after a few, healthy again by a probe', async () => {
+  it("refused writes: Redis's words in the log, the collector's to the caller; failing after a few, healthy again by a probe", async () => {
     const wrong = `${key}:wrongtype`;
     await redis.set(wrong, 'not a stream');
     const log = { warn: vi.fn() };
-    const sink = new StreamSink(redis, { maxPending: 100, maxBatch: 100, timeoutMs: 2000, maxLen: 1000, log, probeKeys: [`${key}:probe-target`] });
+    const sink = new StreamSink(redis, {
+      maxPending: 100,
+      maxBatch: 100,
+      timeoutMs: 2000,
+      maxLen: 1000,
+      log,
+      probeKeys: [`${key}:probe-target`],
+    });
     expect(await sink.isHealthy()).toBe(true);
     for (let i = 0; i < FAILING_AFTER_BATCHES; i++) {
       expect(sink.failing).toBe(false);

@@ -17,7 +17,15 @@ describe('scanVisitor', () => {
     for (let i = 0; i < 120; i++) {
       const key = keys[i % 3]!;
       const visitor = i % 4 === 0 ? 'k1.TARGET' : i % 4 === 1 ? 'k0.TARGETOLD' : `k1.other${i}`;
-      await add(key, { id: `r${n++}`, site: i % 8 === 0 ? 'elsewhere' : 's1', event: 'page.display', mode: 'exempt', ts: Date.now(), visitor, props: {} });
+      await add(key, {
+        id: `r${n++}`,
+        site: i % 8 === 0 ? 'elsewhere' : 's1',
+        event: 'page.display',
+        mode: 'exempt',
+        ts: Date.now(),
+        visitor,
+        props: {},
+      });
     }
     await redis.xadd(keys[0]!, '*', 'v', '1', 'hit', '{not json "visitor":"k1.TARGET"');
   });
@@ -34,7 +42,9 @@ describe('scanVisitor', () => {
     expect(r.scanned).toBe(121);
     // i%4 in {0,1}: 60 entries; minus site "elsewhere" (i%8===0: 15)
     expect(r.records).toHaveLength(45);
-    expect(r.records.every((x) => x.site === 's1' && (x.visitor === 'k1.TARGET' || x.visitor === 'k0.TARGETOLD'))).toBe(true);
+    expect(r.records.every((x) => x.site === 's1' && (x.visitor === 'k1.TARGET' || x.visitor === 'k0.TARGETOLD'))).toBe(
+      true,
+    );
   });
 
   it('stops at the entry bound and resumes from the cursor', async () => {
@@ -42,7 +52,14 @@ describe('scanVisitor', () => {
     let cursor: string | undefined;
     let calls = 0;
     for (;;) {
-      const r = await scanVisitor(redis, keys, 's1', ['k1.TARGET', 'k0.TARGETOLD'], { maxEntries: 17, timeMs: 60_000 }, { cursor });
+      const r = await scanVisitor(
+        redis,
+        keys,
+        's1',
+        ['k1.TARGET', 'k0.TARGETOLD'],
+        { maxEntries: 17, timeMs: 60_000 },
+        { cursor },
+      );
       calls++;
       expect(r.scanned).toBeLessThanOrEqual(17);
       seen.push(...r.records.map((x) => x.id));
@@ -58,13 +75,25 @@ describe('scanVisitor', () => {
 
   it('stops at the time bound', async () => {
     let t = 0;
-    const r = await scanVisitor(redis, keys, 's1', ['k1.TARGET'], { maxEntries: 1e9, timeMs: 1 }, { now: () => (t += 1) });
+    const r = await scanVisitor(
+      redis,
+      keys,
+      's1',
+      ['k1.TARGET'],
+      { maxEntries: 1e9, timeMs: 1 },
+      { now: () => (t += 1) },
+    );
     expect(r.complete).toBe(false);
     expect(r.cursor).toBe('0:0-0');
   });
 
   it('refuses a malformed cursor', async () => {
-    await expect(scanVisitor(redis, keys, 's1', ['k1.TARGET'], bounds, { cursor: '9:1-0' })).rejects.toThrow('invalid cursor');
-    await expect(scanVisitor(redis, keys, 's1', ['k1.TARGET'], bounds, { cursor: 'nope' })).rejects.toMatchObject({ name: 'InvalidCursorError', code: 'ERR_INVALID_CURSOR' });
+    await expect(scanVisitor(redis, keys, 's1', ['k1.TARGET'], bounds, { cursor: '9:1-0' })).rejects.toThrow(
+      'invalid cursor',
+    );
+    await expect(scanVisitor(redis, keys, 's1', ['k1.TARGET'], bounds, { cursor: 'nope' })).rejects.toMatchObject({
+      name: 'InvalidCursorError',
+      code: 'ERR_INVALID_CURSOR',
+    });
   });
 });

@@ -6,7 +6,10 @@ import { CAMPAIGN_PARAMETER_PREFIXES, CAMPAIGN_PARAMETERS } from '../allowlists.
 import type { TextRule } from './common.js';
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const NAMES = [...CAMPAIGN_PARAMETER_PREFIXES.map((p) => `${escapeRe(p)}[\\p{L}\\p{N}_.\\-\\[\\]]{0,64}`), ...CAMPAIGN_PARAMETERS.map(escapeRe)].join('|');
+const NAMES = [
+  ...CAMPAIGN_PARAMETER_PREFIXES.map((p) => `${escapeRe(p)}[\\p{L}\\p{N}_.\\-\\[\\]]{0,64}`),
+  ...CAMPAIGN_PARAMETERS.map(escapeRe),
+].join('|');
 const VALUE = `[^\\s&#;,"'}]*`;
 const CAMPAIGN = new RegExp(
   // unquoted: name=value, name: value; quoted: "name":"value", "name","value" (a pair)

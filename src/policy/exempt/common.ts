@@ -6,7 +6,16 @@ export type ExemptRule = keyof typeof EXEMPT_VALUE_RULES;
 
 /** How many values each rule changed or dropped in one hit. */
 export type RuleCounts = Record<ExemptRule, number>;
-export const noRuleCounts = (): RuleCounts => ({ shape: 0, reading: 0, url: 0, query: 0, campaign: 0, email: 0, ip: 0, day: 0 });
+export const noRuleCounts = (): RuleCounts => ({
+  shape: 0,
+  reading: 0,
+  url: 0,
+  query: 0,
+  campaign: 0,
+  email: 0,
+  ip: 0,
+  day: 0,
+});
 
 /** What is dropped instead of kept. */
 export const DROP = Symbol('drop');
@@ -32,7 +41,12 @@ export interface TextRule {
 }
 
 /** Replaces every match `keep` refuses; undefined past MAX_FINDINGS replacements. */
-export function replaceFindings(text: string, re: RegExp, marker: string, keep: (m: RegExpExecArray) => boolean): string | undefined {
+export function replaceFindings(
+  text: string,
+  re: RegExp,
+  marker: string,
+  keep: (m: RegExpExecArray) => boolean,
+): string | undefined {
   let out = '';
   let copied = 0;
   let found = 0;

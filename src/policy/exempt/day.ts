@@ -32,13 +32,17 @@ function parsedDate(value: string): { t: number; day: string } | undefined {
   if (p !== undefined || dates.has(value)) return p;
   const m = ISO_DATE.exec(value);
   if (m) {
-    const t = m[4] === undefined ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T00:00:00Z`) : Date.parse(m[7] === undefined ? `${value}Z` : value);
+    const t =
+      m[4] === undefined
+        ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T00:00:00Z`)
+        : Date.parse(m[7] === undefined ? `${value}Z` : value);
     // Date.parse rolls 2026-02-31 over into March: refuse what it had to repair
-    const real = new Date(Date.parse(`${m[1]}-${m[2]}-${m[3]}T12:00:00Z`)).toISOString().slice(0, 10) === `${m[1]}-${m[2]}-${m[3]}`;
+    const real =
+      new Date(Date.parse(`${m[1]}-${m[2]}-${m[3]}T12:00:00Z`)).toISOString().slice(0, 10) ===
+      `${m[1]}-${m[2]}-${m[3]}`;
     if (Number.isFinite(t) && real) p = { t, day: new Date(t).toISOString().slice(0, 10) };
   }
   if (dates.size >= DATES_CACHED) dates.clear();
   dates.set(value, p);
   return p;
 }
-

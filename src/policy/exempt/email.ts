@@ -17,7 +17,8 @@ const DOT = `(?:\\.|${SP}{0,3}[\\[({<][dD][oO][tT][\\])}>]${SP}{0,3}|${SP}{1,3}\
 const LOCAL_ASCII = new Uint8Array(128);
 // (RFC 5322 allows `/=&#*^{|}~` too; addresses never use them, and URLs and queries
 // around an address do: counting them would swallow the path before an `@`)
-for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-'!") LOCAL_ASCII[c.charCodeAt(0)] = 1;
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-'!")
+  LOCAL_ASCII[c.charCodeAt(0)] = 1;
 const LOCAL_OTHER = /^[\p{L}\p{N}\p{M}]$/u;
 /** An address's local part is at most 64 octets: a longer run is cut here and its tail redacted. */
 const LOCAL_WALK_MAX = 256;

@@ -14,7 +14,12 @@
 // the value's kind; the lists the rules apply are data, in allowlists.ts. Nothing is
 // cached across values: the same text under a URL-valued and a plain property is read
 // for what each is.
-import { BRAND_LIST_PROPERTIES, DAY_PRECISION_PROPERTIES, URL_PROPERTIES, USER_PROPERTY_PREFIX } from '../allowlists.js';
+import {
+  BRAND_LIST_PROPERTIES,
+  DAY_PRECISION_PROPERTIES,
+  URL_PROPERTIES,
+  USER_PROPERTY_PREFIX,
+} from '../allowlists.js';
 import type { PropertyValue } from '../../contract/record.js';
 import { campaignRule, isCampaignName } from './campaign.js';
 import { DROP, type ExemptRule, type RuleCounts, type TextRule } from './common.js';
@@ -60,7 +65,12 @@ function dropBy(counts: RuleCounts, rule: ExemptRule): typeof DROP {
 }
 
 /** Every rule, in order, on one kept string; DROP when it cannot be kept. */
-export function sanitiseString(text: string, urlValued: boolean, counts: RuleCounts, ctx: ValueContext = {}): string | typeof DROP {
+export function sanitiseString(
+  text: string,
+  urlValued: boolean,
+  counts: RuleCounts,
+  ctx: ValueContext = {},
+): string | typeof DROP {
   const reading = canonicalReading(text);
   if (reading === undefined) return dropBy(counts, 'reading');
   if (reading !== text) counts.reading++;
@@ -101,7 +111,13 @@ const BRAND_LISTS = new Set(BRAND_LIST_PROPERTIES);
  * The value an exempt record keeps for an allowlisted property, or DROP.
  * `now` reads day-precision dates (a future date is unreadable).
  */
-export function exemptValue(name: string, value: PropertyValue, counts: RuleCounts, now: number, ctx: ValueContext = {}): PropertyValue | typeof DROP {
+export function exemptValue(
+  name: string,
+  value: PropertyValue,
+  counts: RuleCounts,
+  now: number,
+  ctx: ValueContext = {},
+): PropertyValue | typeof DROP {
   if (DAY_PROPERTIES.has(name)) {
     const day = toDay(value, now);
     if (day === undefined) return dropBy(counts, 'day');
@@ -126,11 +142,11 @@ export function exemptValue(name: string, value: PropertyValue, counts: RuleCoun
       const w = typeof v === 'string' ? sanitiseString(v, urlValued, counts, ctx) : v;
       if (w === DROP) return DROP;
       // a name/value pair (Matomo's custom variables: ["gclid", "…"]) naming campaign data
-      if (typeof w === 'string' && isCampaignName(w.replace(/^["']|["']$/g, '')) && w.trim() !== '') return dropBy(counts, 'campaign');
+      if (typeof w === 'string' && isCampaignName(w.replace(/^["']|["']$/g, '')) && w.trim() !== '')
+        return dropBy(counts, 'campaign');
       items.push(w);
     }
     return items;
   }
   return dropBy(counts, 'shape');
 }
-

@@ -12,11 +12,16 @@ const IPV4 = new RegExp(`(?<!\\p{N}|\\p{N}\\.)(${OCTET})\\.${OCTET}\\.${OCTET}\\
 // `203-0-113-9`, `203_0_113_9`: the address as reverse-DNS and cloud host names write it
 // (`203-0-113-9.dsl.example.net`, `ip-203-0-113-9.ec2.internal`); no part of a longer run
 // of numbers (`06-12-34-56-78`, a phone number)
-const IPV4_JOINED = new RegExp(`(?<!\\p{N}|\\p{N}[._\\-])(${OCTET})(?<sep>[-_])${OCTET}\\k<sep>${OCTET}\\k<sep>(${OCTET})(?!\\p{N}|[._\\-]\\p{N})`, 'gu');
-const IPV6 = /(?<![\p{L}\p{N}_.-])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\p{L}\p{N}_-])/gu;
+const IPV4_JOINED = new RegExp(
+  `(?<!\\p{N}|\\p{N}[._\\-])(${OCTET})(?<sep>[-_])${OCTET}\\k<sep>${OCTET}\\k<sep>(${OCTET})(?!\\p{N}|[._\\-]\\p{N})`,
+  'gu',
+);
+const IPV6 =
+  /(?<![\p{L}\p{N}_.-])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\p{L}\p{N}_-])/gu;
 // the reverse-DNS nibble form: more than 12 nibbles (a /48) name a finer network, and a
 // 6to4 /48 (2.0.0.2 reversed last) carries an IPv4 address whole
-const IP6_ARPA = /(?<![\p{L}\p{N}])(?:(?:[0-9a-fA-F]\.){13,64}(?:ip6\.(?:arpa|int)\b)?|(?:[0-9a-fA-F]\.){8}2\.0\.0\.2\.ip6\.(?:arpa|int)\b)/gu;
+const IP6_ARPA =
+  /(?<![\p{L}\p{N}])(?:(?:[0-9a-fA-F]\.){13,64}(?:ip6\.(?:arpa|int)\b)?|(?:[0-9a-fA-F]\.){8}2\.0\.0\.2\.ip6\.(?:arpa|int)\b)/gu;
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
 
 const keepV4 = (first: number, last: number) => last === 0 || first === 127;
@@ -32,7 +37,10 @@ function ipv6Groups(candidate: string): number[] | undefined {
   let v4: number[] | undefined;
   const lastColon = text.lastIndexOf(':');
   if (text.indexOf('.', lastColon) !== -1) {
-    v4 = text.slice(lastColon + 1).split('.').map(Number);
+    v4 = text
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
     if (v4.length !== 4 || v4.some((o) => !(o >= 0 && o <= 255))) return undefined;
     text = `${text.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
   }
@@ -103,9 +111,19 @@ export function numericHostIPv4(host: string): number | undefined {
   if (parts.length > 4) return undefined;
   const values: number[] = [];
   for (const p of parts) {
-    const v = /^0[xX]/.test(p) ? (p.length === 2 ? 0 : /^0[xX][0-9a-fA-F]+$/.test(p) ? parseInt(p.slice(2), 16) : NaN)
-      : p.length > 1 && p.startsWith('0') ? (/^[0-7]+$/.test(p) ? parseInt(p, 8) : NaN)
-      : /^\d+$/.test(p) ? Number(p) : NaN;
+    const v = /^0[xX]/.test(p)
+      ? p.length === 2
+        ? 0
+        : /^0[xX][0-9a-fA-F]+$/.test(p)
+          ? parseInt(p.slice(2), 16)
+          : NaN
+      : p.length > 1 && p.startsWith('0')
+        ? /^[0-7]+$/.test(p)
+          ? parseInt(p, 8)
+          : NaN
+        : /^\d+$/.test(p)
+          ? Number(p)
+          : NaN;
     if (!Number.isFinite(v)) return undefined;
     values.push(v);
   }

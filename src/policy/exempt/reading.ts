@@ -26,33 +26,77 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function decodePercent(s: string): string {
   if (!s.includes('%')) return s;
-  return s.replace(PERCENT_U, (_, h: string) => String.fromCharCode(parseInt(h, 16))).replace(PERCENT_RUN, (run) => {
-    const bytes = new Uint8Array(run.length / 3);
-    for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(run.slice(i * 3 + 1, i * 3 + 3), 16);
-    try {
-      return utf8.decode(bytes);
-    } catch {
-      // not UTF-8 (`%E0%A4%40`): the ASCII bytes are read (an `@` stays an `@`), the others left as sent
-      let out = '';
-      for (let i = 0; i < bytes.length; i++) out += bytes[i]! < 0x80 ? String.fromCharCode(bytes[i]!) : run.slice(i * 3, i * 3 + 3);
-      return out;
-    }
-  });
+  return s
+    .replace(PERCENT_U, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+    .replace(PERCENT_RUN, (run) => {
+      const bytes = new Uint8Array(run.length / 3);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(run.slice(i * 3 + 1, i * 3 + 3), 16);
+      try {
+        return utf8.decode(bytes);
+      } catch {
+        // not UTF-8 (`%E0%A4%40`): the ASCII bytes are read (an `@` stays an `@`), the others left as sent
+        let out = '';
+        for (let i = 0; i < bytes.length; i++)
+          out += bytes[i]! < 0x80 ? String.fromCharCode(bytes[i]!) : run.slice(i * 3, i * 3 + 3);
+        return out;
+      }
+    });
 }
 
 /** Named entities that can spell a delimiter or an address (and the everyday ones). */
 const NAMED_ENTITIES: Readonly<Record<string, string>> = Object.freeze({
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', commat: '@', period: '.', fullstop: '.',
-  sol: '/', bsol: '\\', quest: '?', num: '#', equals: '=', colon: ':', semi: ';', percnt: '%', plus: '+',
-  lowbar: '_', hyphen: '-', dash: '-', comma: ',', excl: '!', dollar: '$', ast: '*', lsqb: '[', rsqb: ']',
-  lbrack: '[', rbrack: ']', lpar: '(', rpar: ')', lcub: '{', rcub: '}', lbrace: '{', rbrace: '}', grave: '`',
-  Tab: ' ', NewLine: ' ', shy: '', zwsp: '', ZeroWidthSpace: '', zwj: '', zwnj: '', lrm: '', rlm: '',
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+  commat: '@',
+  period: '.',
+  fullstop: '.',
+  sol: '/',
+  bsol: '\\',
+  quest: '?',
+  num: '#',
+  equals: '=',
+  colon: ':',
+  semi: ';',
+  percnt: '%',
+  plus: '+',
+  lowbar: '_',
+  hyphen: '-',
+  dash: '-',
+  comma: ',',
+  excl: '!',
+  dollar: '$',
+  ast: '*',
+  lsqb: '[',
+  rsqb: ']',
+  lbrack: '[',
+  rbrack: ']',
+  lpar: '(',
+  rpar: ')',
+  lcub: '{',
+  rcub: '}',
+  lbrace: '{',
+  rbrace: '}',
+  grave: '`',
+  Tab: ' ',
+  NewLine: ' ',
+  shy: '',
+  zwsp: '',
+  ZeroWidthSpace: '',
+  zwj: '',
+  zwnj: '',
+  lrm: '',
+  rlm: '',
 });
 // a numeric entity ends where its digits do (`&#64example`, as browsers read it); without
 // `;`, a named one counts only when no letter, digit or `=` follows (as `&quot`)
 const ENTITY = /&(?:#(\d{1,7});?|#[xX]([0-9a-fA-F]{1,6});?|([A-Za-z]{2,14})(?:;|(?![A-Za-z0-9=])))/g;
 
-const fromCodePoint = (n: number): string => (n > 0 && n <= 0x10ffff && (n < 0xd800 || n > 0xdfff) ? String.fromCodePoint(n) : '');
+const fromCodePoint = (n: number): string =>
+  n > 0 && n <= 0x10ffff && (n < 0xd800 || n > 0xdfff) ? String.fromCodePoint(n) : '';
 
 function decodeEntities(s: string): string {
   if (!s.includes('&')) return s;
@@ -66,23 +110,39 @@ function decodeEntities(s: string): string {
 // `\u{40}`, `\u0040`, `\x40`, `\100` (JS octal), `\40 ` (CSS: hex then one space, or a hex
 // escape standing for ASCII punctuation), `\n` `\t` `\r` (whitespace), `\"` `\/` `\@` (the
 // character itself)
-const ESCAPE = /\\(?:u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|([0-3][0-7]{2})|([0-9a-fA-F]{1,6})(\s?)|([ntrfv])|([^\sA-Za-z0-9]))/g;
+const ESCAPE =
+  /\\(?:u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|([0-3][0-7]{2})|([0-9a-fA-F]{1,6})(\s?)|([ntrfv])|([^\sA-Za-z0-9]))/g;
 
 function decodeEscapes(s: string): string {
   if (!s.includes('\\')) return s;
-  return s.replace(ESCAPE, (whole, brace?: string, u4?: string, x2?: string, oct?: string, css?: string, cssEnd?: string, ws?: string, lit?: string) => {
-    if (brace !== undefined) return fromCodePoint(parseInt(brace, 16));
-    if (u4 !== undefined) return String.fromCharCode(parseInt(u4, 16));
-    if (x2 !== undefined) return String.fromCharCode(parseInt(x2, 16));
-    if (oct !== undefined) return String.fromCharCode(parseInt(oct, 8));
-    if (css !== undefined) {
-      const c = parseInt(css, 16);
-      // (a Windows path's `\abc` stays: only an explicit CSS escape or hidden punctuation counts)
-      return cssEnd !== '' || (c > 0x20 && c < 0x7f && /[^A-Za-z0-9]/.test(String.fromCharCode(c))) ? fromCodePoint(c) : whole;
-    }
-    if (ws !== undefined) return ' ';
-    return lit ?? whole;
-  });
+  return s.replace(
+    ESCAPE,
+    (
+      whole,
+      brace?: string,
+      u4?: string,
+      x2?: string,
+      oct?: string,
+      css?: string,
+      cssEnd?: string,
+      ws?: string,
+      lit?: string,
+    ) => {
+      if (brace !== undefined) return fromCodePoint(parseInt(brace, 16));
+      if (u4 !== undefined) return String.fromCharCode(parseInt(u4, 16));
+      if (x2 !== undefined) return String.fromCharCode(parseInt(x2, 16));
+      if (oct !== undefined) return String.fromCharCode(parseInt(oct, 8));
+      if (css !== undefined) {
+        const c = parseInt(css, 16);
+        // (a Windows path's `\abc` stays: only an explicit CSS escape or hidden punctuation counts)
+        return cssEnd !== '' || (c > 0x20 && c < 0x7f && /[^A-Za-z0-9]/.test(String.fromCharCode(c)))
+          ? fromCodePoint(c)
+          : whole;
+      }
+      if (ws !== undefined) return ' ';
+      return lit ?? whole;
+    },
+  );
 }
 
 const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}]/gu;

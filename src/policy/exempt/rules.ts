@@ -14,11 +14,11 @@ export const EXEMPT_VALUE_RULES = Object.freeze({
     'Every rule below looks at this reading only',
   url:
     'URLs, in any property, in arrays and inside text, and paths (values starting with "/", as ' +
-    'Plausible\'s page), are rebuilt from their parts: scheme, host and path, never the ' +
+    "Plausible's page), are rebuilt from their parts: scheme, host and path, never the " +
     'user:password@, query, fragment or ;params; a numeric host, or a host name holding an IPv4 ' +
     'address in any order (203-0-113-9.dsl..., static.9.113.0.203...., myapp.203.0.113.9.nip.io), ' +
     'becomes [ip]; a path segment that is a token (a UUID, a long random, hexadecimal or ' +
-    'base64-looking string, a long number, an e-mail address) or matches one of the site\'s ' +
+    "base64-looking string, a long number, an e-mail address) or matches one of the site's " +
     'maskPaths becomes [id]; words, slugs, dates and short numbers stay',
   email:
     'e-mail addresses in any kept string, however encoded (the reading above), quoted ("alice"@…), ' +
@@ -29,7 +29,7 @@ export const EXEMPT_VALUE_RULES = Object.freeze({
     'names write it, after a host label (client.203.0.113.9), reversed (9.113.0.203.in-addr.arpa), ' +
     'IPv6 in full or compressed, a 6to4 prefix (2002:cb00:7109::, which holds an IPv4 whole), the ' +
     'ip6.arpa nibble form, and any IPv6 finer than a /48 (a /64 such as 2001:db8:85a3:8d3:: is an ' +
-    'address); left as they are: an IPv4 /24 network (last octet 0, as Chrome\'s reduced 120.0.0.0 ' +
+    "address); left as they are: an IPv4 /24 network (last octet 0, as Chrome's reduced 120.0.0.0 " +
     'versions), an IPv6 /48 or coarser, loopback',
   query:
     'in every other string, what follows a "?" (up to the next space), name=value words (whatever ' +

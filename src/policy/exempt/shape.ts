@@ -21,7 +21,8 @@ export function isBrandList(value: PropertyValue): value is { brand: string; ver
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return false;
     let keys = 0;
     for (const k in item) {
-      if ((k !== 'brand' && k !== 'version') || typeof item[k] !== 'string' || (item[k]).length > BRAND_TEXT_MAX) return false;
+      if ((k !== 'brand' && k !== 'version') || typeof item[k] !== 'string' || item[k].length > BRAND_TEXT_MAX)
+        return false;
       keys++;
     }
     if (keys !== 2) return false;

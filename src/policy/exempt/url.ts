@@ -17,7 +17,10 @@ export type PathMask = readonly (string | null)[];
 
 /** `/users/:id/orders/:order` → ['users', null, 'orders', null]; `*` matches any segment and keeps it. */
 export function compilePathMask(pattern: string): PathMask {
-  return pattern.split('/').filter((s) => s !== '').map((s) => (s.startsWith(':') ? null : s.toLowerCase()));
+  return pattern
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => (s.startsWith(':') ? null : s.toLowerCase()));
 }
 
 const SCHEME_URL = /^([a-zA-Z][a-zA-Z0-9+.-]{0,31}:)?[/\\]{2}([^/\\?#]*)([\s\S]*)$/;
@@ -53,7 +56,7 @@ const NOTHING_TO_ENCODE = /^[A-Za-z0-9._~!$&'()*+,:@[\]-]*$/;
 
 function encodeSegment(segment: string): string {
   if (NOTHING_TO_ENCODE.test(segment)) return segment;
-   
+
   return segment.replace(/[\x00-\x20"#%/;<=>?\\^`{|}\x7f]|[^\x00-\x7f]+/gu, (c) => encodeURIComponent(c));
 }
 
@@ -61,7 +64,8 @@ function rebuildSegment(segment: string, masked: boolean): string {
   const s = segment.split(';', 1)[0]!;
   if (s === '') return s;
   // a segment that reads as name=value is a parameter, not a page; a click id after a colon is one too
-  if (masked || s.includes('=') || isToken(s) || (s.includes(':') && isCampaignName(s.split(':', 1)[0]!))) return REDACTION_MARKERS.id;
+  if (masked || s.includes('=') || isToken(s) || (s.includes(':') && isCampaignName(s.split(':', 1)[0]!)))
+    return REDACTION_MARKERS.id;
   let out: string | undefined = s;
   for (const rule of SEGMENT_RULES) {
     if (!rule.needs.test(out)) continue;
@@ -97,7 +101,8 @@ export function rebuildPath(path: string, masks: readonly PathMask[], encode: bo
 const NO_MASKS: readonly PathMask[] = [];
 /** What a path segment goes through besides the token test. */
 const SEGMENT_RULES: readonly TextRule[] = [campaignRule, emailRule, ipRule];
-const URL_IN_PATH = /(?<=[/\\\s])(?:[a-zA-Z][a-zA-Z0-9+.-]{0,31}:)?[/\\]{2}(?=[^/\\])|(?<=[/\\\s])[a-zA-Z][a-zA-Z0-9+.-]{0,31}:[/\\]{2}/;
+const URL_IN_PATH =
+  /(?<=[/\\\s])(?:[a-zA-Z][a-zA-Z0-9+.-]{0,31}:)?[/\\]{2}(?=[^/\\])|(?<=[/\\\s])[a-zA-Z][a-zA-Z0-9+.-]{0,31}:[/\\]{2}/;
 
 function rebuildSegments(segments: string[], masks: readonly PathMask[], encode: boolean): string {
   const maskedAt = new Set<number>();
@@ -108,10 +113,12 @@ function rebuildSegments(segments: string[], masks: readonly PathMask[], encode:
       mask.forEach((m, i) => m === null && maskedAt.add(i + 1));
     }
   }
-  return segments.map((s, i) => {
-    const out = rebuildSegment(s, maskedAt.has(i));
-    return encode ? encodeSegment(out) : out;
-  }).join('/');
+  return segments
+    .map((s, i) => {
+      const out = rebuildSegment(s, maskedAt.has(i));
+      return encode ? encodeSegment(out) : out;
+    })
+    .join('/');
 }
 
 // A site's hits name the same few hosts again and again: what a host (with its port)
@@ -164,7 +171,7 @@ export function rebuildUrl(url: string, masks: readonly PathMask[]): string | un
  */
 export function rebuildUrls(text: string, masks: readonly PathMask[]): string | undefined {
   let found = 0;
-  const rebuilt = text.replace(EMBEDDED_URL, (url) => (++found > MAX_FINDINGS ? url : rebuildUrl(url, masks) ?? url));
+  const rebuilt = text.replace(EMBEDDED_URL, (url) => (++found > MAX_FINDINGS ? url : (rebuildUrl(url, masks) ?? url)));
   if (found > MAX_FINDINGS) return undefined;
   // a path (`/x/http://…` has had its URL rebuilt above), or paths as words of a text (`see /orders/<id>`)
   if (rebuilt.startsWith('/') && !/^[/\\]{2}/.test(rebuilt)) return rebuildPath(rebuilt, masks, false);
@@ -173,4 +180,8 @@ export function rebuildUrls(text: string, masks: readonly PathMask[]): string | 
 
 const PATH_WORD = /(?<=^|[\s"'(<=,;[{])\/(?![/\\])\S+/g;
 
-export const urlRule = (masks: readonly PathMask[]): TextRule => ({ name: 'url', needs: /(?:^|[\s"'(<=,;[{])\/|[/\\]{2}/, apply: (s) => rebuildUrls(s, masks) });
+export const urlRule = (masks: readonly PathMask[]): TextRule => ({
+  name: 'url',
+  needs: /(?:^|[\s"'(<=,;[{])\/|[/\\]{2}/,
+  apply: (s) => rebuildUrls(s, masks),
+});
