@@ -3,7 +3,7 @@
 // replica that stops answering turns hits into 503 after SINK_TIMEOUT_MS (never a 2xx,
 // never a hang), /readyz says durability: failing, and both come back when it answers.
 // (A stopped replica never acknowledges; the Redis Cluster test stalls the link itself:
-// test/cluster/wait-replicas.test.ts.)
+// test/faults/cluster-failover.test.ts.)
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
