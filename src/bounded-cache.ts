@@ -1,4 +1,4 @@
-// The one cache of the code (sites, origins, geolocation): a Map that starts over when
+// The one cache of the code (sites, origins, geolocation, hosts, dates, names, robot verdicts): a Map that starts over when
 // it is full. The keys it holds repeat a lot (a site id, an Origin, a truncated address),
 // so starting over is rare, and cheaper than keeping an eviction order on every hit.
 

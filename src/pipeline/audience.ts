@@ -16,6 +16,7 @@ import type { SetApartReason } from '../contract/keys.js';
 import type { PropertyValue } from '../contract/record.js';
 import type { ReferrerSpamList } from '../policy/referrer-spam.js';
 import type { HitEvent } from '../contract/wire.js';
+import { BoundedCache } from '../bounded-cache.js';
 
 export type Audience = 'person' | SetApartReason;
 
@@ -46,7 +47,7 @@ export function isRobotUserAgent(userAgent: string | undefined): boolean {
   return isbot(userAgent);
 }
 
-/** Most User-Agents whose verdict is remembered: the Map is emptied when full. */
+/** Most User-Agents whose verdict is remembered (the cache starts over when full). */
 export const ROBOT_VERDICTS_CACHED = 4096;
 /** Longer strings are checked every time (a real browser's is ~100-200 characters). */
 const CACHED_UA_MAX_LENGTH = 512;
@@ -54,19 +55,13 @@ const CACHED_UA_MAX_LENGTH = 512;
 /**
  * isRobotUserAgent with a bounded memory of recent verdicts. The strings live in this
  * process's memory only, like the request's own headers: never written, never logged;
- * a flood of distinct strings only empties the Map again.
+ * a flood of distinct strings only makes the cache start over.
  */
 export function createRobotCheck(): (userAgent: string | undefined) => boolean {
-  const verdicts = new Map<string, boolean>();
+  const verdicts = new BoundedCache<string, boolean>(ROBOT_VERDICTS_CACHED);
   return (userAgent) => {
     if (userAgent === undefined || userAgent.length > CACHED_UA_MAX_LENGTH) return isRobotUserAgent(userAgent);
-    let robot = verdicts.get(userAgent);
-    if (robot === undefined) {
-      robot = isRobotUserAgent(userAgent);
-      if (verdicts.size >= ROBOT_VERDICTS_CACHED) verdicts.clear();
-      verdicts.set(userAgent, robot);
-    }
-    return robot;
+    return verdicts.getOrCompute(userAgent, isRobotUserAgent);
   };
 }
 

@@ -4,6 +4,7 @@
 //   in every mode (allowlists.ts SERVER_OWNED_*);
 // - the sites file may not allowlist a name that reads as a user id, an e-mail address,
 //   a campaign parameter or click identifier, or a server-owned field (sites.ts).
+import { BoundedCache } from '../bounded-cache.js';
 import {
   CAMPAIGN_PARAMETER_PREFIXES,
   CAMPAIGN_PARAMETERS,
@@ -41,19 +42,16 @@ const SERVER_OWNED = new Set(SERVER_OWNED_PROPERTIES.map((n) => collapse(nameWor
 const SERVER_OWNED_FIRST = new Set(SERVER_OWNED_FIRST_WORDS);
 
 // The walk asks for every property of every hit: answers are remembered, a few thousand at most.
-const NAMES_CACHED = 4096;
-const serverOwnedCache = new Map<string, boolean>();
+const serverOwnedCache = new BoundedCache<string, boolean>(4096);
 
 /** A field the collector owns (geo, site, visitor, time), under any spelling of its name. */
 export function isServerOwned(name: string): boolean {
-  let owned = serverOwnedCache.get(name);
-  if (owned === undefined) {
-    const words = nameWords(name);
-    owned = (words.length > 0 && SERVER_OWNED_FIRST.has(words[0]!)) || SERVER_OWNED.has(collapse(words));
-    if (serverOwnedCache.size >= NAMES_CACHED) serverOwnedCache.clear();
-    serverOwnedCache.set(name, owned);
-  }
-  return owned;
+  return serverOwnedCache.getOrCompute(name, readsAsServerOwned);
+}
+
+function readsAsServerOwned(name: string): boolean {
+  const words = nameWords(name);
+  return (words.length > 0 && SERVER_OWNED_FIRST.has(words[0]!)) || SERVER_OWNED.has(collapse(words));
 }
 
 /** Names that are a person's identifier under another word than `user`. */

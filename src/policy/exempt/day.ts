@@ -1,5 +1,7 @@
 // day: cookie_creation_date is kept to the UTC day; a date that cannot be read is dropped
 // (and, read by tracker-lifetime.ts, means no pseudonym).
+import { BoundedCache } from '../../bounded-cache.js';
+
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 /** Clock skew tolerated on a date from the client before it counts as unreadable. */
 const FUTURE_TOLERANCE_MS = 86_400_000;
@@ -24,12 +26,14 @@ export function toDay(value: unknown, now: number): string | undefined {
 
 // A visitor sends the same cookie_creation_date with every hit (and the SDK writes it
 // to the minute): parsed dates are remembered, a few thousand at most.
-const DATES_CACHED = 4096;
-const dates = new Map<string, { t: number; day: string } | undefined>();
+const dates = new BoundedCache<string, { t: number; day: string } | undefined>(4096);
 
 function parsedDate(value: string): { t: number; day: string } | undefined {
-  let p = dates.get(value);
-  if (p !== undefined || dates.has(value)) return p;
+  return dates.getOrCompute(value, parseDate);
+}
+
+function parseDate(value: string): { t: number; day: string } | undefined {
+  let p: { t: number; day: string } | undefined;
   const m = ISO_DATE.exec(value);
   if (m) {
     const t =
@@ -42,7 +46,5 @@ function parsedDate(value: string): { t: number; day: string } | undefined {
       `${m[1]}-${m[2]}-${m[3]}`;
     if (Number.isFinite(t) && real) p = { t, day: new Date(t).toISOString().slice(0, 10) };
   }
-  if (dates.size >= DATES_CACHED) dates.clear();
-  dates.set(value, p);
   return p;
 }

@@ -11,6 +11,7 @@ import { emailRule, redactEmails } from './email.js';
 import { hostHoldsIp, ipRule, redactIps } from './ip.js';
 import { campaignRule, isCampaignName } from './campaign.js';
 import { MAX_FINDINGS, type TextRule } from './common.js';
+import { BoundedCache } from '../../bounded-cache.js';
 
 /** A site's path pattern (`/users/:id`), compiled: literal segments, and null where any segment is masked. */
 export type PathMask = readonly (string | null)[];
@@ -123,17 +124,11 @@ function rebuildSegments(segments: string[], masks: readonly PathMask[], encode:
 
 // A site's hits name the same few hosts again and again: what a host (with its port)
 // rebuilds to is remembered, a few thousand at most. Hosts only, after their user@ is gone.
-const HOSTS_CACHED = 4096;
-const hosts = new Map<string, string>();
+const hosts = new BoundedCache<string, string>(4096);
 
 /** The host as the WHATWG parser reads it (lower case, IDNA, numbers as IPv4), or [ip]. */
 function rebuildHost(authority: string): string {
-  const cached = authority.includes('@') ? undefined : hosts.get(authority);
-  if (cached !== undefined) return cached;
-  const host = readHost(authority);
-  if (hosts.size >= HOSTS_CACHED) hosts.clear();
-  hosts.set(authority, host);
-  return host;
+  return authority.includes('@') ? readHost(authority) : hosts.getOrCompute(authority, readHost);
 }
 
 function readHost(authority: string): string {
