@@ -1,6 +1,7 @@
 // The one cache of the code (sites, origins, geolocation, URL hosts, dates, property
-// names, robot verdicts): a Map that starts over when it is full. The keys it holds repeat a lot (a site id, an Origin, a truncated address),
-// so starting over is rare, and cheaper than keeping an eviction order on every hit.
+// names, robot verdicts): a Map that starts over when it is full. The keys it holds
+// repeat a lot (a site id, an Origin, a truncated address), so starting over is rare,
+// and cheaper than keeping an eviction order on every hit.
 
 export class BoundedCache<K, V> {
   #entries = new Map<K, V>();
