@@ -47,7 +47,10 @@ export const ERROR_CODES = Object.freeze({
   SINK_FAILED: 'sink_failed',
   /** 503: the collector is shutting down; nothing stored. */
   SINK_CLOSED: 'sink_closed',
-  /** 503: fewer replicas than SINK_WAIT_REPLICAS had the hit in time; it may be on the master (a resend is harmless). */
+  /**
+   * 503: fewer replicas than SINK_WAIT_REPLICAS had the hit in time; it may be on the master
+   * (a resend is harmless).
+   */
   SINK_NOT_REPLICATED: 'sink_not_replicated',
   /** 500: a bug; the log says more (never the request's data). */
   INTERNAL_ERROR: 'internal_error',

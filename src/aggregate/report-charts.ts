@@ -29,7 +29,10 @@ interface DayTick {
   label: string;
 }
 
-/** Which days get a label on the x axis: every day, every other day, Mondays, every 2nd Monday, 1st of every 1/2/3/6/12 months. */
+/**
+ * Which days get a label on the x axis: every day, every other day, Mondays, every 2nd Monday,
+ * 1st of every 1/2/3/6/12 months.
+ */
 function dayTicks(days: string[], budget: number): DayTick[] {
   const dates = days.map(dayDate);
   const dayLabel = (d: Date) => `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
@@ -61,7 +64,8 @@ function dayTicks(days: string[], budget: number): DayTick[] {
 /** A chart's accessible frame: role="img", an accessible name (aria-label) and a <title>. */
 function svgOpen(id: string, width: number, height: number, title: string, label: string): string {
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="${id}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" ` +
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="${id}" ` +
+    `viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" ` +
     `role="img" aria-label="${esc(label)}"><title>${esc(title)}</title>`
   );
 }
@@ -79,7 +83,10 @@ export const MAX_COLUMN_DAYS = 31;
 
 // Five looks (the sources chart has five series; the others up to three).
 const MARKERS = ['circle', 'square', 'triangle', 'diamond', 'down'] as const;
-/** Line styles, so that no series is told apart by colour alone: solid, dashed, dotted, dash-dot, short dashes, with distinct markers. */
+/**
+ * Line styles, so that no series is told apart by colour alone: solid, dashed, dotted, dash-dot, short dashes,
+ * with distinct markers.
+ */
 const DASHES = ['', '7 4', '2 3', '9 3 2 3', '4 2'];
 /** Column fills, for the same reason: solid, hatched, dotted, cross-hatched, striped. */
 const FILLS = ['solid', 'hatch', 'dots', 'cross', 'stripes'] as const;
@@ -88,9 +95,15 @@ function marker(kind: (typeof MARKERS)[number], x: number, y: number, cls: strin
   if (kind === 'circle') return `<circle class="${cls}" cx="${r1(x)}" cy="${r1(y)}" r="3.6"/>`;
   if (kind === 'square') return `<rect class="${cls}" x="${r1(x - 3.3)}" y="${r1(y - 3.3)}" width="6.6" height="6.6"/>`;
   if (kind === 'diamond')
-    return `<path class="${cls}" d="M${r1(x)},${r1(y - 4.6)}L${r1(x + 4.6)},${r1(y)}L${r1(x)},${r1(y + 4.6)}L${r1(x - 4.6)},${r1(y)}Z"/>`;
+    return (
+      `<path class="${cls}" d="M${r1(x)},${r1(y - 4.6)}L${r1(x + 4.6)},${r1(y)}` +
+      `L${r1(x)},${r1(y + 4.6)}L${r1(x - 4.6)},${r1(y)}Z"/>`
+    );
   if (kind === 'down')
-    return `<path class="${cls}" d="M${r1(x)},${r1(y + 4.4)}L${r1(x + 4.2)},${r1(y - 3)}L${r1(x - 4.2)},${r1(y - 3)}Z"/>`;
+    return (
+      `<path class="${cls}" d="M${r1(x)},${r1(y + 4.4)}L${r1(x + 4.2)},${r1(y - 3)}` +
+      `L${r1(x - 4.2)},${r1(y - 3)}Z"/>`
+    );
   return `<path class="${cls}" d="M${r1(x)},${r1(y - 4.4)}L${r1(x + 4.2)},${r1(y + 3)}L${r1(x - 4.2)},${r1(y + 3)}Z"/>`;
 }
 
@@ -101,7 +114,8 @@ function columnPatterns(id: string, looks: number[]): string {
     const fill = FILLS[i % FILLS.length]!;
     if (fill === 'hatch') {
       out.push(
-        `<pattern id="${id}-f${i + 1}" class="s${i + 1}" patternUnits="userSpaceOnUse" width="7" height="7" patternTransform="rotate(45)">` +
+        `<pattern id="${id}-f${i + 1}" class="s${i + 1}" patternUnits="userSpaceOnUse" ` +
+          `width="7" height="7" patternTransform="rotate(45)">` +
           `<rect class="pat-bg" width="7" height="7"/><line class="pat" x1="0" y1="0" x2="0" y2="7"/></pattern>`,
       );
     } else if (fill === 'dots') {
@@ -111,8 +125,10 @@ function columnPatterns(id: string, looks: number[]): string {
       );
     } else if (fill === 'cross') {
       out.push(
-        `<pattern id="${id}-f${i + 1}" class="s${i + 1}" patternUnits="userSpaceOnUse" width="7" height="7" patternTransform="rotate(45)">` +
-          `<rect class="pat-bg" width="7" height="7"/><line class="pat" x1="0" y1="0" x2="0" y2="7"/><line class="pat" x1="0" y1="0" x2="7" y2="0"/></pattern>`,
+        `<pattern id="${id}-f${i + 1}" class="s${i + 1}" patternUnits="userSpaceOnUse" ` +
+          `width="7" height="7" patternTransform="rotate(45)">` +
+          `<rect class="pat-bg" width="7" height="7"/><line class="pat" x1="0" y1="0" x2="0" y2="7"/>` +
+          `<line class="pat" x1="0" y1="0" x2="7" y2="0"/></pattern>`,
       );
     } else if (fill === 'stripes') {
       out.push(
@@ -171,7 +187,9 @@ export function dayChart(
       return `${s.name} from ${formatCount(Math.min(...v))} to ${formatCount(Math.max(...v))}`;
     })
     .join('; ');
-  const label = `${columns ? 'Column' : 'Line'} chart, ${title}, ${period}. ${shownValues.length ? ranges : 'No data'}. The numbers are in the table.`;
+  const label =
+    `${columns ? 'Column' : 'Line'} chart, ${title}, ${period}. ` +
+    `${shownValues.length ? ranges : 'No data'}. The numbers are in the table.`;
   const out: string[] = [svgOpen(id, W, H, title, label)];
   if (columns)
     out.push(
@@ -187,7 +205,8 @@ export function dayChart(
     const dash = dashOf(i);
     const sample = columns
       ? `<rect class="col" x="${lx}" y="7" width="22" height="14"${columnFill(id, i)}/>`
-      : `<line class="line" x1="${lx}" y1="14" x2="${lx + 30}" y2="14"${dash}/>${withMarkers ? marker(MARKERS[i]!, lx + 15, 14, 'mark') : ''}`;
+      : `<line class="line" x1="${lx}" y1="14" x2="${lx + 30}" y2="14"${dash}/>` +
+        `${withMarkers ? marker(MARKERS[i]!, lx + 15, 14, 'mark') : ''}`;
     const tx = lx + (columns ? 30 : 38);
     out.push(`<g class="legend s${i + 1}">${sample}<text x="${tx}" y="19">${esc(name)}</text></g>`);
     lx = tx + textWidth(name, 14) + 28;
@@ -214,7 +233,8 @@ export function dayChart(
   );
   if (shownValues.length === 0) {
     out.push(
-      `<text class="empty" x="${left + plotW / 2}" y="${(plotTop + plotBottom) / 2}" text-anchor="middle">No data for this period</text>`,
+      `<text class="empty" x="${left + plotW / 2}" y="${(plotTop + plotBottom) / 2}" ` +
+        `text-anchor="middle">No data for this period</text>`,
     );
   }
 
@@ -228,13 +248,15 @@ export function dayChart(
         const x0 = left + d * band + (band - groupW) / 2 + pos * colW;
         if (v === null) {
           out.push(
-            `<rect class="withheld" x="${r1(x0 + 1.5)}" y="${plotBottom - 7}" width="${r1(Math.max(1, colW - 3))}" height="6"/>`,
+            `<rect class="withheld" x="${r1(x0 + 1.5)}" y="${plotBottom - 7}" ` +
+              `width="${r1(Math.max(1, colW - 3))}" height="6"/>`,
           );
           return;
         }
         if (v === 0) return;
         out.push(
-          `<rect class="col" x="${r1(x0 + 0.75)}" y="${r1(y(v))}" width="${r1(colW - 1.5)}" height="${r1(plotBottom - y(v))}"${columnFill(id, i)}/>`,
+          `<rect class="col" x="${r1(x0 + 0.75)}" y="${r1(y(v))}" width="${r1(colW - 1.5)}" ` +
+            `height="${r1(plotBottom - y(v))}"${columnFill(id, i)}/>`,
         );
         const text = formatCount(v);
         if (textWidth(text, 12) <= colW + 4)
@@ -282,7 +304,9 @@ export function dayChart(
       .map((s) => `${s.name} ${s.values[d] === null ? SUPPRESSED : formatCount(s.values[d]!)}`)
       .join(', ');
     out.push(
-      `<g class="day" data-day="${esc(day)}"${attrs}><rect class="hit" x="${r1(left + d * band)}" y="${plotTop}" width="${r1(band)}" height="${plotBottom - plotTop}"/>` +
+      `<g class="day" data-day="${esc(day)}"${attrs}>` +
+        `<rect class="hit" x="${r1(left + d * band)}" y="${plotTop}" ` +
+        `width="${r1(band)}" height="${plotBottom - plotTop}"/>` +
         `<title>${esc(day)}: ${esc(tip)}</title></g>`,
     );
   });
@@ -337,7 +361,8 @@ export function barChart(
     'the numbers are in the table.';
   const out: string[] = [svgOpen(id, W, H, title, label)];
   out.push(
-    `<defs><pattern id="${id}-hatch" patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)">` +
+    `<defs><pattern id="${id}-hatch" patternUnits="userSpaceOnUse" ` +
+      `width="6" height="6" patternTransform="rotate(45)">` +
       `<rect class="hatch-bg" width="6" height="6"/><line class="hatch" x1="0" y1="0" x2="0" y2="6"/></pattern></defs>`,
   );
   for (const tk of ticks) {
@@ -350,7 +375,8 @@ export function barChart(
   out.push(`<text class="axis-title" x="${left + plotW / 2}" y="${H - 12}" text-anchor="middle">${esc(xTitle)}</text>`);
   if (rows.length === 0)
     out.push(
-      `<text class="empty" x="${left + plotW / 2}" y="${plotTop + 14}" text-anchor="middle">No data for this period</text>`,
+      `<text class="empty" x="${left + plotW / 2}" y="${plotTop + 14}" ` +
+        `text-anchor="middle">No data for this period</text>`,
     );
   rows.forEach((r, i) => {
     const y0 = plotTop + i * (barH + gap);
@@ -358,9 +384,12 @@ export function barChart(
     const w = r.count === null ? 0 : Math.max(r.count > 0 ? 1 : 0, x(r.count) - left);
     const fill = r.other ? ` fill="url(#${id}-hatch)"` : '';
     out.push(
-      `<g class="bar${r.other ? ' other' : ''}" data-label="${esc(r.full)}" data-value="${r.count === null ? SUPPRESSED : r.count}">` +
-        `<title>${esc(r.label)}${r.count === null ? `, together below ${formatCount(minCount)}: not shown` : `: ${value}`}</title>` +
-        `<text class="label" x="${labelW}" y="${y0 + barH / 2 + 4.5}" text-anchor="end">${esc(fitLabel(r.label, labelW, 13))}</text>` +
+      `<g class="bar${r.other ? ' other' : ''}" data-label="${esc(r.full)}" ` +
+        `data-value="${r.count === null ? SUPPRESSED : r.count}">` +
+        `<title>${esc(r.label)}` +
+        `${r.count === null ? `, together below ${formatCount(minCount)}: not shown` : `: ${value}`}</title>` +
+        `<text class="label" x="${labelW}" y="${y0 + barH / 2 + 4.5}" text-anchor="end">` +
+        `${esc(fitLabel(r.label, labelW, 13))}</text>` +
         `<rect class="bar-rect" x="${left}" y="${y0}" width="${r1(w)}" height="${barH}"${fill}/>` +
         `<text class="value" x="${r1(left + w + 6)}" y="${y0 + barH / 2 + 4.5}">${value}</text></g>`,
     );

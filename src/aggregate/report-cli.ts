@@ -1,4 +1,5 @@
-// `npm run report -- --site S --from YYYY-MM-DD --to YYYY-MM-DD [--format table|json|html] [--out FILE] [--min-count N]`
+// `npm run report -- --site S --from YYYY-MM-DD --to YYYY-MM-DD [--format table|json|html] [--out FILE]
+//   [--min-count N]`
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createRedisClient } from '../redis.js';
@@ -8,7 +9,8 @@ import { renderReportHtml } from './report-html.js';
 import { buildReport, formatReport, parseReportQuery, ReportQueryError } from './report.js';
 
 const usage =
-  'usage: npm run report -- --site S --from YYYY-MM-DD --to YYYY-MM-DD [--format table|json|html] [--out FILE] [--min-count N]';
+  'usage: npm run report -- --site S --from YYYY-MM-DD --to YYYY-MM-DD ' +
+  '[--format table|json|html] [--out FILE] [--min-count N]';
 
 /** Writes the whole file or nothing: a reader never sees half a report. */
 async function writeWhole(file: string, text: string): Promise<void> {

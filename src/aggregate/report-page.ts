@@ -17,7 +17,8 @@ import { OTHER, type SuppressedTable } from './suppress.js';
 /** A table cell for a count that may be suppressed (null). */
 function countCell(n: number | null): string {
   return n === null
-    ? `<td class="num sup"><span title="withheld: below the minimum count, or it would let a withheld number be worked out">${SUPPRESSED}</span></td>`
+    ? `<td class="num sup"><span title="withheld: below the minimum count, ` +
+        `or it would let a withheld number be worked out">${SUPPRESSED}</span></td>`
     : `<td class="num"><data value="${n}">${formatCount(n)}</data></td>`;
 }
 
@@ -34,11 +35,14 @@ function rowsTable(
 ): string {
   const body = t.rows.map(
     (r) =>
-      `<tr data-label="${esc(r.label)}"><th scope="row"><bdi>${esc(labelOf(r.label))}</bdi></th>${countCell(r.count)}</tr>`,
+      `<tr data-label="${esc(r.label)}"><th scope="row"><bdi>${esc(labelOf(r.label))}</bdi></th>` +
+      `${countCell(r.count)}</tr>`,
   );
   if (t.suppressed > 0) {
     body.push(
-      `<tr class="other" data-label="${OTHER}"><th scope="row">${OTHER}: ${formatCount(t.suppressed)} ${t.suppressed === 1 ? 'cell' : 'cells'} suppressed</th>${countCell(t.other)}</tr>`,
+      `<tr class="other" data-label="${OTHER}"><th scope="row">${OTHER}: ` +
+        `${formatCount(t.suppressed)} ${t.suppressed === 1 ? 'cell' : 'cells'} suppressed</th>` +
+        `${countCell(t.other)}</tr>`,
     );
   }
   if (body.length === 0) body.push(`<tr class="empty"><td colspan="2">No data for this period</td></tr>`);
@@ -61,7 +65,9 @@ function table(caption: string, heads: string[], body: string[], rows: number): 
 const STYLE = readFileSync(new URL('./report.css', import.meta.url), 'utf8');
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 /** No script, nothing fetched, no form, no base: only the page's own style sheet applies. */
-export const CONTENT_SECURITY_POLICY = `default-src 'none'; script-src 'none'; style-src 'sha256-${STYLE_HASH}'; img-src 'none'; font-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'`;
+export const CONTENT_SECURITY_POLICY =
+  `default-src 'none'; script-src 'none'; style-src 'sha256-${STYLE_HASH}'; img-src 'none'; font-src 'none'; ` +
+  `connect-src 'none'; base-uri 'none'; form-action 'none'`;
 
 export interface RenderOptions {
   /** Shown in the footer (UTC). Without it the page holds no time: the same report gives the same bytes. */
@@ -76,11 +82,15 @@ function totalCard(name: string, n: number | null, note?: string): string {
 }
 
 function section(id: string, title: string, intro: string, body: string): string {
-  return `<section id="${id}" aria-labelledby="${id}-h"><h2 id="${id}-h">${esc(title)}</h2>${intro ? `<p class="intro">${intro}</p>` : ''}${body}</section>`;
+  return (
+    `<section id="${id}" aria-labelledby="${id}-h"><h2 id="${id}-h">${esc(title)}</h2>` +
+    `${intro ? `<p class="intro">${intro}</p>` : ''}${body}</section>`
+  );
 }
 
 const pair = (chart: string, caption: string, tableHtml: string, layout: 'side' | 'stack' = 'side') =>
-  `<div class="pair${layout === 'stack' ? ' stack' : ''}"><figure>${chart}<figcaption>${caption}</figcaption></figure>${tableHtml}</div>`;
+  `<div class="pair${layout === 'stack' ? ' stack' : ''}">` +
+  `<figure>${chart}<figcaption>${caption}</figcaption></figure>${tableHtml}</div>`;
 
 /** What the page calls each kind of source: in the per-day chart and table, and beside a source's name. */
 const KIND_NAMES: Readonly<Record<SourceKind, { plural: string; short: string; one: string }>> = {
@@ -91,7 +101,10 @@ const KIND_NAMES: Readonly<Record<SourceKind, { plural: string; short: string; o
   internal: { plural: 'Internal', short: 'Internal', one: 'internal' },
 };
 
-/** Up to this many days the page shows sources per day (a chart and a table of five columns); beyond, the JSON has them. */
+/**
+ * Up to this many days the page shows sources per day (a chart and a table of five columns);
+ * beyond, the JSON has them.
+ */
 const MAX_SOURCE_DAYS = 92;
 
 /** A source as the chart names it: "Google · search engine", "Direct (no referrer)", a host as it is. */
@@ -107,12 +120,16 @@ function sourcesTable(r: Report): string {
   const t = r.sources;
   const body = t.rows.map(
     (row) =>
-      `<tr data-label="${esc(row.label)}" data-kind="${row.kind}"><th scope="row"><bdi>${esc(row.kind === 'direct' || row.kind === 'internal' ? KIND_NAMES[row.kind].plural : row.label)}</bdi></th>` +
+      `<tr data-label="${esc(row.label)}" data-kind="${row.kind}"><th scope="row">` +
+      `<bdi>${esc(row.kind === 'direct' || row.kind === 'internal' ? KIND_NAMES[row.kind].plural : row.label)}` +
+      '</bdi></th>' +
       `<td class="kind">${KIND_NAMES[row.kind].one}</td>${countCell(row.count)}</tr>`,
   );
   if (t.suppressed > 0) {
     body.push(
-      `<tr class="other" data-label="${OTHER}"><th scope="row">${OTHER}: ${formatCount(t.suppressed)} ${t.suppressed === 1 ? 'source' : 'sources'} suppressed</th><td></td>${countCell(t.other)}</tr>`,
+      `<tr class="other" data-label="${OTHER}"><th scope="row">${OTHER}: ` +
+        `${formatCount(t.suppressed)} ${t.suppressed === 1 ? 'source' : 'sources'} suppressed</th>` +
+        `<td></td>${countCell(t.other)}</tr>`,
     );
   }
   if (body.length === 0) body.push(`<tr class="empty"><td colspan="3">No data for this period</td></tr>`);
@@ -139,22 +156,30 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
 
   const dayRows = r.days.map(
     (d) =>
-      `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${countCell(d.pageviews)}${countCell(d.visits)}${countCell(d.visitors)}</tr>`,
+      `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>` +
+      `${countCell(d.pageviews)}${countCell(d.visits)}${countCell(d.visitors)}</tr>`,
   );
   const optoutRows = o.days.map((d) => {
     const share =
       d.measured !== null && d.optedOut !== null && d.measured + d.optedOut > 0
         ? formatShare(d.optedOut, d.measured + d.optedOut)
         : '–';
-    return `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${countCell(d.measured)}${countCell(d.optedOut)}<td class="num">${share}</td></tr>`;
+    return (
+      `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>` +
+      `${countCell(d.measured)}${countCell(d.optedOut)}<td class="num">${share}</td></tr>`
+    );
   });
   optoutRows.push(
-    `<tr class="total" data-day="total"><th scope="row">Total</th>${countCell(o.totals.measured)}${countCell(o.totals.optedOut)}<td class="num">${both ? formatShare(o.totals.optedOut!, o.totals.measured! + o.totals.optedOut!) : '–'}</td></tr>`,
+    `<tr class="total" data-day="total"><th scope="row">Total</th>` +
+      `${countCell(o.totals.measured)}${countCell(o.totals.optedOut)}` +
+      `<td class="num">${both ? formatShare(o.totals.optedOut!, o.totals.measured! + o.totals.optedOut!) : '–'}` +
+      '</td></tr>',
   );
 
   const sourceDayRows = r.sources.days.map(
     (d) =>
-      `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${SOURCE_KINDS.map((kind) => countCell(d[kind])).join('')}</tr>`,
+      `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>` +
+      `${SOURCE_KINDS.map((kind) => countCell(d[kind])).join('')}</tr>`,
   );
   const s = r.setApart;
   const setApartRows = s.days.map(
@@ -162,7 +187,8 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
       `<tr data-day="${esc(d.day)}"><th scope="row">${esc(d.day)}</th>${countCell(d.robots)}${countCell(d.spam)}</tr>`,
   );
   setApartRows.push(
-    `<tr class="total" data-day="total"><th scope="row">Total</th>${countCell(s.totals.robots)}${countCell(s.totals.spam)}</tr>`,
+    `<tr class="total" data-day="total"><th scope="row">Total</th>` +
+      `${countCell(s.totals.robots)}${countCell(s.totals.spam)}</tr>`,
   );
   const sourceRowOf = new Map(r.sources.rows.map((row) => [row.label, row] as const));
   const withheld =
@@ -194,7 +220,8 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
     section(
       'per-day',
       'Page views, visits and visitors per day',
-      'A visit ends after 30 minutes without an event. Visitors are distinct per day: someone who came on three days counts on each of them, so visitors are not added up over the period.',
+      'A visit ends after 30 minutes without an event. Visitors are distinct per day: ' +
+        'someone who came on three days counts on each of them, so visitors are not added up over the period.',
       pair(
         dayChart(
           'chart-days',
@@ -209,7 +236,8 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
           'Count per day',
         ),
         n <= MAX_COLUMN_DAYS
-          ? 'Solid columns: page views; hatched: visits; dotted: visitors. A small dashed box at the bottom is a number withheld.'
+          ? 'Solid columns: page views; hatched: visits; dotted: visitors. ' +
+              'A small dashed box at the bottom is a number withheld.'
           : 'Solid line: page views; dashed: visits; dotted: visitors. A gap is a day withheld.',
         table('Per day', ['Day', 'Page views', 'Visits', 'Visitors'], dayRows, dayRows.length),
       ),
@@ -227,16 +255,22 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
     section(
       'sources',
       'Visits by source',
-      'Where a visit came from: the host of the page that linked to its first page (its referrer), and nothing more of it. Search engines and social networks are named; “Direct” is a visit without a referrer (an address typed, a bookmark, an app, or a page whose policy sends none); “Internal” one that started from the site’s own pages (after 30 minutes away).',
+      'Where a visit came from: the host of the page that linked to its first page (its referrer), ' +
+        'and nothing more of it. Search engines and social networks are named; ' +
+        '“Direct” is a visit without a referrer (an address typed, a bookmark, an app, ' +
+        'or a page whose policy sends none); ' +
+        '“Internal” one that started from the site’s own pages (after 30 minutes away).',
       pair(
         barChart('chart-sources', r.sources, r.minCount, 'Visits by source', 'Visits', 'sources', (l) =>
           sourceLabel(sourceRowOf.get(l), l),
         ),
-        `Search engines and social networks are named whatever the country domain (google.fr and google.com are Google).${more(r.sources, 'sources')}`,
+        'Search engines and social networks are named whatever the country domain ' +
+          `(google.fr and google.com are Google).${more(r.sources, 'sources')}`,
         sourcesTable(r),
       ) +
         (n > MAX_SOURCE_DAYS
-          ? `<p class="intro">Over more than ${MAX_SOURCE_DAYS} days the page leaves out sources per day (${formatCount(n * SOURCE_KINDS.length)} numbers); the JSON report (--format json) has them.</p>`
+          ? `<p class="intro">Over more than ${MAX_SOURCE_DAYS} days the page leaves out sources per day ` +
+            `(${formatCount(n * SOURCE_KINDS.length)} numbers); the JSON report (--format json) has them.</p>`
           : pair(
               dayChart(
                 'chart-source-days',
@@ -250,7 +284,13 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
                 'Visits by kind of source, per day',
                 'Visits per day',
               ),
-              `${n <= MAX_COLUMN_DAYS ? 'Solid columns: search engines; hatched: social networks; dotted: other websites; cross-hatched: direct; striped: internal.' : 'Solid line: search engines; dashed: social networks; dotted: other websites; dash-dot: direct; short dashes: internal.'}${withheld}`,
+              `${
+                n <= MAX_COLUMN_DAYS
+                  ? 'Solid columns: search engines; hatched: social networks; dotted: other websites; ' +
+                    'cross-hatched: direct; striped: internal.'
+                  : 'Solid line: search engines; dashed: social networks; dotted: other websites; ' +
+                    'dash-dot: direct; short dashes: internal.'
+              }${withheld}`,
               table(
                 'Visits by kind of source, per day',
                 ['Day', ...SOURCE_KINDS.map((kind) => KIND_NAMES[kind].short)],
@@ -283,7 +323,8 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
     section(
       'devices',
       'Visits by device class',
-      'From the screen width (below 600 px mobile, below 1025 px tablet, else desktop) or the browser’s own mobile hint.',
+      'From the screen width (below 600 px mobile, below 1025 px tablet, else desktop) ' +
+        'or the browser’s own mobile hint.',
       pair(
         barChart(
           'chart-devices',
@@ -301,7 +342,9 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
     section(
       'optout',
       'Opt-out: events measured and events of visitors who opted out',
-      'Visitors who opt out are not measured: their events only add one to an anonymous counter per hour (no id, no place, no device). Both count events (page views and other events), so they compare like with like.',
+      'Visitors who opt out are not measured: their events only add one to an anonymous counter per hour ' +
+        '(no id, no place, no device). Both count events (page views and other events), ' +
+        'so they compare like with like.',
       pair(
         dayChart(
           'chart-measured',
@@ -321,14 +364,22 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
             'Events per day',
             panels,
           ),
-        `Each chart has its own scale: the share of events that opted out is in the table.${n <= MAX_COLUMN_DAYS ? ' A small dashed box at the bottom is a number withheld.' : ' A gap is a day withheld.'}`,
+        'Each chart has its own scale: the share of events that opted out is in the table.' +
+          `${
+            n <= MAX_COLUMN_DAYS
+              ? ' A small dashed box at the bottom is a number withheld.'
+              : ' A gap is a day withheld.'
+          }`,
         table('Events per day', ['Day', 'Measured', 'Opted out', 'Opted-out share'], optoutRows, optoutRows.length),
       ),
     ),
     section(
       'set-apart',
       'Set apart, not audience: robots and referrer spam',
-      'Hits the collector did not count as audience: from robots (crawlers, monitoring, HTTP libraries, headless browsers, by their User-Agent) and with a referrer on the public referrer-spam list. They answer like any hit but only add one to an anonymous counter per hour: no page, no id, no User-Agent is kept.',
+      'Hits the collector did not count as audience: from robots (crawlers, monitoring, HTTP libraries, ' +
+        'headless browsers, by their User-Agent) and with a referrer on the public referrer-spam list. ' +
+        'They answer like any hit but only add one to an anonymous counter per hour: ' +
+        'no page, no id, no User-Agent is kept.',
       pair(
         dayChart(
           'chart-set-apart',
@@ -342,7 +393,11 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
           'Hits per day',
           { height: 280 },
         ),
-        `${n <= MAX_COLUMN_DAYS ? 'Solid columns: robots; hatched: referrer spam.' : 'Solid line: robots; dashed: referrer spam.'}${withheld}`,
+        `${
+          n <= MAX_COLUMN_DAYS
+            ? 'Solid columns: robots; hatched: referrer spam.'
+            : 'Solid line: robots; dashed: referrer spam.'
+        }${withheld}`,
         table('Hits set apart per day', ['Day', 'Robots', 'Referrer spam'], setApartRows, setApartRows.length),
       ),
     ),
@@ -351,7 +406,8 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
   const generated = opts.generatedAt
     ? ` Generated ${opts.generatedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.`
     : '';
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -368,10 +424,19 @@ export function renderReportHtml(r: Report, opts: RenderOptions = {}): string {
 ${sections.join('\n')}
 </main>
 <footer>
-<p><strong>Privacy.</strong> Only counts are shown, and no count below ${k} beside a name: smaller cells are folded, without their names, into “${OTHER}”, itself withheld when below ${k}; a row of ${k} or more is always shown. Subtracting the shown rows from a total gives what the unnamed cells hold together, never which page, place or source they are. Places are also folded within their country, so that a country minus its shown places never leaves a small number, and a period’s total is withheld when it would give away a withheld day. “${SUPPRESSED}” marks a withheld number.</p>
-<p><strong>Numbers.</strong> Written in one fixed format, whatever your language settings (this page runs no script): digits grouped by three with a narrow space (12${NNBSP}345), decimal point (3.2${NNBSP}%). Days are UTC days, YYYY-MM-DD.${generated}</p>
+<p><strong>Privacy.</strong> Only counts are shown, and no count below ${k} beside a name: ` +
+    `smaller cells are folded, without their names, into “${OTHER}”, itself withheld when below ${k}; ` +
+    `a row of ${k} or more is always shown. Subtracting the shown rows from a total gives what the unnamed cells ` +
+    `hold together, never which page, place or source they are. Places are also folded within their country, ` +
+    `so that a country minus its shown places never leaves a small number, ` +
+    `and a period’s total is withheld when it would give away a withheld day. ` +
+    `“${SUPPRESSED}” marks a withheld number.</p>
+<p><strong>Numbers.</strong> Written in one fixed format, whatever your language settings ` +
+    `(this page runs no script): digits grouped by three with a narrow space (12${NNBSP}345), ` +
+    `decimal point (3.2${NNBSP}%). Days are UTC days, YYYY-MM-DD.${generated}</p>
 </footer>
 </body>
 </html>
-`;
+`
+  );
 }

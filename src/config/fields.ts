@@ -60,7 +60,10 @@ export const environment = z.object({
       return m ? { host: m[1]!, port: Number(m[2]) } : refuse(ctx, `"${hp}" is not host:port`);
     });
   }),
-  /** The Redis server, `redis://` or `rediss://` (a secret: it may hold a password); checked in redisTarget, as it is not read beside a cluster. */
+  /**
+   * The Redis server, `redis://` or `rediss://` (a secret: it may hold a password); checked in redisTarget,
+   * as it is not read beside a cluster.
+   */
   REDIS_URL: text('redis://127.0.0.1:6379'),
   STREAM_KEY: keyName('hits'),
   /** Streams `<STREAM_KEY>:{0}` … `:{N-1}`, sharded by visitor; 1: one stream named STREAM_KEY. */

@@ -51,10 +51,16 @@ export function matomoBulkSummary(tracked: number): { status: 'success'; tracked
   return { status: 'success', tracked, invalid: 0 };
 }
 
-/** Content types a tracking POST may carry (matomo.js: form-urlencoded for XHR, beacon and bulk; matomo-tracker: JSON for bulk). */
+/**
+ * Content types a tracking POST may carry (matomo.js: form-urlencoded for XHR, beacon and bulk;
+ * matomo-tracker: JSON for bulk).
+ */
 const POST_TYPES = new Set(['application/x-www-form-urlencoded', 'text/plain', 'application/json']);
 
-/** `application/x-www-form-urlencoded` (WHATWG): `+` is a space, a malformed `%` stays as written, never throws. A repeated name: the last wins, as PHP does. */
+/**
+ * `application/x-www-form-urlencoded` (WHATWG): `+` is a space, a malformed `%` stays as written, never throws.
+ * A repeated name: the last wins, as PHP does.
+ */
 function parseForm(text: string): Params {
   const out: Params = new Map();
   for (const [k, v] of new URLSearchParams(text)) out.set(k, v);
@@ -75,7 +81,8 @@ export function parseMatomoRequest(req: MatomoRequest): MatomoParseResult {
     if (type !== undefined && !POST_TYPES.has(type)) {
       throw new FormatError(
         415,
-        `content type ${type.slice(0, 64)} is not accepted (application/x-www-form-urlencoded, text/plain or application/json)`,
+        `content type ${type.slice(0, 64)} is not accepted ` +
+          '(application/x-www-form-urlencoded, text/plain or application/json)',
         'body',
       );
     }
@@ -123,7 +130,10 @@ function parseBulk(body: string): MatomoParseResult {
   return { hits, wantsImage: false, bulk: true, bulkSummary };
 }
 
-/** A bulk item: a URL or query string holding `?` (only what follows the first `?` is read), or an object of parameters. */
+/**
+ * A bulk item: a URL or query string holding `?` (only what follows the first `?` is read),
+ * or an object of parameters.
+ */
 function bulkItemParams(item: unknown, path: string): Params {
   if (typeof item === 'string') {
     refuseOversized(item, 'bulk request', path);

@@ -86,7 +86,8 @@ export function parsePlausibleRequest(req: PlausibleRequest): PlausibleParseResu
   const domains = domainsOf(field(body, 'd', 'domain'));
   const referrer = boundedString(field(body, 'r', 'referrer'), 'body.r');
   const hashMode = field(body, 'h', 'hashMode');
-  // read as booleans on their own: `i: false` is what the tracker sends, and `false || nil` in Plausible's Elixir would lose it
+  // read as booleans on their own: `i: false` is what the tracker sends, and `false || nil` in
+  // Plausible's Elixir would lose it
   const interactive = typeof body.i === 'boolean' ? body.i : body.interactive;
   const width = body.w;
 

@@ -64,7 +64,10 @@ export class FormatError extends Error {
   }
 }
 
-/** The media type of a Content-Type header, lower-case, without parameters (`text/plain;charset=UTF-8` → `text/plain`). */
+/**
+ * The media type of a Content-Type header, lower-case, without parameters
+ * (`text/plain;charset=UTF-8` → `text/plain`).
+ */
 export function mediaType(contentType: string | undefined): string | undefined {
   if (contentType === undefined) return undefined;
   const t = contentType.split(';', 1)[0]!.trim().toLowerCase();

@@ -30,7 +30,10 @@ export function embeddedIPv4(parts: readonly number[]): number[] | undefined {
 /** The first `bits` of an IPv4 address (a 32-bit number), the rest zeroed, as text. */
 function truncateIPv4(n: number, bits: number): string {
   const kept = bits === 0 ? 0 : Math.floor(n / 2 ** (32 - bits)) * 2 ** (32 - bits);
-  return `${Math.floor(kept / 16_777_216)}.${Math.floor(kept / 65_536) % 256}.${Math.floor(kept / 256) % 256}.${kept % 256}`;
+  return (
+    `${Math.floor(kept / 16_777_216)}.${Math.floor(kept / 65_536) % 256}.` +
+    `${Math.floor(kept / 256) % 256}.${kept % 256}`
+  );
 }
 
 /** The first `bits` of an IPv6 address (eight 16-bit groups), the rest zeroed, as text. */

@@ -17,7 +17,8 @@ export function createRecordIds(
   const hmac = createHmacSha256(createHmac('sha256', secret).update('record-id/v1').digest());
   return (site, idclient, rawBody) => {
     const base = hmac(
-      `${Buffer.byteLength(site)}:${site}:${idclient === undefined ? '-' : `${Buffer.byteLength(idclient)}:${idclient}`}:${rawBody}`,
+      `${Buffer.byteLength(site)}:${site}:` +
+        `${idclient === undefined ? '-' : `${Buffer.byteLength(idclient)}:${idclient}`}:${rawBody}`,
     )
       .subarray(0, 16)
       .toString('base64url');

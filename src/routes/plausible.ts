@@ -19,7 +19,10 @@ export default async function plausibleRoutes(app: FastifyInstance, opts: Intake
   const intake = createIntake(app, opts);
   const { sites } = opts;
 
-  /** The site of the first of the hit's domains that one lists (Plausible drops a leading `www.` from `d`: either form matches). */
+  /**
+   * The site of the first of the hit's domains that one lists (Plausible drops a leading `www.` from `d`:
+   * either form matches).
+   */
   const siteOf = (domains: readonly string[]): SitePolicy => {
     for (const d of domains) {
       const policy = siteForHost(sites.list(), d) ?? siteForHost(sites.list(), `www.${d}`);
@@ -44,7 +47,8 @@ export default async function plausibleRoutes(app: FastifyInstance, opts: Intake
       if (!sites.configured) {
         throw forbidden(
           ERROR_CODES.UNKNOWN_SITE,
-          'Plausible hits name their site by domain (d), not by site id: this collector needs a sites file (SITES_FILE) with a site whose domains list it',
+          'Plausible hits name their site by domain (d), not by site id: ' +
+            'this collector needs a sites file (SITES_FILE) with a site whose domains list it',
         );
       }
       const parsed = adapt(() =>

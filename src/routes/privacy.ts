@@ -44,7 +44,8 @@ function privacyStatement(
     site: policy.site,
     statementVersion: 3,
     framework:
-      'CNIL consent exemption for audience measurement (deliberation 2020-091, guidelines of 17 September 2020); Piano Analytics CNIL configuration guide',
+      'CNIL consent exemption for audience measurement (deliberation 2020-091, guidelines of 17 September 2020); ' +
+      'Piano Analytics CNIL configuration guide',
     siteConfigured,
     conditions: {
       ipTruncation: {
@@ -53,7 +54,8 @@ function privacyStatement(
         ipv4PrefixBits: IPV4_PREFIX_BITS,
         ipv6PrefixBits: IPV6_PREFIX_BITS,
         ipv6CarryingIpv4:
-          'IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses are truncated as the IPv4 address they carry',
+          'IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses ' +
+          'are truncated as the IPv4 address they carry',
       },
       geolocation: {
         guide: '4.3',
@@ -68,7 +70,13 @@ function privacyStatement(
         scope: 'per site: the same browser on two sites gets two unrelated pseudonyms',
         activeKeyId: pseudonymiser.activeKeyId,
         sharedIdsNeverPseudonymised: SHARED_VISITOR_IDS,
-        rawIdNeverStored: `in every mode: ids the SDK makes from the visitor id's creation time (${SDK_ID_PROPERTIES.join(', ')}) are stored keyed, never as sent, and the raw visitor id (or either 8-character half of an SDK-made id: its creation time, its random part) inside any stored string becomes "${REDACTION_MARKERS.visitorId}", in any letter case, also partly percent-encoded or sent as a number; an id of 4 to 7 characters only as a whole word, a shorter one is not searched for`,
+        rawIdNeverStored:
+          `in every mode: ids the SDK makes from the visitor id's creation time (${SDK_ID_PROPERTIES.join(', ')}) ` +
+          'are stored keyed, never as sent, and the raw visitor id ' +
+          '(or either 8-character half of an SDK-made id: its creation time, its random part) ' +
+          `inside any stored string becomes "${REDACTION_MARKERS.visitorId}", in any letter case, ` +
+          'also partly percent-encoded or sent as a number; ' +
+          'an id of 4 to 7 characters only as a whole word, a shorter one is not searched for',
       },
       userId: {
         guide: '4.2, 4.7',
@@ -82,10 +90,12 @@ function privacyStatement(
             ? 'every property (within size limits), user_* kept, pseudonym, city-level geolocation'
             : 'treated as exempt (this site caps its mode at exempt)',
         exempt:
-          'exempt allowlists only, no user_*, every kept value checked by the exempt value rules, pseudonym (none for no-storage), city-level geolocation',
+          'exempt allowlists only, no user_*, every kept value checked by the exempt value rules, ' +
+          'pseudonym (none for no-storage), city-level geolocation',
         optout: 'no record: anonymous counters per site, UTC hour and event only',
         untrustedClaims:
-          'a mode claimed by the client never widens what the site allows; missing or unknown modes are exempt; of several events in one request, the most restrictive claim applies to all',
+          'a mode claimed by the client never widens what the site allows; missing or unknown modes are exempt; ' +
+          'of several events in one request, the most restrictive claim applies to all',
       },
       exemptAllowlists: {
         guide: '4.8',
@@ -126,21 +136,30 @@ function privacyStatement(
         campaignParameters: { prefixes: CAMPAIGN_PARAMETER_PREFIXES, names: CAMPAIGN_PARAMETERS },
         markers: REDACTION_MARKERS,
         built:
-          'each kept string is read once (the reading rule) and the stored value is rebuilt from that reading: a URL from its scheme, host and path, a text without what the rules remove; it is never searched in the form the client sent',
+          'each kept string is read once (the reading rule) and the stored value is rebuilt from that reading: ' +
+          'a URL from its scheme, host and path, a text without what the rules remove; ' +
+          'it is never searched in the form the client sent',
         maskedPaths:
           policy.masks.length > 0
             ? policy.masks.map((m) => `/${m.map((s) => s ?? ':id').join('/')}`)
             : 'none declared by this site',
         notCaught:
-          'personal data written as plain words (a name, a phone number, a postal address); identifiers that look like words or short codes in a path (a site declares them in maskPaths); an IPv4 address as one number outside a URL host; identifiers reversed, split over array items or in an encoding of their own; tokens shorter than the lengths the url rule gives',
+          'personal data written as plain words (a name, a phone number, a postal address); ' +
+          'identifiers that look like words or short codes in a path (a site declares them in maskPaths); ' +
+          'an IPv4 address as one number outside a URL host; ' +
+          'identifiers reversed, split over array items or in an encoding of their own; ' +
+          'tokens shorter than the lengths the url rule gives',
         optin:
-          'opt-in records keep what the visitor consented to: the value rules do not apply (the raw visitor id rule does)',
+          'opt-in records keep what the visitor consented to: ' +
+          'the value rules do not apply (the raw visitor id rule does)',
       },
       optoutCounters: {
         guide: '4.9',
         key: 'per site and UTC hour',
         fields: [...policy.exemptEvents, OTHER_EVENT],
-        rule: `an event on the site's event list is counted under its name, any other under "${OTHER_EVENT}": a client never chooses a field; no page, no id, no geolocation`,
+        rule:
+          `an event on the site's event list is counted under its name, any other under "${OTHER_EVENT}": ` +
+          'a client never chooses a field; no page, no id, no geolocation',
       },
       audience: {
         rule:
@@ -166,7 +185,9 @@ function privacyStatement(
         ? 'Sec-GPC: 1 is an objection: the hit is counted as opt-out'
         : 'ignored',
       trackers: {
-        rule: 'Matomo and Plausible requests become the same events and go through the same steps; their records say which tracker sent them',
+        rule:
+          'Matomo and Plausible requests become the same events and go through the same steps; ' +
+          'their records say which tracker sent them',
         matomo: {
           endpoints: ['/matomo.php', '/piwik.php'],
           site: 'idsite',
@@ -176,9 +197,14 @@ function privacyStatement(
             policy.maxMode === 'optin'
               ? 'consent=1 claims opt-in'
               : 'never: consent=1 is ignored (this site caps its mode at exempt)',
-          optout: `${policy.gpcIsObjection ? 'Sec-GPC: 1 and DNT: 1 (X-Do-Not-Track: 1)' : 'neither Sec-GPC nor DNT (this site ignores them)'}; Matomo's opt-out cookie (matomo_ignore, piwik_ignore) always`,
+          optout: `${
+            policy.gpcIsObjection
+              ? 'Sec-GPC: 1 and DNT: 1 (X-Do-Not-Track: 1)'
+              : 'neither Sec-GPC nor DNT (this site ignores them)'
+          }; Matomo's opt-out cookie (matomo_ignore, piwik_ignore) always`,
           neverRead:
-            'token_auth and what it unlocks (cip, cdt, country, region, city, lat, long), campaign parameters, ecommerce',
+            'token_auth and what it unlocks (cip, cdt, country, region, city, lat, long), ' +
+            'campaign parameters, ecommerce',
           bulk:
             'a bulk request names one site: a bulk naming several is refused (400), ' +
             "so that two sites' records are never written side by side",

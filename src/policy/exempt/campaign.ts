@@ -13,7 +13,8 @@ const NAMES = [
 const VALUE = `[^\\s&#;,"'}]*`;
 const CAMPAIGN = new RegExp(
   // unquoted: name=value, name: value; quoted: "name":"value", "name","value" (a pair)
-  `(?<![\\p{L}\\p{N}_])(?:(?:${NAMES})[ \\t]{0,3}[=:]|(["'])(?:${NAMES})\\1[ \\t]{0,3}[=:,])[ \\t]{0,3}(["']?)${VALUE}\\2`,
+  `(?<![\\p{L}\\p{N}_])(?:(?:${NAMES})[ \\t]{0,3}[=:]|(["'])(?:${NAMES})\\1[ \\t]{0,3}[=:,])` +
+    `[ \\t]{0,3}(["']?)${VALUE}\\2`,
   'giu',
 );
 /** A separator left alone at the end of a word once its parameter is gone. */
@@ -28,7 +29,10 @@ function removeCampaignParameters(text: string): string {
 /** `=`, `:` or `,` after a name. */
 export const campaignRule: TextRule = { name: 'campaign', needs: /[=:,]/, apply: removeCampaignParameters };
 
-/** A name a site may never allowlist, or an array item naming a pair's value: campaign data is outside the exemption. */
+/**
+ * A name a site may never allowlist, or an array item naming a pair's value: campaign data is outside
+ * the exemption.
+ */
 export function isCampaignName(name: string): boolean {
   const n = name.trim().toLowerCase();
   return CAMPAIGN_PARAMETERS.includes(n) || CAMPAIGN_PARAMETER_PREFIXES.some((p) => n.startsWith(p));

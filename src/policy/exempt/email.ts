@@ -7,8 +7,12 @@ import { REDACTION_MARKERS } from '../allowlists.js';
 import { MAX_CANDIDATES, MAX_FINDINGS, type TextRule } from './common.js';
 
 const SP = '[ \\t]';
-const AT = `(?:@${SP}{1,3}|@|${SP}{0,3}[\\[({<][aA][tT][\\])}>]${SP}{0,3}|${SP}{1,3}@${SP}{0,3}|${SP}{1,3}[aA][tT]${SP}{1,3})`;
-const DOT = `(?:\\.|${SP}{0,3}[\\[({<][dD][oO][tT][\\])}>]${SP}{0,3}|${SP}{1,3}\\.${SP}{1,3}|${SP}{1,3}[dD][oO][tT]${SP}{1,3})`;
+const AT =
+  `(?:@${SP}{1,3}|@|${SP}{0,3}[\\[({<][aA][tT][\\])}>]${SP}{0,3}|` +
+  `${SP}{1,3}@${SP}{0,3}|${SP}{1,3}[aA][tT]${SP}{1,3})`;
+const DOT =
+  `(?:\\.|${SP}{0,3}[\\[({<][dD][oO][tT][\\])}>]${SP}{0,3}|` +
+  `${SP}{1,3}\\.${SP}{1,3}|${SP}{1,3}[dD][oO][tT]${SP}{1,3})`;
 
 // Found from each `@` (in any of its forms), walking left over the local part and
 // matching the domain to the right: linear in the length of the string, whatever it
