@@ -20,11 +20,8 @@ const IPV6 =
   /(?<![\p{L}\p{N}_.-])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\p{L}\p{N}_-])/gu;
 // the reverse-DNS nibble form: more than 12 nibbles (a /48) name a finer network, and a
 // 6to4 /48 (2.0.0.2 reversed last) carries an IPv4 address whole
-const IP6_ARPA = new RegExp(
-  '(?<![\\p{L}\\p{N}])(?:(?:[0-9a-fA-F]\\.){13,64}(?:ip6\\.(?:arpa|int)\\b)?|' +
-    '(?:[0-9a-fA-F]\\.){8}2\\.0\\.0\\.2\\.ip6\\.(?:arpa|int)\\b)',
-  'gu',
-);
+const IP6_ARPA =
+  /(?<![\p{L}\p{N}])(?:(?:[0-9a-fA-F]\.){13,64}(?:ip6\.(?:arpa|int)\b)?|(?:[0-9a-fA-F]\.){8}2\.0\.0\.2\.ip6\.(?:arpa|int)\b)/gu;
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
 
 const keepV4 = (first: number, last: number) => last === 0 || first === 127;

@@ -110,11 +110,8 @@ function decodeEntities(s: string): string {
 // `\u{40}`, `\u0040`, `\x40`, `\100` (JS octal), `\40 ` (CSS: hex then one space, or a hex
 // escape standing for ASCII punctuation), `\n` `\t` `\r` (whitespace), `\"` `\/` `\@` (the
 // character itself)
-const ESCAPE = new RegExp(
-  '\\\\(?:u\\{([0-9a-fA-F]{1,6})\\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|([0-3][0-7]{2})|' +
-    '([0-9a-fA-F]{1,6})(\\s?)|([ntrfv])|([^\\sA-Za-z0-9]))',
-  'g',
-);
+const ESCAPE =
+  /\\(?:u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|([0-3][0-7]{2})|([0-9a-fA-F]{1,6})(\s?)|([ntrfv])|([^\sA-Za-z0-9]))/g;
 
 function decodeEscapes(s: string): string {
   if (!s.includes('\\')) return s;
