@@ -7,6 +7,7 @@
 // Run: npx tsx bench/replicas.ts   (WRITERS=64,512 SECONDS=3 ROUNDS=2; bounded: 300k writes per case)
 import { Redis } from 'ioredis';
 import { StreamSink } from '../src/sink/stream-sink.js';
+import { timedWrites } from './sink-writes.js';
 import { percentile } from '../test/helpers/load.js';
 import { startRedis, until } from '../test/helpers/processes.js';
 
@@ -14,22 +15,6 @@ const WRITERS = (process.env.WRITERS ?? '64,512').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 3);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const MAX_WRITES = 300_000;
-const record = JSON.stringify({
-  id: 'q5ggfUEeNuGdksSRQ6P59g.0',
-  site: '123456',
-  event: 'page.display',
-  mode: 'exempt',
-  ts: Date.now(),
-  visitor: 'k1.g_gL3Fc49mFmIYWodAzG7w',
-  geo: { country: 'FR', region: 'Île-de-France', city: 'Paris' },
-  props: {
-    page: 'home',
-    visitor_privacy_mode: 'exempt',
-    visitor_privacy_consent: false,
-    device_timestamp_utc: 1764428400.123,
-    event_url_full: 'https://example.com/some/page',
-  },
-});
 
 const primary = await startRedis();
 const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
@@ -52,24 +37,11 @@ async function run(writers: number, waitReplicas: number, seconds: number, print
     maxLen: 1_000_000,
     waitReplicas,
   });
-  const latencies: number[] = [];
-  let failed = 0;
-  const end = Date.now() + seconds * 1000;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: writers }, async () => {
-      while (Date.now() < end && latencies.length + failed < MAX_WRITES) {
-        const t0 = performance.now();
-        try {
-          await sink.write([{ key, hit: record }]);
-          latencies.push(performance.now() - t0);
-        } catch {
-          failed++;
-        }
-      }
-    }),
-  );
-  const secs = (performance.now() - started) / 1000;
+  const {
+    latencies,
+    failed,
+    seconds: secs,
+  } = await timedWrites(sink, { key, writers, seconds, maxWrites: MAX_WRITES });
   const name = `${writers} writers, SINK_WAIT_REPLICAS=${waitReplicas}`;
   const perSecond = String(Math.round(latencies.length / secs)).padStart(9);
   const p50 = percentile(latencies, 50).toFixed(2).padStart(6);
